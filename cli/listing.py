@@ -1,0 +1,73 @@
+"""``iommu-spec profiles | semantics | rules | difftest``."""
+
+import argparse
+import json
+import sys
+
+from tabulate import tabulate
+
+from spec import PROFILES, RULES, SEMANTICS, errno_name
+
+
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"iommu-spec {prog}", description=description)
+    p.add_argument("--json", action="store_true", help="print JSON for tools")
+    return p
+
+
+def profiles_main(argv: list[str]) -> int:
+    args = _parser("profiles", "The page-size profiles of real IOMMUs.").parse_args(argv)
+    rows = [{"name": p.name, "pgsize_bitmap": f"{p.pgsize_bitmap:#018x}",
+             "page sizes": " ".join(_human(s) for s in p.pgsizes), "ias": p.ias, "oas": p.oas,
+             "semantics": p.default_semantics, "source": p.source} for p in PROFILES.values()]
+    if args.json:
+        json.dump([{**r, "pgsize_bitmap": PROFILES[r["name"]].pgsize_bitmap} for r in rows],
+                  sys.stdout, indent=2)
+        print()
+    else:
+        print(tabulate(rows, headers="keys"))
+    return 0
+
+
+def semantics_main(argv: list[str]) -> int:
+    args = _parser("semantics", "The semantic variants and every point where they differ.").parse_args(argv)
+    points = ["exists_errno", "map_zero_size", "partial_unmap", "replace_table",
+              "unmap_slots", "per_table_batches"]
+    rows = []
+    for s in SEMANTICS.values():
+        row = {"name": s.name}
+        for pt in points:
+            v = getattr(s, pt)
+            row[pt] = errno_name(-v) if pt == "exists_errno" else errno_name(v) if pt == "map_zero_size" else v
+        row["source"] = s.source
+        rows.append(row)
+    if args.json:
+        json.dump([{**r, "differences": SEMANTICS[r["name"]].differences} for r in rows],
+                  sys.stdout, indent=2)
+        print()
+    else:
+        print(tabulate(rows, headers="keys"))
+    return 0
+
+
+def rules_main(argv: list[str]) -> int:
+    args = _parser("rules", "The named rules of the model.").parse_args(argv)
+    rows = [{"rule": r.name, "states": r.summary, "source": r.source} for r in RULES.values()]
+    if args.json:
+        json.dump([{**row, "doc": RULES[row["rule"]].doc.strip()} for row in rows], sys.stdout, indent=2)
+        print()
+    else:
+        print(tabulate(rows, headers="keys", maxcolwidths=[None, 70, 50]))
+    return 0
+
+
+def difftest_main(argv: list[str]) -> int:
+    import pytest
+    return pytest.main(["--pyargs", "difftest", *argv])
+
+
+def _human(size: int) -> str:
+    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift}{unit}"
+    return str(size)

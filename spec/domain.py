@@ -1,0 +1,319 @@
+"""ReferenceDomain: the executable statement of Linux's IOMMU mapping API.
+
+Conventions for the whole public API: addresses and sizes are ints in
+[0, 2^64), sizes in bytes; errors are negative errno values exactly as Linux
+returns them (see :mod:`spec.errors`); prot is a bitmap of :mod:`spec.prot`
+flags.  A malformed *call* (a non-int, a value outside [0, 2^64), an unknown
+prot bit) raises :class:`spec.errors.SpecUsageError` and changes nothing:
+Linux would never see it.
+
+Each public method mirrors one API function, checks its preconditions as
+named rules at the top, and composes the rules of :mod:`spec.rules` in its
+body.  After every call ``decided`` lists the rules that decided it.
+"""
+
+from typing import Sequence
+
+from . import rules as R
+from .errors import SpecUsageError
+from .leafmap import LeafMap, LeafRun, Translation, translations_of
+from .profiles import Profile, get_profile
+from .prot import IOMMU_PROT_MASK
+from .semantics import Semantics, get_semantics
+
+U64 = 1 << 64
+
+
+def _check_u64(name: str, value) -> None:
+    if type(value) is not int:
+        raise SpecUsageError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if not 0 <= value < U64:
+        raise SpecUsageError(f"{name} must be in [0, 2^64), got {value:#x}")
+
+
+def _check_prot(prot) -> None:
+    _check_u64("prot", prot)
+    if prot & ~IOMMU_PROT_MASK:
+        raise SpecUsageError(
+            f"prot {prot:#x} has bits Linux does not define (known: {IOMMU_PROT_MASK:#x}: "
+            f"IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE, IOMMU_NOEXEC, IOMMU_MMIO, IOMMU_PRIV)")
+
+
+class ReferenceDomain:
+    """A paging domain as Linux's core plus one driver variant would run it.
+
+    ``ReferenceDomain(profile, semantics=None, pgsize_bitmap=None)``:
+
+    * ``profile`` -- a :class:`spec.Profile` or its name (``"intel-vtd"``, ...);
+    * ``semantics`` -- a :class:`spec.Semantics` or its name; default: the
+      profile's ``default_semantics``;
+    * ``pgsize_bitmap`` -- the page sizes actually used, a non-empty subset of
+      the profile's (as a driver may report in ``domain_alloc``); default: all.
+
+    Raises KeyError for an unknown profile or variant name and SpecUsageError
+    for a bitmap that is not a non-empty subset.
+    """
+
+    def __init__(self, profile: Profile | str, semantics: Semantics | str | None = None,
+                 pgsize_bitmap: int | None = None) -> None:
+        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        if semantics is None:
+            semantics = self.profile.default_semantics
+        self.semantics = get_semantics(semantics) if isinstance(semantics, str) else semantics
+        if pgsize_bitmap is None:
+            pgsize_bitmap = self.profile.pgsize_bitmap
+        _check_u64("pgsize_bitmap", pgsize_bitmap)
+        if not pgsize_bitmap or pgsize_bitmap & ~self.profile.pgsize_bitmap:
+            raise SpecUsageError(
+                f"pgsize_bitmap {pgsize_bitmap:#x} must be a non-empty subset of profile "
+                f"{self.profile.name}'s {self.profile.pgsize_bitmap:#x}")
+        self.pgsize_bitmap = pgsize_bitmap
+        self.min_pagesz = pgsize_bitmap & -pgsize_bitmap
+        self.ias = self.profile.ias
+        self.oas = self.profile.oas
+        self.state = LeafMap()
+        #: Names of the rules that decided the most recent call, in order.
+        self.decided: list[str] = []
+
+    def __repr__(self) -> str:
+        return (f"ReferenceDomain({self.profile.name!r}, {self.semantics.name!r}, "
+                f"pgsize_bitmap={self.pgsize_bitmap:#x})")
+
+    # -- iommu_map ------------------------------------------------------------
+    def map(self, iova: int, paddr: int, size: int, prot: int) -> int:
+        """``iommu_map``: map [iova, iova+size) to [paddr, paddr+size) with prot.
+
+        Returns 0, or a negative errno: -EINVAL (MAP_ALIGN, MAP_PROT, and
+        MAP_ZERO_SIZE under generic-pt), -ERANGE (MAP_RANGE), -EEXIST /
+        -EADDRINUSE (MAP_EXISTS, then MAP_ROLLBACK).  Source:
+        drivers/iommu/iommu.c ``__iommu_map`` (v5.14+ loop over map_pages).
+        """
+        for name, value in (("iova", iova), ("paddr", paddr), ("size", size)):
+            _check_u64(name, value)
+        _check_prot(prot)
+        self.decided = []
+        return self._map(iova, paddr, size, prot)
+
+    def _map(self, iova, paddr, size, prot) -> int:
+        for ret in (R.map_align(self, iova, paddr, size), R.map_zero_size(self, size),
+                    R.map_prot(self, prot), R.map_range(self, iova, paddr, size)):
+            if ret is not None:
+                return ret
+        mapped = 0
+        while mapped < size:
+            pg, count = R.pgsize_select.fn(self, iova + mapped, paddr + mapped, size - mapped)
+            ret, done = self._map_pages(iova + mapped, paddr + mapped, pg, count, prot)
+            mapped += done
+            if ret:
+                R.map_rollback(self, iova, mapped)
+                return ret
+        return 0
+
+    # -- iommu_unmap ----------------------------------------------------------
+    def unmap(self, iova: int, size: int) -> int:
+        """``iommu_unmap``: unmap from iova; returns the bytes unmapped (never negative).
+
+        0 for a misaligned request (UNMAP_ALIGN) or size 0 (UNMAP_ZERO_SIZE);
+        stops at the first hole (UNMAP_HOLE); a leaf covered only in part
+        follows UNMAP_PARTIAL_LEAF, so the result may be less or, under the
+        "whole" variant, more than size.  Source: drivers/iommu/iommu.c
+        ``__iommu_unmap`` (v5.14+ loop over unmap_pages).
+        """
+        _check_u64("iova", iova)
+        _check_u64("size", size)
+        self.decided = []
+        return self._unmap(iova, size)
+
+    def _unmap(self, iova, size) -> int:
+        for ret in (R.unmap_align(self, iova, size), R.unmap_zero_size(self, size)):
+            if ret is not None:
+                return ret
+        unmapped = 0
+        while unmapped < size:
+            at = iova + unmapped
+            if at >= U64:
+                break
+            pg, count = R.pgsize_select.fn(self, at, at, size - unmapped)
+            done = self._unmap_pages(at, pg, count)
+            if not done:
+                break
+            unmapped += done
+        return unmapped
+
+    # -- iommu_map_sg ---------------------------------------------------------
+    def map_sg(self, iova: int, sg: Sequence[tuple[int, int, int]], prot: int) -> int:
+        """``iommu_map_sg``: map a scatterlist at iova; returns bytes mapped or a negative errno.
+
+        ``sg`` is a sequence of ``(paddr, offset, length)``; an entry's physical
+        start is ``paddr + offset``.  Contiguous entries form runs
+        (MAP_SG_COALESCE), each mapped with ``map``'s rules at the next IOVA; on
+        an error every run already mapped is unmapped (MAP_SG_ROLLBACK).
+        Source: drivers/iommu/iommu.c ``__iommu_map_sg`` (v5.15+ ssize_t).
+        """
+        _check_u64("iova", iova)
+        _check_prot(prot)
+        entries = []
+        for i, entry in enumerate(sg):
+            if not isinstance(entry, (tuple, list)) or len(entry) != 3:
+                raise SpecUsageError(f"sg[{i}] must be (paddr, offset, length), got {entry!r}")
+            for name, value in zip(("paddr", "offset", "length"), entry):
+                _check_u64(f"sg[{i}].{name}", value)
+            if entry[0] + entry[1] >= U64:
+                raise SpecUsageError(f"sg[{i}]: paddr + offset must be below 2^64")
+            entries.append(tuple(entry))
+        self.decided = []
+        if not entries:
+            return 0
+        mapped = run_len = run_start = 0
+        n = len(entries)
+        for i in range(n + 1):
+            paddr, offset, length = entries[min(i, n - 1)]  # Linux re-reads the last entry
+            s_phys = paddr + offset
+            if run_len and s_phys != run_start + run_len:
+                R.map_sg_coalesce(self, run_start, run_len)
+                ret = self._map(iova + mapped, run_start, run_len, prot)
+                if ret:
+                    R.map_sg_rollback(self, iova, mapped)
+                    return ret
+                mapped += run_len
+                run_len = 0
+            if run_len:
+                run_len += length
+            else:
+                run_start, run_len = s_phys, length
+        return mapped
+
+    # -- iommu_iova_to_phys ---------------------------------------------------
+    def iova_to_phys(self, iova: int) -> int:
+        """``iommu_iova_to_phys``: the physical address for iova (offset included), or 0."""
+        _check_u64("iova", iova)
+        self.decided = []
+        return R.iova_to_phys(self, iova)
+
+    # -- driver level ---------------------------------------------------------
+    def map_pages(self, iova: int, paddr: int, pgsize: int, pgcount: int,
+                  prot: int) -> tuple[int, int]:
+        """Driver ``map_pages``: install pgcount pages of pgsize; returns ``(ret, mapped)``.
+
+        ``ret`` is 0 or a negative errno (PAGES_ARGS, MAP_PROT, MAP_RANGE:
+        -EINVAL/-ERANGE; MAP_EXISTS); ``mapped`` is the bytes installed, which
+        under per-table batches (PAGES_TABLE_BATCH) can be fewer than asked for
+        with ret 0.  No rollback happens at this level.  Source:
+        include/linux/iommu.h ``iommu_domain_ops.map_pages`` (v5.14+).
+        """
+        for name, value in (("iova", iova), ("paddr", paddr), ("pgsize", pgsize),
+                            ("pgcount", pgcount)):
+            _check_u64(name, value)
+        _check_prot(prot)
+        self.decided = []
+        for ret in (R.pages_args(self, iova, paddr, pgsize, pgcount), R.map_prot(self, prot),
+                    R.map_range(self, iova, paddr, pgsize * pgcount)):
+            if ret is not None:
+                return ret, 0
+        return self._map_pages(iova, paddr, pgsize, pgcount, prot)
+
+    def unmap_pages(self, iova: int, pgsize: int, pgcount: int) -> int:
+        """Driver ``unmap_pages``: returns the bytes unmapped (no IOTLB sync at this level).
+
+        0 for bad arguments (PAGES_ARGS).  Source: include/linux/iommu.h
+        ``iommu_domain_ops.unmap_pages`` (v5.14+).
+        """
+        for name, value in (("iova", iova), ("pgsize", pgsize), ("pgcount", pgcount)):
+            _check_u64(name, value)
+        self.decided = []
+        if R.pages_args(self, iova, 0, pgsize, pgcount) is not None:
+            return 0
+        return self._unmap_pages(iova, pgsize, pgcount)
+
+    def _map_pages(self, iova, paddr, pg, count, prot) -> tuple[int, int]:
+        sem = self.semantics
+        if sem.per_table_batches:
+            count = R.pages_table_batch(self, iova, pg, count) or count
+        end = iova + pg * count
+        conflict = None
+        for run in self.state.overlapping(iova, end):
+            if sem.replace_table and run.pgsize < pg:
+                continue
+            conflict = (max(run.iova, iova) - iova) // pg
+            break
+        good_end = end if conflict is None else iova + conflict * pg
+        if sem.replace_table:
+            R.map_replace_table(self, iova, good_end)
+        if conflict is None:
+            self.state.insert(iova, paddr, pg, count, prot)
+            return 0, end - iova
+        ret = R.map_exists(self, sem.exists_errno)
+        if sem.per_table_batches:
+            return ret, 0  # the batch's entries are written only after all were checked
+        self.state.insert(iova, paddr, pg, conflict, prot)
+        return ret, good_end - iova
+
+    def _unmap_pages(self, iova, pg, count) -> int:
+        if self.semantics.per_table_batches:
+            count = R.pages_table_batch(self, iova, pg, count) or count
+        end = iova + pg * count
+        if self.semantics.unmap_slots:
+            return self._unmap_slots(iova, end, pg)
+        return self._unmap_leaves(iova, end)
+
+    def _unmap_slots(self, iova, end, pg) -> int:
+        """io-pgtable-arm style: walk slots of the core's page size."""
+        at = iova
+        while at < end:
+            runs = self.state.overlapping(at, at + pg)
+            if not runs:
+                R.unmap_hole(self, at)
+                break
+            first = runs[0]
+            if first.pgsize > pg:  # a block larger than the slot contains it
+                got = R.unmap_partial_leaf(self, self.state.leaf_at(at), at, at + pg)
+                if not got:
+                    break
+                at += got
+            elif first.pgsize == pg and first.iova <= at:
+                stop = min(end, first.end)
+                self.state.remove(at, stop)
+                at = stop
+            else:  # only smaller leaves: a table
+                at += R.unmap_table_slot(self, at, at + pg)
+        return at - iova
+
+    def _unmap_leaves(self, iova, end) -> int:
+        """generic_pt style: walk leaves from iova; an empty entry ends the walk."""
+        at = iova
+        while at < end:
+            run = self.state.find(at)
+            if run is None:
+                R.unmap_hole(self, at)
+                break
+            leaf = self.state.leaf_at(at)
+            if leaf.iova != at:  # the request starts inside a leaf
+                got = R.unmap_partial_leaf(self, leaf, at, min(end, leaf.end))
+                if not got:
+                    break
+                at += got
+                continue
+            stop = min(run.end, at + -(-(end - at) // run.pgsize) * run.pgsize)
+            if stop <= end:
+                self.state.remove(at, stop)
+                at = stop
+                continue
+            last = stop - run.pgsize  # the last leaf is covered only in part
+            self.state.remove(at, last)
+            at = last + R.unmap_partial_leaf(self, self.state.leaf_at(last), last, end)
+            break
+        return at - iova
+
+    # -- state ----------------------------------------------------------------
+    def leaves(self) -> list[LeafRun]:
+        """The page-table leaves the model implies: ``(iova, paddr, pgsize, count, prot)``
+        runs of equal-size pages, sorted by iova."""
+        return self.state.runs()
+
+    def translations(self) -> list[Translation]:
+        """The translation state: maximal linear ranges (iova, paddr, size, prot), by iova."""
+        return translations_of(self.state.runs())
+
+    def mapped_bytes(self) -> int:
+        """Total bytes mapped."""
+        return sum(r.size for r in self.state.runs())

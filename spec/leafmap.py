@@ -1,0 +1,180 @@
+"""The model's state: an ordered interval map of leaf runs.
+
+A *leaf* is one page-table entry that translates a page: ``pgsize`` bytes at
+``iova`` to ``paddr``, with ``prot``.  A *run* is a maximal sequence of leaves of
+the same size that are contiguous in IOVA and in physical address and share a
+prot; it is stored as one entry, so mapping or unmapping a TiB costs about what
+4 KiB does and each operation costs O(log runs) plus the runs it touches.
+Runs are kept in a ``sortedcontainers.SortedDict`` keyed by IOVA and never
+overlap.
+"""
+
+from typing import Iterable, NamedTuple
+
+from sortedcontainers import SortedDict
+
+
+class LeafRun(NamedTuple):
+    """``count`` leaves of ``pgsize`` bytes: [iova, iova + pgsize*count) -> paddr.., with prot."""
+
+    iova: int
+    paddr: int
+    pgsize: int
+    count: int
+    prot: int
+
+    @property
+    def end(self) -> int:
+        return self.iova + self.pgsize * self.count
+
+    @property
+    def size(self) -> int:
+        return self.pgsize * self.count
+
+
+class Translation(NamedTuple):
+    """A maximal range that translates linearly: [iova, iova+size) -> [paddr, paddr+size), prot."""
+
+    iova: int
+    paddr: int
+    size: int
+    prot: int
+
+
+def translations_of(leaves: Iterable) -> list[Translation]:
+    """Merge leaf runs ``(iova, paddr, pgsize, count, prot)`` into maximal translations.
+
+    This is the translation state as a device sees it, with page sizes forgotten:
+    two implementations agree on it exactly when every IOVA translates to the same
+    physical address with the same prot.  Leaves must be sorted by iova and must
+    not overlap (ValueError otherwise).
+    """
+    out: list[Translation] = []
+    last_end = -1
+    for iova, paddr, pgsize, count, prot in leaves:
+        size = pgsize * count
+        if iova < last_end:
+            raise ValueError(f"leaves overlap or are unsorted at iova {iova:#x}")
+        last_end = iova + size
+        if out:
+            prev = out[-1]
+            if (prev.iova + prev.size == iova and prev.paddr + prev.size == paddr
+                    and prev.prot == prot):
+                out[-1] = prev._replace(size=prev.size + size)
+                continue
+        out.append(Translation(iova, paddr, size, prot))
+    return out
+
+
+def canonical_leaves(leaves: Iterable) -> list[LeafRun]:
+    """Sort leaf runs and merge adjacent runs of equal page size, so two lists compare equal
+    exactly when they describe the same leaves."""
+    out: list[LeafRun] = []
+    for run in sorted(LeafRun(*leaf) for leaf in leaves):
+        if run.count == 0:
+            continue
+        if out:
+            prev = out[-1]
+            if (prev.end == run.iova and prev.pgsize == run.pgsize and prev.prot == run.prot
+                    and prev.paddr + prev.size == run.paddr):
+                out[-1] = prev._replace(count=prev.count + run.count)
+                continue
+        out.append(run)
+    return out
+
+
+class LeafMap:
+    """Non-overlapping leaf runs, ordered by IOVA."""
+
+    def __init__(self) -> None:
+        self._runs: SortedDict = SortedDict()
+
+    # -- queries -------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def runs(self) -> list[LeafRun]:
+        return list(self._runs.values())
+
+    def find(self, addr: int) -> LeafRun | None:
+        """The run that contains ``addr``, or None."""
+        idx = self._runs.bisect_right(addr) - 1
+        if idx < 0:
+            return None
+        run = self._runs.peekitem(idx)[1]
+        return run if addr < run.end else None
+
+    def leaf_at(self, addr: int) -> LeafRun | None:
+        """The single leaf (a run of count 1) that contains ``addr``, or None."""
+        run = self.find(addr)
+        if run is None:
+            return None
+        k = (addr - run.iova) // run.pgsize
+        return LeafRun(run.iova + k * run.pgsize, run.paddr + k * run.pgsize,
+                       run.pgsize, 1, run.prot)
+
+    def overlapping(self, start: int, end: int) -> list[LeafRun]:
+        """Runs that intersect [start, end), in IOVA order."""
+        if end <= start:
+            return []
+        runs = self._runs
+        idx = runs.bisect_right(start) - 1
+        if idx < 0:
+            idx = 0
+        out = []
+        for key in runs.islice(idx):
+            if key >= end:
+                break
+            run = runs[key]
+            if run.end > start:
+                out.append(run)
+        return out
+
+    def next_start(self, addr: int) -> int | None:
+        """The IOVA of the first run that starts at or after ``addr``."""
+        idx = self._runs.bisect_left(addr)
+        return self._runs.peekitem(idx)[0] if idx < len(self._runs) else None
+
+    # -- updates -------------------------------------------------------------
+    def insert(self, iova: int, paddr: int, pgsize: int, count: int, prot: int) -> None:
+        """Add ``count`` leaves of ``pgsize`` at iova -> paddr.  The range must be empty."""
+        if count <= 0:
+            return
+        run = LeafRun(iova, paddr, pgsize, count, prot)
+        assert not self.overlapping(iova, run.end), "insert over live leaves"
+        left = self.find(iova - 1) if iova else None
+        if (left is not None and left.end == iova and left.pgsize == pgsize
+                and left.prot == prot and left.paddr + left.size == paddr):
+            del self._runs[left.iova]
+            run = left._replace(count=left.count + count)
+        right = self._runs.get(run.end)
+        if (right is not None and right.pgsize == pgsize and right.prot == prot
+                and run.paddr + run.size == right.paddr):
+            del self._runs[right.iova]
+            run = run._replace(count=run.count + right.count)
+        self._runs[run.iova] = run
+
+    def remove(self, start: int, end: int) -> int:
+        """Remove every leaf inside [start, end); returns the bytes removed.
+
+        ``start`` and ``end`` must fall on leaf boundaries of the runs they cut
+        (a leaf is never cut here: splitting a leaf is a rule of its own).
+        """
+        removed = 0
+        for run in self.overlapping(start, end):
+            lo, hi = max(start, run.iova), min(end, run.end)
+            assert (lo - run.iova) % run.pgsize == 0 and (hi - run.iova) % run.pgsize == 0, \
+                "remove would cut a leaf"
+            del self._runs[run.iova]
+            head = (lo - run.iova) // run.pgsize
+            tail = (run.end - hi) // run.pgsize
+            if head:
+                self._runs[run.iova] = run._replace(count=head)
+            if tail:
+                off = hi - run.iova
+                self._runs[hi] = LeafRun(hi, run.paddr + off, run.pgsize, tail, run.prot)
+            removed += hi - lo
+        return removed
+
+    def clear(self) -> None:
+        self._runs.clear()

@@ -1,0 +1,104 @@
+"""Page-size profiles of real IOMMUs.
+
+A profile is what a domain's hardware offers: the page sizes (``pgsize_bitmap``,
+bit n set means pages of 2^n bytes), the input address size ``ias`` (IOVAs are
+below 2^ias) and the output address size ``oas`` (physical addresses are below
+2^oas), all as the named Linux driver sets them up.  ``default_semantics`` names
+the semantic variant (:mod:`spec.semantics`) that the profile's driver follows
+today, or the closest one modelled; ``notes`` says where the driver departs
+from it.
+"""
+
+from dataclasses import dataclass
+
+SZ_4K, SZ_16K, SZ_64K = 1 << 12, 1 << 14, 1 << 16
+SZ_1M, SZ_2M, SZ_4M, SZ_16M, SZ_32M = 1 << 20, 1 << 21, 1 << 22, 1 << 24, 1 << 25
+SZ_512M, SZ_1G, SZ_512G = 1 << 29, 1 << 30, 1 << 39
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One IOMMU's page-size profile.
+
+    Attributes: ``name`` (the id used on the command line and in test ids),
+    ``pgsize_bitmap`` (bytes, a bitmap of page sizes), ``ias`` / ``oas`` (bits),
+    ``source`` (Linux file and symbol the values come from), ``default_semantics``
+    (a name in :data:`spec.semantics.SEMANTICS`) and ``notes``.
+    """
+
+    name: str
+    pgsize_bitmap: int
+    ias: int
+    oas: int
+    source: str
+    default_semantics: str
+    notes: str = ""
+
+    @property
+    def min_pagesz(self) -> int:
+        """The smallest page size, in bytes: ``1 << __ffs(pgsize_bitmap)``."""
+        return self.pgsize_bitmap & -self.pgsize_bitmap
+
+    @property
+    def pgsizes(self) -> list[int]:
+        """The page sizes in bytes, smallest first."""
+        return [1 << b for b in range(64) if self.pgsize_bitmap >> b & 1]
+
+
+def _amd_v1_bitmap() -> int:
+    # Every power of two from 4K up, except 512G, below 2^52.
+    return ((1 << 52) - 1) & ~(SZ_4K - 1) & ~SZ_512G
+
+
+PROFILES: dict[str, Profile] = {p.name: p for p in [
+    Profile("arm-lpae-4k", SZ_4K | SZ_2M | SZ_1G, 48, 48,
+            "drivers/iommu/io-pgtable-arm.c arm_lpae_restrict_pgsizes (4K granule)",
+            "arm-lpae-v6.14"),
+    Profile("arm-lpae-16k", SZ_16K | SZ_32M, 48, 48,
+            "drivers/iommu/io-pgtable-arm.c arm_lpae_restrict_pgsizes (16K granule)",
+            "arm-lpae-v6.14"),
+    Profile("arm-lpae-64k", SZ_64K | SZ_512M, 48, 48,
+            "drivers/iommu/io-pgtable-arm.c arm_lpae_restrict_pgsizes (64K granule)",
+            "arm-lpae-v6.14"),
+    Profile("armv7s-mediatek", SZ_4K | SZ_64K | SZ_1M | SZ_16M, 32, 32,
+            "drivers/iommu/io-pgtable-arm-v7s.c arm_v7s_alloc_pgtable; drivers/iommu/mtk_iommu.c",
+            "arm-lpae-v6.14",
+            "v7s short descriptors; like io-pgtable-arm it answers -EEXIST, replaces a "
+            "table by a block, and refuses partial unmaps since v6.14."),
+    Profile("intel-vtd", SZ_4K | SZ_2M | SZ_1G, 48, 52,
+            "drivers/iommu/intel/iommu.c (4-level, 2M and 1G super pages)",
+            "generic-pt",
+            "The VT-d driver moved to generic_pt; before that intel_iommu_unmap also "
+            "removed a whole large page on a partial unmap."),
+    Profile("amd-v1", _amd_v1_bitmap(), 52, 52,
+            "drivers/iommu/amd/amd_iommu_types.h AMD_IOMMU_PGSIZES",
+            "generic-pt",
+            "Every power of two from 4K to 2^51 except 512G."),
+    Profile("amd-v2", SZ_4K | SZ_2M | SZ_1G, 48, 52,
+            "drivers/iommu/amd/io_pgtable_v2.c AMD_IOMMU_PGSIZES_V2",
+            "generic-pt"),
+    Profile("apple-dart", SZ_16K, 32, 36,
+            "drivers/iommu/apple-dart.c apple_dart_hw_t8103 (16K pages only)",
+            "arm-lpae-v6.14",
+            "io-pgtable-dart: one page size, so partial-leaf rules never apply."),
+    Profile("exynos", SZ_4K | SZ_64K | SZ_1M, 32, 32,
+            "drivers/iommu/exynos-iommu.c SECT_SIZE | LPAGE_SIZE | SPAGE_SIZE",
+            "arm-lpae-v6.14",
+            "Closest modelled variant.  The exynos driver answers -EADDRINUSE rather "
+            "than -EEXIST and its unmap steps over holes; neither is modelled yet."),
+    Profile("rockchip", 0x007ff000, 32, 32,
+            "drivers/iommu/rockchip-iommu.c RK_IOMMU_PGSIZE_BITMAP (4K to 4M)",
+            "arm-lpae-v6.13",
+            "Closest modelled variant: the driver writes 4K PTEs for every size, so a "
+            "partial unmap simply unmaps the part asked for (as a split does).  It "
+            "answers -EADDRINUSE rather than -EEXIST; not modelled yet."),
+]}
+
+
+def get_profile(name: str) -> Profile:
+    """Look a profile up by name; ``KeyError`` lists the known names."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise KeyError(f"unknown profile {name!r}; known profiles: "
+                       f"{', '.join(sorted(PROFILES))}") from None

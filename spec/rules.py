@@ -1,0 +1,306 @@
+"""The named rules of the model.
+
+Every decision the model makes is one of these functions.  Each rule's
+docstring states what it decides and where Linux decides it; its name is what
+failure reports, conformance vectors and ``iommu-spec rules`` show.  A rule is
+called with the domain (``d``, a :class:`spec.ReferenceDomain`) and returns
+``None`` when it does not apply; when it applies it returns its outcome and
+its name is recorded in ``d.decided``, the list of rules that decided the
+current call.
+
+Version numbers refer to mainline Linux.  "The core" is
+drivers/iommu/iommu.c; "the driver" is the page-table code below
+``map_pages`` / ``unmap_pages``, whose behaviour the domain's semantic variant
+(:mod:`spec.semantics`) selects.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import pgsize as _pgsize
+from .errors import EINVAL, ERANGE
+from .prot import IOMMU_READ, IOMMU_WRITE
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named rule: ``name``, ``source`` (Linux file, function, versions) and ``doc``."""
+
+    name: str
+    source: str
+    doc: str
+    fn: Callable
+
+    def __call__(self, d, *args):
+        out = self.fn(d, *args)
+        if out is not None:
+            d.decided.append(self.name)
+        return out
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().split("\n\n")[0].replace("\n", " ")
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str, source: str):
+    def register(fn):
+        r = Rule(name, source, fn.__doc__ or "", fn)
+        assert name not in RULES, name
+        RULES[name] = r
+        return r
+    return register
+
+
+# ---------------------------------------------------------------------------
+# iommu_map
+# ---------------------------------------------------------------------------
+
+@rule("MAP_ALIGN", "drivers/iommu/iommu.c __iommu_map (v3.3 to v6.x)")
+def map_align(d, iova, paddr, size):
+    """iova, paddr and size must each be a multiple of the smallest page size.
+
+    Otherwise the map fails with -EINVAL before anything is mapped (the kernel
+    logs ``unaligned: iova ... pa ... size ... min_pagesz ...``).
+    """
+    if (iova | paddr | size) & (d.min_pagesz - 1):
+        return -EINVAL
+    return None
+
+
+@rule("MAP_ZERO_SIZE", "drivers/iommu/iommu.c __iommu_map; generic_pt/iommu_pt.h make_range_ul")
+def map_zero_size(d, size):
+    """A map of 0 bytes returns what the semantic variant says.
+
+    The classic core's ``while (size)`` loop does nothing and returns 0 with
+    nothing mapped (the arm-lpae variants); the generic_pt path rejects an
+    empty range with -EINVAL.  Either way nothing changes.
+    """
+    if size == 0:
+        return d.semantics.map_zero_size
+    return None
+
+
+@rule("MAP_PROT", "drivers/iommu/generic_pt/iommu_pt.h map_pages; io-pgtable-arm.c arm_lpae_map_pages")
+def map_prot(d, prot):
+    """A map must grant IOMMU_READ or IOMMU_WRITE; a prot with neither is -EINVAL.
+
+    generic_pt fails such a map with WARN_ON and -EINVAL.  (Old io-pgtable-arm
+    returned 0 and mapped nothing -- "If no access, then nothing to do" -- which
+    left the core looping; the model follows the current -EINVAL.)
+    """
+    if not prot & (IOMMU_READ | IOMMU_WRITE):
+        return -EINVAL
+    return None
+
+
+@rule("MAP_RANGE", "io-pgtable-arm.c arm_lpae_map_pages (iaext, paddr >> oas); generic_pt make_range / pt_check_range")
+def map_range(d, iova, paddr, size):
+    """The IOVA range must end at or below 2^ias and the physical range at or below 2^oas.
+
+    A range beyond the input address size, or one whose end wraps past 2^64,
+    fails with -ERANGE and nothing changes: io-pgtable-arm checks every batch
+    (``iova >> ias``, ``paddr >> oas``) and the core rolls back what earlier
+    batches mapped; generic_pt checks the range up front.
+    """
+    if iova + size > 1 << d.ias or paddr + size > 1 << d.oas:
+        return -ERANGE
+    return None
+
+
+@rule("PGSIZE_SELECT", "drivers/iommu/iommu.c iommu_pgsize (v3.3; (pgsize, count) form since v5.14)")
+def pgsize_select(d, iova, paddr, size):
+    """The core maps and unmaps in batches of ``(pgsize, count)`` chosen by spec.pgsize.
+
+    pgsize is the largest supported page <= the remaining size to which iova
+    and paddr are both aligned; count runs up to the next larger page's
+    boundary when iova and paddr sit at the same offset in that larger page and
+    a whole larger page fits after it.  (Recorded only when it is the rule that
+    decides a reported outcome, e.g. the leaves a map produced.)
+    """
+    return _pgsize.pgsize_and_count(d.pgsize_bitmap, iova, paddr, size)
+
+
+@rule("MAP_EXISTS", "io-pgtable-arm.c arm_lpae_init_pte / __arm_lpae_map; generic_pt iommu_pt.h clear_contig")
+def map_exists(d, errno_value):
+    """A page may not be installed over a live leaf; the driver fails with the variant's errno.
+
+    io-pgtable-arm answers -EEXIST ("We require an unmap first") when a leaf of
+    the new page's size or larger is present; generic_pt answers -EADDRINUSE
+    for any leaf under the new page.  The core then rolls back (MAP_ROLLBACK).
+    """
+    return -errno_value
+
+
+@rule("MAP_REPLACE_TABLE", "drivers/iommu/io-pgtable-arm.c arm_lpae_init_pte; io-pgtable-arm-v7s.c arm_v7s_init_pte")
+def map_replace_table(d, start, end):
+    """Where a block goes over a table that holds only smaller leaves, the table is freed.
+
+    io-pgtable-arm unmaps and frees that table -- with every leaf in it --
+    before writing the block entry; those leaves are gone even if the map later
+    fails and is rolled back.  generic_pt instead fails with -EADDRINUSE
+    (MAP_EXISTS).  Returns the bytes of leaves removed.
+    """
+    removed = d.state.remove(start, end)
+    return removed if removed else None
+
+
+@rule("MAP_ROLLBACK", "drivers/iommu/iommu.c __iommu_map (\"unroll mapping in case something went wrong\")")
+def map_rollback(d, iova, mapped):
+    """When a map fails part-way, exactly what this call mapped is unmapped again.
+
+    The core calls ``iommu_unmap(domain, orig_iova, orig_size - size)`` on the
+    bytes its map_pages calls reported as mapped, and returns the error.  The
+    domain is then as it was before the call, except for leaves a block
+    replaced (MAP_REPLACE_TABLE).  Returns the bytes unmapped.
+    """
+    d.state.remove(iova, iova + mapped)
+    return mapped
+
+
+# ---------------------------------------------------------------------------
+# iommu_unmap
+# ---------------------------------------------------------------------------
+
+@rule("UNMAP_ALIGN", "drivers/iommu/iommu.c __iommu_unmap (v3.3 to v6.x)")
+def unmap_align(d, iova, size):
+    """iova and size must be multiples of the smallest page size; otherwise 0 bytes are unmapped."""
+    if (iova | size) & (d.min_pagesz - 1):
+        return 0
+    return None
+
+
+@rule("UNMAP_ZERO_SIZE", "drivers/iommu/iommu.c __iommu_unmap")
+def unmap_zero_size(d, size):
+    """An unmap of 0 bytes returns 0 and changes nothing (the loop runs while unmapped < size)."""
+    return 0 if size == 0 else None
+
+
+@rule("UNMAP_HOLE", "drivers/iommu/iommu.c __iommu_unmap (\"...or we hit an area that isn't mapped\")")
+def unmap_hole(d, iova):
+    """Unmap stops at the first IOVA that is not mapped and returns the bytes unmapped so far.
+
+    The driver returns 0 for an empty entry and the core's loop ends there.
+    Known divergence not modelled: io-pgtable-arm keeps a table after its last
+    leaf is unmapped, so a later unmap whose slot covers that empty table
+    counts it as unmapped instead of stopping; the model assumes empty tables
+    are gone.
+    """
+    return iova
+
+
+@rule("UNMAP_PARTIAL_LEAF", "io-pgtable-arm.c arm_lpae_split_blk_unmap (to v6.13) / __arm_lpae_unmap (v6.14+); generic_pt __unmap_range")
+def unmap_partial_leaf(d, leaf, start, end):
+    """An unmap that covers only part of a leaf follows the semantic variant.
+
+    * split (io-pgtable-arm up to v6.13): the leaf is replaced by smaller leaves
+      for the part that stays mapped, and the part asked for is unmapped.
+    * refuse (io-pgtable-arm from v6.14, v7s): nothing is unmapped; the driver
+      returns 0 and the core's loop stops.
+    * whole (generic_pt, Intel, AMD): when the request starts at the leaf's
+      base, the whole leaf is removed and its full size counted, which can be
+      more than was asked; a request that starts inside the leaf unmaps nothing.
+
+    ``leaf`` is the single leaf; [start, end) the part the request covers.
+    Returns the bytes this rule unmapped (0 for refuse).
+    """
+    mode = d.semantics.partial_unmap
+    if mode == "split":
+        d.state.remove(leaf.iova, leaf.end)
+        for lo, hi in ((leaf.iova, start), (end, leaf.end)):
+            if hi > lo:
+                for iova, paddr, pg, count in _pgsize.greedy_chunks(
+                        d.pgsize_bitmap, lo, leaf.paddr + (lo - leaf.iova), hi - lo):
+                    d.state.insert(iova, paddr, pg, count, leaf.prot)
+        return end - start
+    if mode == "whole" and start == leaf.iova:
+        return d.state.remove(leaf.iova, leaf.end)
+    return 0
+
+
+@rule("UNMAP_TABLE_SLOT", "drivers/iommu/io-pgtable-arm.c __arm_lpae_unmap (table entry at the unmap size's level)")
+def unmap_table_slot(d, start, end):
+    """An unmap slot of the core's page size that holds only smaller leaves is a table: it is freed whole.
+
+    io-pgtable-arm clears the table entry and frees the table under it,
+    counting the slot's full size even where the table had holes.  Returns the
+    slot size.
+    """
+    d.state.remove(start, end)
+    return end - start
+
+
+# ---------------------------------------------------------------------------
+# iommu_map_sg
+# ---------------------------------------------------------------------------
+
+@rule("MAP_SG_COALESCE", "drivers/iommu/iommu.c __iommu_map_sg (v4.17+; returns ssize_t since v5.15)")
+def map_sg_coalesce(d, run_paddr, run_len):
+    """Physically contiguous scatterlist entries are mapped as one run, with map's rules.
+
+    An entry starts at ``paddr + offset`` (``sg_phys``).  Entries whose start is
+    where the current run ends join it; a run is mapped at the next IOVA when
+    an entry breaks contiguity, and once more at the end.  A run's start and
+    length must be aligned to the smallest page (MAP_ALIGN), but single entries
+    inside a run need not be (before v4.17 each entry was mapped on its own).
+    Linux's loop re-reads the last entry as its end marker, so a trailing
+    zero-length entry that continues the run suppresses the final flush and
+    that run is silently not mapped; the model keeps that quirk.
+    """
+    return (run_paddr, run_len)
+
+
+@rule("MAP_SG_ROLLBACK", "drivers/iommu/iommu.c __iommu_map_sg (out_err: undo mappings already done)")
+def map_sg_rollback(d, iova, mapped):
+    """When a run fails to map, every run this call mapped is unmapped and the error returned."""
+    d.state.remove(iova, iova + mapped)
+    return mapped
+
+
+# ---------------------------------------------------------------------------
+# driver level: map_pages / unmap_pages
+# ---------------------------------------------------------------------------
+
+@rule("PAGES_ARGS", "include/linux/iommu.h iommu_domain_ops map_pages/unmap_pages; io-pgtable-arm.c arm_lpae_map_pages")
+def pages_args(d, iova, paddr, pgsize, pgcount):
+    """map_pages / unmap_pages take one supported page size, pgcount >= 1, and pgsize-aligned addresses.
+
+    io-pgtable-arm rejects a pgsize not in the bitmap with -EINVAL; the core
+    never passes anything else.  The model rejects the same for misaligned
+    addresses and pgcount 0 (map_pages: -EINVAL with 0 mapped; unmap_pages: 0).
+    """
+    if (pgsize == 0 or pgsize & (pgsize - 1) or not pgsize & d.pgsize_bitmap
+            or pgcount < 1 or (iova | paddr) & (pgsize - 1)):
+        return -EINVAL
+    return None
+
+
+@rule("PAGES_TABLE_BATCH", "io-pgtable-arm.c arm_lpae_map_pages / __arm_lpae_unmap (max_entries = PTES_PER_TABLE - index)")
+def pages_table_batch(d, iova, pgsize, pgcount):
+    """One map_pages / unmap_pages call handles at most the entries left in the current table.
+
+    With per-table batches (io-pgtable-arm), a call whose pages run past the
+    end of the table they start in stops there and reports only those bytes;
+    the core calls again for the rest.  A table holds granule/8 entries (the
+    granule is the smallest page size).  Returns the page count handled, or
+    None when the whole request fits.
+    """
+    entries = d.min_pagesz // 8
+    span = pgsize * entries
+    left = (span - iova % span) // pgsize
+    return left if left < pgcount else None
+
+
+# ---------------------------------------------------------------------------
+# iommu_iova_to_phys
+# ---------------------------------------------------------------------------
+
+@rule("IOVA_TO_PHYS", "drivers/iommu/iommu.c iommu_iova_to_phys; io-pgtable-arm.c arm_lpae_iova_to_phys")
+def iova_to_phys(d, iova):
+    """The physical address an IOVA translates to, in-page offset included, or 0 if unmapped."""
+    run = d.state.find(iova)
+    if run is None:
+        return 0
+    return run.paddr + (iova - run.iova)
