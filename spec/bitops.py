@@ -56,7 +56,12 @@ def select(cond, a, b):
     """``a if cond else b``, also for symbolic conditions (z3 ``If``)."""
     if isinstance(cond, bool):
         return a if cond else b
-    return _z3().If(cond, a, b)
+    z3 = _z3()
+    if _concrete(a, b):
+        # Constant branches must become 64-bit vectors: z3.If would make them
+        # unbounded z3 integers, which do not mix with bit-vectors.
+        a, b = z3.BitVecVal(a, WIDTH), z3.BitVecVal(b, WIDTH)
+    return z3.If(cond, a, b)
 
 
 def all_of(*conds):
