@@ -29,6 +29,7 @@ from spec import (IOMMU_READ, IOMMU_WRITE, RULES, ReferenceDomain, errno_name, g
                   pgsize_and_count)
 
 from . import parse as P
+from .dyndbg import DYN_MAPS_KEPT, PendingMap, owner
 from .fmt import duration, hex16, human, span
 from .ranges import RangeMap
 from .rules import (TRACE_MAP_OUTCOME, TRACE_MAP_OVER_LIVE, TRACE_MISALIGNED,
@@ -42,8 +43,6 @@ MAPPED, UNMAPPED, EMPTY = "mapped", "unmapped", "empty"
 REPRO_MAX_CALLS = 40
 #: Reproductions are built for at most this many findings per file.
 REPRO_MAX_FINDINGS = 20
-#: How many recent ``map:`` lines a ``mapping:`` line is matched against.
-DYN_MAPS_KEPT = 64
 PROGRESS_EVERY = 100_000
 
 
@@ -125,11 +124,9 @@ class _Call:
 
 
 @dataclass
-class _DynMap:
-    rec: P.DbgMap
-    mapped: bool             # the model mapped it
+class _DynMap(PendingMap):
+    mapped: bool = False     # the model mapped it
     confirmed: bool = False  # an ftrace map event repeated it
-    lines: int = 0           # mapping: lines seen for it
 
 
 @dataclass
@@ -153,6 +150,7 @@ class _Domain:
         self.history: list[_Call] = []
         self.dyn_maps: list[_DynMap] = []
         self.groups: list[_Group] = []
+        self.closed: list[tuple[int, int]] = []  # (iova, size) of recently closed groups
 
 
 class TraceChecker:
@@ -343,7 +341,7 @@ class TraceChecker:
         dom = self._dom()
         self._settle(dom, rec.iova, rec.iova + max(rec.size, 1))
         mapped = self._map(dom, rec, rec.iova, rec.paddr, rec.size, outcome_known=False)
-        dom.dyn_maps.append(_DynMap(rec, mapped))
+        dom.dyn_maps.append(_DynMap(rec, mapped=mapped))
         del dom.dyn_maps[:-DYN_MAPS_KEPT]
 
     def _map(self, dom: _Domain, rec: P.Record, iova: int, paddr: int, size: int,
@@ -392,14 +390,9 @@ class TraceChecker:
         dom = self._dom()
         bitmap = dom.model.pgsize_bitmap
         self.report.pages_kernel[rec.pgsize] += 1 if rec.count is None else rec.count
-        owner = None
-        for dm in reversed(dom.dyn_maps):
-            m = dm.rec
-            if m.iova <= rec.iova < m.iova + m.size and rec.iova - m.iova == rec.paddr - m.paddr:
-                owner = dm
-                break
+        pm = owner(dom.dyn_maps, rec)
         logged = f"pgsize {rec.pgsize:#x}" + ("" if rec.count is None else f" count {rec.count}")
-        if owner is None:
+        if pm is None:
             pg = rec.pgsize
             if (pg & (pg - 1) or not pg & bitmap or (rec.iova | rec.paddr) & (pg - 1)
                     or rec.count == 0):
@@ -409,9 +402,8 @@ class TraceChecker:
                            f"aligned, with count >= 1", "a supported, aligned page size",
                            f"{logged}")
             return
-        owner.lines += 1
-        m = owner.rec
-        remaining = m.iova + m.size - rec.iova
+        m = pm.rec
+        remaining = pm.take(rec)
         pg, count = pgsize_and_count(bitmap, rec.iova, rec.paddr, remaining)
         if rec.pgsize == pg and rec.count in (None, count):
             return
@@ -429,9 +421,13 @@ class TraceChecker:
     def _on_unmap(self, rec: P.Unmap) -> None:
         self._formats.setdefault(rec.fmt, rec.loc)
         dom = self._dom(rec.dev)
+        # The same call logged by dyndbg and ftrace is one call.
+        if rec.dev is None and (rec.iova, rec.size) in dom.closed:
+            dom.closed.remove((rec.iova, rec.size))
+            return
         for group in dom.groups:
             if (group.rec.iova, group.rec.size) == (rec.iova, rec.size):
-                dom.groups.remove(group)  # the same call, logged by dyndbg and ftrace
+                dom.groups.remove(group)
                 break
         self._settle(dom, rec.iova, rec.iova + max(rec.size, rec.unmapped_size, 1))
         self._unmap(dom, rec, rec.iova, rec.size, rec.unmapped_size, checkable=True)
@@ -455,6 +451,8 @@ class TraceChecker:
 
     def _close_group(self, dom: _Domain, group: _Group, at_eof: bool) -> None:
         dom.groups.remove(group)
+        dom.closed.append((group.rec.iova, group.rec.size))
+        del dom.closed[:-DYN_MAPS_KEPT]
         cut = at_eof and group.done < group.rec.size
         if cut:
             self.report.notes.append(
@@ -486,9 +484,14 @@ class TraceChecker:
             rules = tuple(d.decided)
             if got != unmapped:
                 repro = self._repro(dom, ("unmap", iova, size), got)
+                hint = ""
+                if got == 0 and not any(k.state == MAPPED for _, _, k in
+                                        dom.known.overlapping(iova, end)):
+                    hint = ("; if a map of this range failed just before, this is its "
+                            "rollback, which ftrace logs although it does not log the failed map")
                 self._find(rec, TRACE_UNMAPPED_SIZE, rules,
                            f"{what}: the trace says {unmapped:#x} bytes, the spec unmaps "
-                           f"{got:#x} from the known state ({state})",
+                           f"{got:#x} from the known state ({state}){hint}",
                            f"{got:#x} bytes" + (f" ({', '.join(rules)})" if rules else ""),
                            observed, repro)
                 self._forget(dom, iova, iova + max(size, got, unmapped))

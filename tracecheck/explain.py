@@ -25,6 +25,7 @@ from spec import (IOMMU_READ, IOMMU_WRITE, ReferenceDomain, errno_name, greedy_c
                   pgsize_and_count)
 
 from . import parse as P
+from .dyndbg import DYN_MAPS_KEPT, PendingMap, owner
 from .fmt import chunks_text, hex16, human, pages_text, plural
 
 #: Reason codes, in the order they are listed.
@@ -167,7 +168,8 @@ def explain_map(profile: str, iova: int, paddr: int, size: int, *,
     bitmap = d.pgsize_bitmap
     steps = steps_of(bitmap, iova, paddr, size) if ret == 0 else ()
     layouts = []
-    fitting = bitmap & ((1 << size.bit_length()) - 1) if size else 0
+    # Other placements are only compared for a size the hardware can map at all.
+    fitting = bitmap & ((1 << size.bit_length()) - 1) if size % d.min_pagesz == 0 else 0
     largest = 1 << (fitting.bit_length() - 1) if fitting else 0
     if steps:
         layouts.append(Layout("as given", iova, paddr, size, tuple((s.pgsize, s.count) for s in steps)))
@@ -175,8 +177,8 @@ def explain_map(profile: str, iova: int, paddr: int, size: int, *,
         a_iova, a_paddr = iova & ~(largest - 1), paddr & ~(largest - 1)
         layouts.append(Layout(f"iova and paddr both {human(largest)}-aligned", a_iova, a_paddr,
                               size, _chunks(bitmap, a_iova, a_paddr, size)))
-        if size % largest:
-            up = -(-size // largest) * largest
+        up = -(-size // largest) * largest
+        if size % largest and up < 1 << 64:
             layouts.append(Layout(f"both {human(largest)}-aligned, size rounded up to "
                                   f"{human(up)}", a_iova, a_paddr, up,
                                   _chunks(bitmap, a_iova, a_paddr, up)))
@@ -218,31 +220,32 @@ def explain_trace(lines, profile: str, *, file: str = "<trace>", semantics: str 
     physical offset, and compared with spec.pgsize_and_count for the bytes
     left.  An ftrace map that repeats the ``map:`` just logged is not repeated.
     """
-    out: list[list] = []      # [loc, explanation, kernel lines, record]
-    dyn: list[list] = []
+    bitmap = ReferenceDomain(profile, semantics, pgsize_bitmap).pgsize_bitmap
+    out: list[tuple[P.Record, Explanation, list[KernelLine]]] = []
+    pending: list[PendingMap] = []
+    kernel_of: dict[int, list[KernelLine]] = {}
+    last_dyn = None
     for rec in P.parse_lines(lines, file):
         if isinstance(rec, (P.Map, P.DbgMap)):
-            if isinstance(rec, P.Map) and dyn and \
-                    (dyn[-1][3].iova, dyn[-1][3].paddr, dyn[-1][3].size) == \
-                    (rec.iova, rec.paddr, rec.size):
-                continue
-            entry = [rec.loc, explain_map(profile, rec.iova, rec.paddr, rec.size,
-                                          semantics=semantics, pgsize_bitmap=pgsize_bitmap),
-                     [], rec]
-            out.append(entry)
+            if isinstance(rec, P.Map) and last_dyn is not None and \
+                    (last_dyn.iova, last_dyn.paddr, last_dyn.size) == (rec.iova, rec.paddr, rec.size):
+                continue  # ftrace repeating the map: just logged
+            expl = explain_map(profile, rec.iova, rec.paddr, rec.size,
+                               semantics=semantics, pgsize_bitmap=pgsize_bitmap)
+            out.append((rec, expl, []))
             if isinstance(rec, P.DbgMap):
-                dyn.append(entry)
+                last_dyn = rec
+                pending.append(PendingMap(rec))
+                kernel_of[id(pending[-1])] = out[-1][2]
+                del pending[:-DYN_MAPS_KEPT]
         elif isinstance(rec, P.DbgMapping):
-            for entry in reversed(dyn):
-                m = entry[3]
-                if m.iova <= rec.iova < m.iova + m.size and \
-                        rec.iova - m.iova == rec.paddr - m.paddr:
-                    bitmap = entry[1].pgsize_bitmap
-                    pg, count = pgsize_and_count(bitmap, rec.iova, rec.paddr,
-                                                 m.iova + m.size - rec.iova)
-                    entry[2].append(KernelLine(rec.loc, rec.iova, rec.pgsize, rec.count, pg, count))
-                    break
-    return [TraceMap(loc, expl, tuple(kernel)) for loc, expl, kernel, _ in out]
+            pm = owner(pending, rec)
+            if pm is not None:
+                remaining = pm.take(rec)
+                pg, count = pgsize_and_count(bitmap, rec.iova, rec.paddr, remaining)
+                kernel_of[id(pm)].append(
+                    KernelLine(rec.loc, rec.iova, rec.pgsize, rec.count, pg, count))
+    return [TraceMap(rec.loc, expl, tuple(kernel)) for rec, expl, kernel in out]
 
 
 def render(expl: Explanation) -> str:
