@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Iterable
 
-from spec import (IOMMU_READ, IOMMU_WRITE, RULES, ReferenceDomain, errno_name, greedy_chunks,
-                  pgsize_and_count)
+from spec import IOMMU_READ, IOMMU_WRITE, RULES, ReferenceDomain, errno_name, pgsize_and_count
 
 from . import parse as P
 from .dyndbg import DYN_MAPS_KEPT, PendingMap, owner
@@ -349,7 +348,6 @@ class TraceChecker:
         """Replay a map; returns whether the model now holds it."""
         d = dom.model
         end = min(iova + size, U64)
-        live = self._describe(dom, iova, end)
         ret = d.map(iova, paddr, size, PROT)
         rules = tuple(d.decided)
         if ret == 0:
@@ -366,9 +364,10 @@ class TraceChecker:
                        f"{what}: {bad} not a multiple of the profile's smallest page "
                        f"{human(d.min_pagesz)}; the kernel checks alignment before it logs a "
                        f"map, so the profile may be wrong", expected, observed, repro)
-        elif "MAP_EXISTS" in rules:
+        elif "MAP_EXISTS" in rules:  # the model rolled back; the knowledge is as before
             self._find(rec, TRACE_MAP_OVER_LIVE, rules,
-                       f"{what} over live mappings: {live}", expected, observed, repro)
+                       f"{what} over live mappings: {self._describe(dom, iova, end)}",
+                       expected, observed, repro)
         else:
             self._find(rec, TRACE_MAP_OUTCOME, rules, f"{what}: the spec refuses it "
                        f"({', '.join(rules)}) on profile {self.profile} / {self.semantics}",
@@ -383,8 +382,9 @@ class TraceChecker:
         """Record a map the model has just made: known state, history, page counts."""
         dom.known.assign(iova, min(iova + size, U64), _Known(MAPPED, rec.loc, rec.ts, iova, size))
         dom.history.append(_Call("map", iova, paddr, size, 0, rec.loc))
-        for _, _, pg, count in greedy_chunks(dom.model.pgsize_bitmap, iova, paddr, size):
-            self.report.pages_spec[pg] += count
+        end = iova + size
+        for run in dom.model.state.overlapping(iova, end):  # the leaves the map just made
+            self.report.pages_spec[run.pgsize] += (min(run.end, end) - max(run.iova, iova)) // run.pgsize
 
     def _on_dyndbg_mapping(self, rec: P.DbgMapping) -> None:
         dom = self._dom()
@@ -479,7 +479,6 @@ class TraceChecker:
             return
         whole_count = unmapped % d.min_pagesz == 0
         if checkable and dom.known.covers(iova, end):
-            state = self._describe(dom, iova, end)
             got = d.unmap(iova, size)
             rules = tuple(d.decided)
             if got != unmapped:
@@ -491,7 +490,8 @@ class TraceChecker:
                             "rollback, which ftrace logs although it does not log the failed map")
                 self._find(rec, TRACE_UNMAPPED_SIZE, rules,
                            f"{what}: the trace says {unmapped:#x} bytes, the spec unmaps "
-                           f"{got:#x} from the known state ({state}){hint}",
+                           f"{got:#x} from the known state "
+                           f"({self._describe(dom, iova, end)}){hint}",
                            f"{got:#x} bytes" + (f" ({', '.join(rules)})" if rules else ""),
                            observed, repro)
                 self._forget(dom, iova, iova + max(size, got, unmapped))
