@@ -65,6 +65,7 @@ class Finding:
     repro: str | None = None
 
     def to_json(self) -> dict:
+        """The finding as JSON-ready data."""
         return {"file": self.loc.file, "line": self.loc.line, "rule": self.rule,
                 "model_rules": list(self.model_rules), "message": self.message,
                 "expected": self.expected, "observed": self.observed, "repro": self.repro}
@@ -624,6 +625,7 @@ class TraceReport:
 
     @property
     def findings(self) -> list[Finding]:
+        """Every finding of every log, in order."""
         return [f for r in self.files for f in r.findings]
 
     @property

@@ -36,6 +36,7 @@ class PendingMap:
 
     @property
     def end(self) -> int:
+        """Where the map ends: iova + size."""
         return self.rec.iova + self.rec.size
 
     def expects(self, line: DbgMapping) -> bool:

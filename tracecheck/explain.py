@@ -112,6 +112,7 @@ class Explanation:
         return sum(s.count for s in self.steps)
 
     def to_json(self) -> dict:
+        """The explanation as JSON-ready data (numbers as ints)."""
         return {
             "profile": self.profile, "pgsize_bitmap": self.pgsize_bitmap,
             "iova": self.iova, "paddr": self.paddr, "size": self.size,
@@ -199,6 +200,7 @@ class KernelLine:
 
     @property
     def agrees(self) -> bool:
+        """Whether the kernel chose what spec.pgsize_and_count chooses at this point."""
         return self.pgsize == self.spec_pgsize and self.count in (None, self.spec_count)
 
 

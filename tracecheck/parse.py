@@ -190,6 +190,7 @@ class PteAlreadySet(Record):
 
     @property
     def iova(self) -> int:
+        """The IOVA of the page: vPFN << VTD_PAGE_SHIFT (12)."""
         return self.vpfn << 12
 
 
