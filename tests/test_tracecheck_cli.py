@@ -205,3 +205,13 @@ def test_data_copies_match_the_index():
     assert len(names) == 11
     for name in names:
         assert f"| {name} |" in index
+
+
+def test_empty_and_eventless_logs_are_consistent_with_a_note(tmp_path, capsys):
+    """An empty file and a file without IOMMU events exit 0 and say that nothing was checked."""
+    empty, noise = tmp_path / "empty.log", tmp_path / "noise.log"
+    empty.write_bytes(b"")
+    noise.write_text("hello\n\nworld\n")
+    assert check_trace_main([str(empty), str(noise), "--profile", "intel-vtd"]) == 0
+    out = capsys.readouterr().out
+    assert f"{empty}: the log is empty" in out and f"{noise}: no IOMMU events in this log" in out

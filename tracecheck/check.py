@@ -227,8 +227,9 @@ class TraceChecker:
                             f"{hex16(max(p.iova for p in self._ptes))}, last at line "
                             f"{last.loc.line}): maps that found a PTE still present; driver "
                             f"errors, not map/unmap events, so counted and not replayed"))
-        if not any(self.report.events.values()) and self.report.lines:
-            self.report.notes.append((None, "no IOMMU events in this log"))
+        if not any(self.report.events.values()):
+            self.report.notes.append(
+                (None, "no IOMMU events in this log" if self.report.lines else "the log is empty"))
         return self.report
 
     # -- state helpers ----------------------------------------------------------
