@@ -206,10 +206,9 @@ class ReferenceDomain:
             _check_u64(name, value)
         _check_prot(prot)
         self.decided = []
-        for ret in (R.pages_args(self, iova, paddr, pgsize, pgcount), R.map_prot(self, prot),
-                    R.map_range(self, iova, paddr, pgsize * pgcount)):
-            if ret is not None:
-                return ret, 0
+        ret = R.pages_args(self, iova, paddr, pgsize, pgcount)
+        if ret is not None:
+            return ret, 0
         return self._map_pages(iova, paddr, pgsize, pgcount, prot)
 
     def unmap_pages(self, iova: int, pgsize: int, pgcount: int) -> int:
@@ -226,6 +225,9 @@ class ReferenceDomain:
         return self._unmap_pages(iova, pgsize, pgcount)
 
     def _map_pages(self, iova, paddr, pg, count, prot) -> tuple[int, int]:
+        for ret in (R.map_prot(self, prot), R.map_range(self, iova, paddr, pg * count)):
+            if ret is not None:
+                return ret, 0
         sem = self.semantics
         if sem.per_table_batches:
             count = R.pages_table_batch(self, iova, pg, count) or count
@@ -240,12 +242,12 @@ class ReferenceDomain:
         if sem.replace_table:
             R.map_replace_table(self, iova, good_end)
         if conflict is None:
-            self.state.insert(iova, paddr, pg, count, prot)
-            return 0, end - iova
+            return 0, R.map_pages_install(self, iova, paddr, pg, count, prot)
         ret = R.map_exists(self, sem.exists_errno)
         if sem.per_table_batches:
             return ret, 0  # the batch's entries are written only after all were checked
-        self.state.insert(iova, paddr, pg, conflict, prot)
+        if conflict:
+            R.map_pages_install(self, iova, paddr, pg, conflict, prot)
         return ret, good_end - iova
 
     def _unmap_pages(self, iova, pg, count) -> int:
@@ -272,7 +274,7 @@ class ReferenceDomain:
                 at += got
             elif first.pgsize == pg and first.iova <= at:
                 stop = min(end, first.end)
-                self.state.remove(at, stop)
+                R.unmap_leaves(self, at, stop)
                 at = stop
             else:  # only smaller leaves: a table
                 at += R.unmap_table_slot(self, at, at + pg)
@@ -295,11 +297,11 @@ class ReferenceDomain:
                 continue
             stop = min(run.end, at + -(-(end - at) // run.pgsize) * run.pgsize)
             if stop <= end:
-                self.state.remove(at, stop)
+                R.unmap_leaves(self, at, stop)
                 at = stop
                 continue
             last = stop - run.pgsize  # the last leaf is covered only in part
-            self.state.remove(at, last)
+            R.unmap_leaves(self, at, last)
             at = last + R.unmap_partial_leaf(self, self.state.leaf_at(last), last, end)
             break
         return at - iova

@@ -62,7 +62,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
             "arm-lpae-v6.14"),
     Profile("armv7s-mediatek", SZ_4K | SZ_64K | SZ_1M | SZ_16M, 32, 32,
             "drivers/iommu/io-pgtable-arm-v7s.c arm_v7s_alloc_pgtable; drivers/iommu/mtk_iommu.c",
-            "arm-lpae-v6.14",
+            "arm-v7s",
             "v7s short descriptors; like io-pgtable-arm it answers -EEXIST, replaces a "
             "table by a block, and refuses partial unmaps since v6.14."),
     Profile("intel-vtd", SZ_4K | SZ_2M | SZ_1G, 48, 52,

@@ -87,6 +87,8 @@ def map_zero_size(d, size):
 def map_prot(d, prot):
     """A map must grant IOMMU_READ or IOMMU_WRITE; a prot with neither is -EINVAL.
 
+    The driver checks it on its first map_pages call, so nothing is mapped.
+
     generic_pt fails such a map with WARN_ON and -EINVAL.  (Old io-pgtable-arm
     returned 0 and mapped nothing -- "If no access, then nothing to do" -- which
     left the core looping; the model follows the current -EINVAL.)
@@ -100,10 +102,15 @@ def map_prot(d, prot):
 def map_range(d, iova, paddr, size):
     """The IOVA range must end at or below 2^ias and the physical range at or below 2^oas.
 
-    A range beyond the input address size, or one whose end wraps past 2^64,
-    fails with -ERANGE and nothing changes: io-pgtable-arm checks every batch
-    (``iova >> ias``, ``paddr >> oas``) and the core rolls back what earlier
-    batches mapped; generic_pt checks the range up front.
+    A range beyond the input or output address size, or one whose end wraps
+    past 2^64, fails with -ERANGE and nothing changes.  The model checks the
+    whole request before mapping anything (and each map_pages call on its own).
+    Linux checks per driver call -- io-pgtable-arm tests the batch's start
+    (``iova >> ias``, ``paddr >> oas``), generic_pt its IOVA range and start
+    paddr -- and rolls back earlier batches, so the outcome is the same except
+    in one corner the model does not follow: a request that also overlaps a
+    live leaf in a batch *before* the out-of-range one gets MAP_EXISTS's errno
+    from Linux, and which batch comes first depends on the kernel's batching.
     """
     if iova + size > 1 << d.ias or paddr + size > 1 << d.oas:
         return -ERANGE
@@ -121,6 +128,17 @@ def pgsize_select(d, iova, paddr, size):
     decides a reported outcome, e.g. the leaves a map produced.)
     """
     return _pgsize.pgsize_and_count(d.pgsize_bitmap, iova, paddr, size)
+
+
+@rule("MAP_PAGES_INSTALL", "drivers/iommu/iommu.c __iommu_map_pages; include/linux/iommu.h map_pages")
+def map_pages_install(d, iova, paddr, pgsize, count, prot):
+    """The driver installs ``count`` leaves of ``pgsize`` at iova -> paddr with prot.
+
+    The plain case of a map: each batch PGSIZE_SELECT chose becomes exactly
+    those leaves.  Returns the bytes installed.
+    """
+    d.state.insert(iova, paddr, pgsize, count, prot)
+    return pgsize * count
 
 
 @rule("MAP_EXISTS", "io-pgtable-arm.c arm_lpae_init_pte / __arm_lpae_map; generic_pt iommu_pt.h clear_contig")
@@ -176,6 +194,17 @@ def unmap_align(d, iova, size):
 def unmap_zero_size(d, size):
     """An unmap of 0 bytes returns 0 and changes nothing (the loop runs while unmapped < size)."""
     return 0 if size == 0 else None
+
+
+@rule("UNMAP_LEAVES", "drivers/iommu/iommu.c __iommu_unmap; include/linux/iommu.h unmap_pages")
+def unmap_leaves(d, start, end):
+    """Unmap removes, in IOVA order, every leaf that lies wholly inside the range, and counts its size.
+
+    The plain case of an unmap; the other UNMAP_* rules say what happens at a
+    hole or at a leaf the range covers only in part.  Returns the bytes removed.
+    """
+    removed = d.state.remove(start, end)
+    return removed if removed else None
 
 
 @rule("UNMAP_HOLE", "drivers/iommu/iommu.c __iommu_unmap (\"...or we hit an area that isn't mapped\")")

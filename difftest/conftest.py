@@ -1,0 +1,53 @@
+"""pytest wiring for ``pytest difftest``: options, settings profiles, and the summary table."""
+
+import json
+
+import pytest
+from tabulate import tabulate
+
+from difftest import stats
+from difftest.settings import load_default_profile
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("difftest", "iommu-spec differential testing")
+    group.addoption("--impl", default="", help="comma-separated implementation names to run (default: all)")
+    group.addoption("--profile", default="", help="comma-separated profile names to run (default: all)")
+    group.addoption("--semantics", default=None,
+                    help="semantic variant to hold implementations to (default: each one's own)")
+
+
+def pytest_configure(config):
+    if not config.getoption("hypothesis_profile", None):
+        load_default_profile()
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: send the counters home
+        workeroutput["difftest_stats"] = json.dumps(stats.export())
+
+
+def pytest_testnodedown(node, error):
+    data = getattr(node, "workeroutput", {}).get("difftest_stats")
+    if data:
+        stats.merge(json.loads(data))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    key = getattr(item, "difftest_key", None)
+    if key and report.when == "call" and report.failed:
+        stats.record(key, failures=1)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if getattr(config, "workerinput", None) is not None or not stats.STATS:
+        return
+    rows = [[impl, profile, sem, *counts.values()]
+            for (impl, profile, sem), counts in sorted(stats.STATS.items())]
+    terminalreporter.section("difftest summary")
+    terminalreporter.write_line(tabulate(
+        rows, headers=["implementation", "profile", "semantics", *stats.FIELDS]))

@@ -1,0 +1,123 @@
+"""The failure report: the oracle's user interface.
+
+A report shows, in this order: the violated rule in one line; what the spec
+expected next to what the implementation did; and the shortest sequence of
+calls that reproduces it, as a pytest test you can paste.
+"""
+
+from dataclasses import dataclass, field
+
+from tabulate import tabulate
+
+from spec import RULES, errno_name
+from spec.prot import prot_expr
+
+HEX = "#018x"
+
+
+def hx(v: int) -> str:
+    return format(v, HEX)
+
+
+@dataclass
+class Call:
+    """One API call made on both sides: operation name, keyword arguments, results."""
+
+    op: str
+    args: dict
+    spec_ret: object = None
+    impl_ret: object = None
+    rules: list[str] = field(default_factory=list)
+
+    def source(self, target: str) -> str:
+        parts = []
+        for k, v in self.args.items():
+            if k == "prot":
+                parts.append(prot_expr(v))
+            elif k == "sg":
+                parts.append("[" + ", ".join(f"({a:#x}, {b:#x}, {c:#x})" for a, b, c in v) + "]")
+            else:
+                parts.append(f"{v:#x}")
+        return f"{target}.{self.op}({', '.join(parts)})"
+
+    def pretty(self) -> str:
+        parts = []
+        for k, v in self.args.items():
+            if k == "prot":
+                parts.append(f"prot={prot_expr(v)}")
+            elif k == "sg":
+                parts.append("sg=[" + ", ".join(f"({a:#x}, {b:#x}, {c:#x})" for a, b, c in v) + "]")
+            else:
+                parts.append(f"{k}={hx(v)}")
+        return f"{self.op}({', '.join(parts)})"
+
+
+def render_ret(value) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(render_ret(v) for v in value) + ")"
+    if isinstance(value, int) and value > 0xFFFF:
+        return f"{value:#x}"
+    return errno_name(value) if isinstance(value, int) else repr(value)
+
+
+def state_table(spec_rows, impl_rows, headers) -> str:
+    """Side-by-side table of two lists of tuples, marking the rows that differ."""
+    spec_set, impl_set = set(spec_rows), set(impl_rows)
+    rows = []
+    for row in sorted(spec_set | impl_set):
+        where = "both" if row in spec_set and row in impl_set else (
+            "spec only" if row in spec_set else "impl only")
+        rows.append([where, *[hx(v) if isinstance(v, int) and i < 3 else v
+                              for i, v in enumerate(row)]])
+    rows = [r for r in rows if r[0] != "both"][:20] or rows[:5]
+    return tabulate(rows, headers=["", *headers])
+
+
+@dataclass
+class Failure:
+    """What went wrong at the failing step."""
+
+    rule: str
+    what: str           # "return value", "translation state", "leaves", ...
+    details: str
+
+
+def render(target, failure: Failure, calls: list[Call], repro_ctor: str, spec_ctor: str,
+           final_check: str, imports: str) -> str:
+    step = calls[-1]
+    r = RULES.get(failure.rule)
+    rule_line = f"{failure.rule}: {r.summary}" if r else failure.rule
+    lines = [
+        f"{target}: violates {rule_line}",
+        f"  ({r.source})" if r else "",
+        "",
+        f"step {len(calls)} of {len(calls)}: {step.pretty()}",
+        f"  spec:           {render_ret(step.spec_ret)}    rules: {', '.join(step.rules) or '-'}",
+        f"  implementation: {render_ret(step.impl_ret)}",
+        f"  mismatch in {failure.what}:",
+        *("    " + line for line in failure.details.splitlines()),
+        "",
+        "Reproduce (paste into a test file):",
+        "",
+        *("    " + line if line else ""
+          for line in repro(calls, repro_ctor, spec_ctor, final_check, imports).splitlines()),
+    ]
+    return "\n".join(line for line in lines if line is not None)
+
+
+def repro(calls: list[Call], impl_ctor: str, spec_ctor: str, final_check: str,
+          imports: str) -> str:
+    body = [
+        "from spec import *",
+        "from spec.prot import *",
+        imports,
+        "",
+        "",
+        "def test_repro():",
+        f"    spec = {spec_ctor}",
+        f"    impl = {impl_ctor}",
+    ]
+    for call in calls:
+        body.append(f"    assert {call.source('impl')} == {call.source('spec')}")
+    body.append(f"    {final_check}")
+    return "\n".join(body)

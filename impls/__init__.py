@@ -1,0 +1,16 @@
+"""Implementations of the IOMMU mapping API, checked against the spec by ``difftest``.
+
+``IMPLEMENTATIONS`` maps each name to its class; a class is called as
+``cls(profile, semantics=None)``.
+"""
+
+from .base import Counters, Implementation
+from .core import Core
+from .pagewise import Pagewise
+from .pgsize import Pgsize
+
+IMPLEMENTATIONS: dict[str, type[Implementation]] = {
+    cls.name: cls for cls in (Pagewise, Pgsize)
+}
+
+__all__ = ["IMPLEMENTATIONS", "Implementation", "Core", "Counters", "Pagewise", "Pgsize"]

@@ -1,0 +1,183 @@
+"""The core of Linux's IOMMU API as a library: iommu_map, iommu_unmap, iommu_map_sg.
+
+:class:`Core` is the loop structure of drivers/iommu/iommu.c over a driver's
+``map_pages`` / ``unmap_pages``: the alignment check, the batch loop, the
+rollback of a failed map, the unmap loop that stops when the driver unmaps
+nothing, the scatterlist coalescing of ``__iommu_map_sg`` and the IOTLB
+gather.  Subclasses choose how the range is cut into driver calls
+(``next_pages``) and when invalidations are issued; the driver (``driver_class``)
+holds the page table.
+"""
+
+from spec import SpecUsageError, greedy_chunks  # noqa: F401  (re-exported for drivers)
+from spec import IOMMU_READ, IOMMU_WRITE
+from spec.errors import EINVAL, ERANGE
+
+from .base import Implementation
+from .flat import FlatDriver
+from .gather import IotlbGather
+
+
+class Core(Implementation):
+    """iommu.c's map/unmap/map_sg loops over ``self.driver``.
+
+    Every public operation has the model's signature and return convention.
+    ``iotlb_sync_map`` invalidates the mapped range after a successful map when
+    ``sync_on_map`` is set (hardware that caches non-present entries).
+    """
+
+    driver_class = FlatDriver
+    sync_on_map = True
+    ops = frozenset({"map_pages", "unmap_pages", "iotlb_sync", "unmap_fast", "domain_free"})
+
+    def __init__(self, profile, semantics=None) -> None:
+        super().__init__(profile, semantics)
+        self.pgsize_bitmap = self.used_bitmap()
+        self.min_pagesz = self.pgsize_bitmap & -self.pgsize_bitmap
+        self.driver = self.driver_class(self)
+        self.gather = self.new_gather()
+
+    # -- policy hooks ---------------------------------------------------------------
+    def used_bitmap(self) -> int:
+        """The page sizes this core hands to the driver (default: all the profile's)."""
+        return self.profile.pgsize_bitmap
+
+    def next_pages(self, iova: int, paddr: int, size: int) -> tuple[int, int]:
+        """The next ``(pgsize, pgcount)`` driver call for the remaining range."""
+        raise NotImplementedError
+
+    def new_gather(self) -> IotlbGather:
+        return IotlbGather(self._invalidate_range)
+
+    def after_driver_map(self, iova: int, size: int) -> None:
+        """Called after each successful driver map call (the pagewise core invalidates here)."""
+
+    def after_driver_unmap(self, gather: IotlbGather) -> None:
+        """Called after each driver unmap call (the pagewise core flushes here)."""
+
+    # -- IOTLB ----------------------------------------------------------------------
+    def _invalidate_range(self, iova: int, size: int) -> None:
+        self.issue_invalidation(("range", iova, size))
+
+    def iotlb_sync(self) -> int:
+        """``iommu_iotlb_sync`` on the implementation's own gather (after ``unmap_fast``)."""
+        self.gather.flush()
+        self.counters.syncs += 1
+        return 0
+
+    # -- iommu_map --------------------------------------------------------------------
+    def map(self, iova: int, paddr: int, size: int, prot: int) -> int:
+        if (iova | paddr | size) & (self.min_pagesz - 1):
+            return -EINVAL
+        if size == 0:
+            return self.semantics.map_zero_size
+        ret = self.check_request(iova, paddr, size, prot)
+        if ret:
+            return ret
+        ret = self._map_range(iova, paddr, size, prot)
+        if ret == 0 and self.sync_on_map:
+            self._invalidate_range(iova, size)
+        return ret
+
+    def check_request(self, iova, paddr, size, prot) -> int:
+        """Up-front prot and range checks, before any driver call (spec MAP_PROT, MAP_RANGE)."""
+        if not prot & (IOMMU_READ | IOMMU_WRITE):
+            return -EINVAL
+        if iova + size > 1 << self.profile.ias or paddr + size > 1 << self.profile.oas:
+            return -ERANGE
+        return 0
+
+    def _map_range(self, iova, paddr, size, prot) -> int:
+        mapped = 0
+        while mapped < size:
+            pg, count = self.next_pages(iova + mapped, paddr + mapped, size - mapped)
+            ret, done = self.driver.map_pages(iova + mapped, paddr + mapped, pg, count, prot)
+            mapped += done
+            if ret:
+                self.rollback(iova, mapped)
+                return ret
+            self.after_driver_map(iova + mapped - done, done)
+        return 0
+
+    def rollback(self, iova: int, mapped: int) -> None:
+        """Unmap what a failed map had mapped (``iommu_unmap(domain, orig_iova, mapped)``)."""
+        if mapped:
+            self.unmap(iova, mapped)
+
+    # -- iommu_unmap ------------------------------------------------------------------
+    def unmap(self, iova: int, size: int) -> int:
+        gather = self.new_gather()
+        unmapped = self._unmap(iova, size, gather)
+        gather.flush()
+        self.counters.syncs += 1
+        return unmapped
+
+    def unmap_fast(self, iova: int, size: int) -> int:
+        """``iommu_unmap_fast``: unmap into the domain's gather; ``iotlb_sync`` flushes it."""
+        return self._unmap(iova, size, self.gather)
+
+    def _unmap(self, iova, size, gather) -> int:
+        if (iova | size) & (self.min_pagesz - 1):
+            return 0
+        unmapped = 0
+        while unmapped < size:
+            at = iova + unmapped
+            if at >> 64:
+                break
+            pg, count = self.next_pages(at, at, size - unmapped)
+            done = self.driver.unmap_pages(at, pg, count, gather)
+            self.after_driver_unmap(gather)
+            if not done:
+                break
+            unmapped += done
+        return unmapped
+
+    # -- iommu_map_sg -----------------------------------------------------------------
+    def map_sg(self, iova: int, sg, prot: int) -> int:
+        """v4.17+ ``__iommu_map_sg``: map physically contiguous runs of entries."""
+        entries = list(sg)
+        if not entries:
+            return 0
+        mapped = run_len = run_start = 0
+        last = len(entries) - 1
+        for i in range(len(entries) + 1):
+            paddr, offset, length = entries[min(i, last)]
+            phys = paddr + offset
+            if run_len and phys != run_start + run_len:
+                ret = self._map_run(iova + mapped, run_start, run_len, prot)
+                if ret:
+                    if mapped:
+                        self.unmap(iova, mapped)
+                    return ret
+                mapped += run_len
+                run_len = 0
+            if run_len:
+                run_len += length
+            else:
+                run_start, run_len = phys, length
+        if mapped and self.sync_on_map:
+            self._invalidate_range(iova, mapped)
+        return mapped
+
+    def _map_run(self, iova, paddr, size, prot) -> int:
+        if (iova | paddr | size) & (self.min_pagesz - 1):
+            return -EINVAL
+        return self.check_request(iova, paddr, size, prot) or self._map_range(iova, paddr, size, prot)
+
+    # -- driver level and state -------------------------------------------------------
+    def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
+        return self.driver.map_pages(iova, paddr, pgsize, pgcount, prot)
+
+    def unmap_pages(self, iova, pgsize, pgcount) -> int:
+        return self.driver.unmap_pages(iova, pgsize, pgcount, self.gather)
+
+    def iova_to_phys(self, iova: int) -> int:
+        return self.driver.iova_to_phys(iova)
+
+    def leaves(self) -> list[tuple[int, int, int, int, int]]:
+        return self.driver.leaves()
+
+    def domain_free(self) -> int:
+        """Free the domain; returns the page-table pages still allocated (must be 0)."""
+        free = getattr(self.driver, "free", None)
+        return free() if free else 0

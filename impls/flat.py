@@ -1,0 +1,159 @@
+"""A table-less driver: one sorted dictionary entry per leaf.
+
+This is the driver under the ``pagewise`` and ``pgsize`` cores.  It honours a
+semantic variant's driver-level contract (what an unmap of part of a leaf
+does, which errno a map over a live leaf gets, per-table batches) on a flat
+store, so the cores above it can be checked against the model.
+"""
+
+from sortedcontainers import SortedDict
+
+from spec import IOMMU_READ, IOMMU_WRITE, greedy_chunks
+from spec.errors import EINVAL, ERANGE
+
+
+class FlatDriver:
+    """Leaves kept as ``iova -> (pgsize, paddr, prot)``; every set or clear is one PTE write."""
+
+    def __init__(self, impl) -> None:
+        self.impl = impl
+        self.sem = impl.semantics
+        self.bitmap = impl.pgsize_bitmap
+        self.min_page = self.bitmap & -self.bitmap
+        self.ias, self.oas = impl.profile.ias, impl.profile.oas
+        self.entries = SortedDict()
+
+    # -- helpers ----------------------------------------------------------------
+    def _overlap(self, start: int, end: int) -> list[int]:
+        if end <= start:
+            return []
+        e = self.entries
+        i = max(e.bisect_right(start) - 1, 0)
+        out = []
+        for key in e.islice(i):
+            if key >= end:
+                break
+            if key + e[key][0] > start:
+                out.append(key)
+        return out
+
+    def _set(self, iova, pgsize, paddr, prot) -> None:
+        self.entries[iova] = (pgsize, paddr, prot)
+        self.impl.counters.pte_writes += 1
+
+    def _clear(self, iova) -> int:
+        pgsize = self.entries.pop(iova)[0]
+        self.impl.counters.pte_writes += 1
+        return pgsize
+
+    def _batch(self, iova, pgsize, pgcount) -> int:
+        if not self.sem.per_table_batches:
+            return pgcount
+        span = pgsize * (self.min_page // 8)
+        return min(pgcount, (span - iova % span) // pgsize)
+
+    # -- driver operations ------------------------------------------------------
+    def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
+        self.impl.counters.driver_calls += 1
+        if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 \
+                or (iova | paddr) & (pgsize - 1):
+            return -EINVAL, 0
+        if not prot & (IOMMU_READ | IOMMU_WRITE):
+            return -EINVAL, 0
+        if iova + pgsize * pgcount > 1 << self.ias or paddr + pgsize * pgcount > 1 << self.oas:
+            return -ERANGE, 0
+        count = self._batch(iova, pgsize, pgcount)
+        conflict = count
+        for k in range(count):
+            a = iova + k * pgsize
+            keys = self._overlap(a, a + pgsize)
+            if any(self.entries[key][0] >= pgsize or not self.sem.replace_table for key in keys):
+                conflict = k
+                break
+        if self.sem.replace_table:  # a block replaces the table of smaller leaves under it
+            for key in self._overlap(iova, iova + conflict * pgsize):
+                self._clear(key)
+        if conflict < count and self.sem.per_table_batches:
+            return -self.sem.exists_errno, 0
+        for k in range(conflict):
+            self._set(iova + k * pgsize, pgsize, paddr + k * pgsize, prot)
+        if conflict < count:
+            return -self.sem.exists_errno, conflict * pgsize
+        return 0, count * pgsize
+
+    def unmap_pages(self, iova, pgsize, pgcount, gather) -> int:
+        self.impl.counters.driver_calls += 1
+        if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 or iova & (pgsize - 1):
+            return 0
+        end = iova + pgsize * self._batch(iova, pgsize, pgcount)
+        if self.sem.unmap_slots:
+            return self._unmap_slots(iova, end, pgsize, gather)
+        return self._unmap_leaves(iova, end, gather)
+
+    def _remove(self, key, gather) -> int:
+        size = self._clear(key)
+        gather.add_range(key, size)
+        return size
+
+    def _split(self, key, lo, hi, gather) -> int:
+        """Unmap [lo, hi) from the leaf at key under the variant's partial-unmap rule."""
+        pgsize, paddr, prot = self.entries[key]
+        mode = self.sem.partial_unmap
+        if mode == "split":
+            self._remove(key, gather)
+            for a, b in ((key, lo), (hi, key + pgsize)):
+                if b > a:
+                    for iova, pa, pg, count in greedy_chunks(self.bitmap, a, paddr + (a - key), b - a):
+                        for i in range(count):
+                            self._set(iova + i * pg, pg, pa + i * pg, prot)
+            return hi - lo
+        if mode == "whole" and lo == key:
+            return self._remove(key, gather)
+        return 0
+
+    def _unmap_slots(self, iova, end, pg, gather) -> int:
+        at = iova
+        while at < end:
+            keys = self._overlap(at, at + pg)
+            if not keys:
+                break
+            size = self.entries[keys[0]][0]
+            if size > pg:
+                got = self._split(keys[0], at, at + pg, gather)
+                if not got:
+                    break
+                at += got
+            else:  # one leaf of the slot's size, or a table of smaller ones
+                for key in keys:
+                    self._remove(key, gather)
+                at += pg
+        return at - iova
+
+    def _unmap_leaves(self, iova, end, gather) -> int:
+        at = iova
+        while at < end:
+            keys = self._overlap(at, at + 1)
+            if not keys:
+                break
+            key = keys[0]
+            size = self.entries[key][0]
+            if key != at or key + size > end:
+                got = self._split(key, at, min(end, key + size), gather)
+                if not got:
+                    break
+                at += got
+                if key + size > end:
+                    break
+                continue
+            at += self._remove(key, gather)
+        return at - iova
+
+    def iova_to_phys(self, iova: int) -> int:
+        keys = self._overlap(iova, iova + 1)
+        if not keys:
+            return 0
+        _, paddr, _ = self.entries[keys[0]]
+        return paddr + (iova - keys[0])
+
+    def leaves(self) -> list[tuple[int, int, int, int, int]]:
+        return [(iova, paddr, pgsize, 1, prot) for iova, (pgsize, paddr, prot) in self.entries.items()]
