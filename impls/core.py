@@ -1,5 +1,21 @@
 """The core of Linux's IOMMU API as a library: iommu_map, iommu_unmap, iommu_map_sg.
 
+A *driver* is any object built as ``driver_class(impl)`` (``impl`` is the
+Core, giving it ``profile``, ``semantics``, ``pgsize_bitmap``, ``counters``
+and ``issue_invalidation``) that offers:
+
+* ``map_pages(iova, paddr, pgsize, pgcount, prot) -> (ret, mapped)``;
+* ``unmap_pages(iova, pgsize, pgcount, gather) -> bytes``, adding what it
+  cleared to ``gather`` (an :class:`impls.gather.IotlbGather`);
+* ``iova_to_phys(iova) -> paddr | 0`` and ``leaves() -> [(iova, paddr,
+  pgsize, count, prot)]``;
+* optionally ``fail_alloc(after)`` (the (after+1)-th page-table page
+  allocation from now on fails with -ENOMEM, once) and ``free() -> int``
+  (free everything; return the table pages still allocated, which must be 0).
+
+Drivers count their PTE writes in ``impl.counters.pte_writes`` and keep
+``impl.counters.table_pages`` equal to the table pages allocated now.
+
 :class:`Core` is the loop structure of drivers/iommu/iommu.c over a driver's
 ``map_pages`` / ``unmap_pages``: the alignment check, the batch loop, the
 rollback of a failed map, the unmap loop that stops when the driver unmaps
@@ -28,7 +44,13 @@ class Core(Implementation):
 
     driver_class = FlatDriver
     sync_on_map = True
-    ops = frozenset({"map_pages", "unmap_pages", "iotlb_sync", "unmap_fast", "domain_free"})
+
+    @property
+    def ops(self) -> frozenset[str]:
+        ops = {"map_pages", "unmap_pages", "iotlb_sync", "unmap_fast", "domain_free"}
+        if hasattr(self.driver, "fail_alloc"):
+            ops.add("fail_alloc")
+        return frozenset(ops)
 
     def __init__(self, profile, semantics=None) -> None:
         super().__init__(profile, semantics)
@@ -176,6 +198,11 @@ class Core(Implementation):
 
     def leaves(self) -> list[tuple[int, int, int, int, int]]:
         return self.driver.leaves()
+
+    def fail_alloc(self, after: int) -> int:
+        """The (after+1)-th page-table page allocation from now on fails with -ENOMEM, once."""
+        self.driver.fail_alloc(after)
+        return 0
 
     def domain_free(self) -> int:
         """Free the domain; returns the page-table pages still allocated (must be 0)."""
