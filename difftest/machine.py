@@ -128,7 +128,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
         @rule(data=st.data())
         def map(self, data):
             iova = data.draw(S.iovas(self.space), label="iova")
-            paddr = data.draw(S.paddrs_for(self.space, iova), label="paddr")
+            paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova)
             size = self.bounded(iova, paddr, data.draw(S.sizes(self.space), label="size"))
             self.do("map", iova=iova, paddr=paddr, size=size, prot=data.draw(S.prots(), label="prot"))
 
@@ -140,7 +140,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             iova = run.iova + data.draw(st.integers(-2, 2), label="pages before") * m \
                 + data.draw(st.integers(0, run.count - 1)) * run.pgsize
             iova = self.space.clamp(iova, self.space.top)
-            paddr = data.draw(S.paddrs_for(self.space, iova), label="paddr")
+            paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova)
             size = self.bounded(iova, paddr, data.draw(S.sizes(self.space), label="size"))
             self.do("map", iova=iova, paddr=paddr, size=size, prot=data.draw(S.prots(), label="prot"))
 
@@ -172,7 +172,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
         @rule(data=st.data())
         def map_sg(self, data):
             iova = data.draw(S.iovas(self.space), label="iova")
-            sg = data.draw(S.scatterlists(self.space, S.paddrs_for(self.space, iova)), label="sg")
+            sg = data.draw(S.scatterlists(self.space), label="sg")
             self.do("map_sg", iova=iova, sg=sg, prot=data.draw(S.prots(), label="prot"))
 
         @rule(data=st.data())
@@ -190,7 +190,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
         def bad_map(self, data):
             m = self.space.min_page
             iova = data.draw(S.iovas(self.space), label="iova")
-            paddr = data.draw(S.paddrs_for(self.space, iova), label="paddr")
+            paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova)
             size = data.draw(S.sizes(self.space), label="size")
             prot = data.draw(S.prots(), label="prot")
             how = data.draw(st.sampled_from(
@@ -240,7 +240,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             pgsize = data.draw(st.sampled_from(sizes_) | st.sampled_from(self.space.profile.pgsizes),
                                label="pgsize")
             iova = data.draw(S.iovas(self.space), label="iova") // pgsize * pgsize
-            paddr = data.draw(S.paddrs_for(self.space, iova), label="paddr") // pgsize * pgsize
+            paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova) // pgsize * pgsize
             pgcount = data.draw(st.integers(1, 3) | st.integers(1, 1100), label="pgcount")
             if pgcount * pgsize // self.space.min_page > 4096:
                 pgcount = max(1, 4096 * self.space.min_page // pgsize)

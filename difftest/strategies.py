@@ -7,6 +7,7 @@ use), so one module serves the state machine and the unit tests.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from hypothesis import strategies as st
 
@@ -49,6 +50,7 @@ class Space:
         return min(max(a, 0), hi - self.min_page) // self.min_page * self.min_page
 
 
+@lru_cache(maxsize=None)
 def iovas(space: Space) -> st.SearchStrategy[int]:
     """Page-aligned IOVAs below 2^ias, biased to page-size boundaries and the top."""
     m = space.min_page
@@ -71,20 +73,30 @@ def iovas(space: Space) -> st.SearchStrategy[int]:
     return draw()
 
 
-def paddrs_for(space: Space, iova: int) -> st.SearchStrategy[int]:
-    """Physical addresses for a map at iova: mostly congruent with it modulo a page size in use."""
+@lru_cache(maxsize=None)
+def paddr_choices(space: Space) -> st.SearchStrategy[tuple]:
+    """How to pick a physical address: ``("congruent", p, k)`` or ``("any", paddr)``.
+
+    Resolve a choice for a given iova with :func:`paddr_for`; most choices put
+    paddr at the same offset as iova within a page size in use, so large pages
+    are possible.
+    """
     m, oas_top = space.min_page, 1 << space.profile.oas
-
-    @st.composite
-    def draw(draw_):
-        if draw_(st.integers(0, 3)):
-            p = draw_(st.sampled_from(space.used_sizes))
-            k = draw_(st.integers(0, 8) | st.integers(0, oas_top // p - 1))
-            return space.clamp(k * p + iova % p, oas_top)
-        return draw_(st.integers(0, oas_top // m - 1)) * m
-    return draw()
+    congruent = st.tuples(st.just("congruent"), st.sampled_from(space.used_sizes),
+                          st.integers(0, 8) | st.integers(0, oas_top // m))
+    anywhere = st.tuples(st.just("any"), st.integers(0, oas_top // m - 1).map(lambda k: k * m))
+    return st.one_of(congruent, congruent, congruent, anywhere)
 
 
+def paddr_for(space: Space, choice: tuple, iova: int) -> int:
+    if choice[0] == "any":
+        return choice[1]
+    _, p, k = choice
+    oas_top = 1 << space.profile.oas
+    return space.clamp(k % max(oas_top // p, 1) * p + iova % p, oas_top)
+
+
+@lru_cache(maxsize=None)
 def sizes(space: Space) -> st.SearchStrategy[int]:
     """Non-zero page-aligned sizes: a few pages of a size in use plus a few minimum pages."""
     m = space.min_page
@@ -99,11 +111,13 @@ def sizes(space: Space) -> st.SearchStrategy[int]:
     return draw()
 
 
+@lru_cache(maxsize=None)
 def prots() -> st.SearchStrategy[int]:
     return st.sampled_from(GOOD_PROTS)
 
 
-def scatterlists(space: Space, paddr_strategy) -> st.SearchStrategy[list[tuple[int, int, int]]]:
+@lru_cache(maxsize=None)
+def scatterlists(space: Space) -> st.SearchStrategy[list[tuple[int, int, int]]]:
     """Scatterlists of 1 to 6 entries ``(paddr, offset, length)``.
 
     Entries are built by cutting physically contiguous runs at arbitrary byte
@@ -116,7 +130,7 @@ def scatterlists(space: Space, paddr_strategy) -> st.SearchStrategy[list[tuple[i
     def draw(draw_):
         entries = []
         for _ in range(draw_(st.integers(1, 3))):
-            start = draw_(paddr_strategy)
+            start = paddr_for(space, draw_(paddr_choices(space)), 0)
             length = draw_(st.integers(1, 4)) * m
             if draw_(st.integers(0, 9)) == 0:
                 length += draw_(st.integers(1, m - 1)) if m > 1 else 0  # an unaligned run

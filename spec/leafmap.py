@@ -70,16 +70,21 @@ def canonical_leaves(leaves: Iterable) -> list[LeafRun]:
     """Sort leaf runs and merge adjacent runs of equal page size, so two lists compare equal
     exactly when they describe the same leaves."""
     out: list[LeafRun] = []
-    for run in sorted(LeafRun(*leaf) for leaf in leaves):
-        if run.count == 0:
+    cur = None  # (iova, paddr, pgsize, count, prot) of the run being extended
+    for iova, paddr, pgsize, count, prot in sorted(leaves):
+        if not count:
             continue
-        if out:
-            prev = out[-1]
-            if (prev.end == run.iova and prev.pgsize == run.pgsize and prev.prot == run.prot
-                    and prev.paddr + prev.size == run.paddr):
-                out[-1] = prev._replace(count=prev.count + run.count)
+        if cur is not None:
+            c_iova, c_paddr, c_pgsize, c_count, c_prot = cur
+            size = c_pgsize * c_count
+            if (c_iova + size == iova and c_pgsize == pgsize and c_prot == prot
+                    and c_paddr + size == paddr):
+                cur = (c_iova, c_paddr, c_pgsize, c_count + count, c_prot)
                 continue
-        out.append(run)
+            out.append(LeafRun(*cur))
+        cur = (iova, paddr, pgsize, count, prot)
+    if cur is not None:
+        out.append(LeafRun(*cur))
     return out
 
 
