@@ -22,6 +22,22 @@ def pytest_configure(config):
         load_default_profile()
 
 
+def pytest_collection_modifyitems(config, items):
+    """--impl / --profile deselect the other implementation x profile items."""
+    wanted = {opt: [w for w in (config.getoption(opt) or "").split(",") if w]
+              for opt in ("--impl", "--profile")}
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        ok = all(not wanted[opt] or params.get(name) in wanted[opt]
+                 for opt, name in (("--impl", "impl_name"), ("--profile", "profile_name"))
+                 if name in params)
+        (keep if ok else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_sessionfinish(session):
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # a pytest-xdist worker: send the counters home

@@ -12,12 +12,19 @@ then shrinks the call sequence.
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from spec import (ReferenceDomain, canonical_leaves, get_profile, greedy_leaves,
-                  translations_of)
+from tabulate import tabulate
+
+from spec import (Iotlb, ReferenceDomain, canonical_leaves, get_profile, greedy_leaves,
+                  iotlb_fill, iotlb_stale, translations_of)
+from spec.errors import ENOMEM
+from spec.leafmap import LeafMap
 
 from . import stats, strategies as S
-from .report import Call, Failure, render, state_table
+from .report import Call, Failure, hx, render, state_table
 
+
+#: fail_alloc(NEVER) disarms fault injection (protocol v1 has no separate disarm).
+NEVER = (1 << 62) - 1
 
 #: Most leaves one generated map may need: keeps every implementation's work per
 #: step small (a misaligned 4 GiB buffer would otherwise be a million 4K pages).
@@ -61,6 +68,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.sem = self.impl.semantics
             self.spec = ReferenceDomain(profile, self.sem, pgsize_bitmap=self.impl.pgsize_bitmap)
             self.space = S.Space(profile, self.impl.pgsize_bitmap)
+            self.tlb = Iotlb().bind(self.space.min_page)
+            self.ops = frozenset(getattr(self.impl, "ops", ()))
             self.calls: list[Call] = []
             self.key = (label or getattr(self.impl, "name", "?"), profile.name, self.sem.name)
             self.target = (f"implementation {self.key[0]!r} on profile {profile.name} "
@@ -69,27 +78,56 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             stats.record(self.key, examples=1)
 
         # -- lockstep -----------------------------------------------------------------
-        def do(self, op: str, **args):
+        def call_impl(self, call: Call, rule_name: str):
+            """Make ``call`` on the implementation; a crash is a finding, not a traceback."""
+            try:
+                call.impl_ret = getattr(self.impl, call.op)(**call.args)
+            except Exception as exc:
+                call.impl_ret = f"raised {type(exc).__name__}: {exc}"
+                self.fail(rule_name, "behaviour",
+                          f"the implementation raised {type(exc).__name__}: {exc}")
+            return call.impl_ret
+
+        def take_invalidations(self, rule_name: str) -> list:
+            try:
+                commands = list(self.impl.take_tlb_commands())
+                self.tlb.apply(commands)
+            except Exception as exc:
+                self.fail(rule_name, "behaviour", f"bad IOTLB invalidation report: {exc}")
+            return commands
+
+        def do(self, op: str, check_tlb: bool = True, **args):
             spec_ret = getattr(self.spec, op)(**args)
             rules = list(self.spec.decided)
+            first = rules[0] if rules else DEFAULT_RULE[op]
             call = Call(op, args, spec_ret, None, rules)
             self.calls.append(call)
             stats.record(self.key, ops=1, steps=1)
-            try:
-                call.impl_ret = getattr(self.impl, op)(**args)
-            except Exception as exc:  # the implementation crashed: that is a finding
-                call.impl_ret = f"raised {type(exc).__name__}: {exc}"
-                self.fail(rules[0] if rules else DEFAULT_RULE[op], "behaviour",
-                          f"the implementation raised {type(exc).__name__}: {exc}")
-            self.impl.take_tlb_commands()
+            self.call_impl(call, first)
+            commands = self.take_invalidations(first)
             if call.impl_ret != spec_ret:
-                self.fail(rules[0] if rules else DEFAULT_RULE[op], "return value",
+                self.fail(first, "return value",
                           f"spec returned {spec_ret!r}, implementation {call.impl_ret!r}")
             self.compare_state(rules[-1] if rules else DEFAULT_RULE[op])
+            if check_tlb:
+                self.check_tlb(commands)
             return spec_ret
 
+        def check_tlb(self, commands) -> None:
+            stale = iotlb_stale(self.spec, self.tlb)
+            if stale:
+                rows = [(hx(s.iova), hx(s.cached), hx(s.current) if s.current else "unmapped")
+                        for s in stale[:10]]
+                issued = ", ".join(map(str, commands)) or "none"
+                self.fail("IOTLB_STALE", "IOTLB",
+                          tabulate(rows, headers=["cached iova", "cached paddr", "page table now"])
+                          + f"\ninvalidations issued by the last call: {issued}")
+
         def compare_state(self, rule_name: str) -> None:
-            impl_leaves = canonical_leaves(self.impl.leaves())
+            impl_leaves = self.impl.leaves()
+            if impl_leaves is None:  # no dump: probe translations instead
+                return self.probe(rule_name)
+            impl_leaves = canonical_leaves(impl_leaves)
             spec_tr = self.spec.translations()
             impl_tr = translations_of(impl_leaves)
             if spec_tr != impl_tr:
@@ -103,13 +141,38 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                           state_table([tuple(x) for x in spec_leaves], [tuple(x) for x in impl_leaves],
                                       ["iova", "paddr", "pgsize", "count", "prot"]))
 
+        def probe(self, rule_name: str) -> None:
+            """Compare iova_to_phys at the edges of every live run and of the last call's range."""
+            points = set()
+            for run in self.spec.leaves()[:64]:
+                points.update((run.iova, run.end - 1, run.iova - 1, run.end))
+            last = self.calls[-1].args if self.calls else {}
+            if "iova" in last:
+                points.update((last["iova"], last["iova"] + last.get("size", 1) - 1))
+            for iova in sorted(p for p in points if 0 <= p < 1 << 64):
+                want = self.spec.state.find(iova)
+                want = want.paddr + (iova - want.iova) if want else 0
+                try:
+                    got = self.impl.iova_to_phys(iova)
+                except Exception as exc:
+                    got = f"raised {exc!r}"
+                if got != want:
+                    self.fail(rule_name, "translation state",
+                              f"iova_to_phys({hx(iova)}): spec {hx(want)}, implementation "
+                              f"{got if isinstance(got, str) else hx(got)}")
+
         def fail(self, rule_name: str, what: str, details: str):
             impl_ctor, imports = _ctor_source(factory, profile.name, self.sem.name)
             spec_ctor = (f"ReferenceDomain({profile.name!r}, {self.sem.name!r}, "
                          f"pgsize_bitmap={self.impl.pgsize_bitmap:#x})")
-            check = ("assert canonical_leaves(impl.leaves()) == spec.leaves()"
-                     if what == "leaves (page sizes)" else
-                     "assert translations_of(canonical_leaves(impl.leaves())) == spec.translations()")
+            if what == "IOTLB":
+                check = "assert iotlb_stale(spec, tlb) is None"
+            elif what == "leaves (page sizes)":
+                check = "assert canonical_leaves(impl.leaves()) == spec.leaves()"
+            elif what == "table pages":
+                check = "assert impl.domain_free() == 0"
+            else:
+                check = "assert translations_of(canonical_leaves(impl.leaves())) == spec.translations()"
             raise DiffFailure(render(self.target, Failure(rule_name, what, details), self.calls,
                                      impl_ctor, spec_ctor, check, imports))
 
@@ -233,7 +296,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 size = max(size, 2 * m)
             self.do("unmap", iova=iova, size=size)
 
-        @precondition(lambda self: "map_pages" in getattr(self.impl, "ops", ()))
+        @precondition(lambda self: "map_pages" in self.ops)
         @rule(data=st.data())
         def map_pages(self, data):
             sizes_ = self.space.used_sizes
@@ -247,23 +310,138 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.do("map_pages", iova=iova, paddr=paddr, pgsize=pgsize, pgcount=pgcount,
                     prot=data.draw(S.prots(), label="prot"))
 
-        @precondition(lambda self: "unmap_pages" in getattr(self.impl, "ops", ()) and len(self.spec.state))
+        @precondition(lambda self: "unmap_pages" in self.ops and len(self.spec.state))
         @rule(data=st.data())
         def unmap_pages(self, data):
             run = data.draw(st.sampled_from(self.live()), label="live run")
             pgsize = data.draw(st.sampled_from(self.space.used_sizes), label="pgsize")
             iova = (run.iova + data.draw(st.integers(0, run.count - 1)) * run.pgsize) // pgsize * pgsize
             pgcount = data.draw(st.integers(1, 4), label="pgcount")
-            self.do("unmap_pages", iova=iova, pgsize=pgsize, pgcount=pgcount)
-            if hasattr(self.impl, "iotlb_sync"):
-                self.impl.iotlb_sync()
-                self.impl.take_tlb_commands()
+            self.do("unmap_pages", check_tlb=False, iova=iova, pgsize=pgsize, pgcount=pgcount)
+            self.sync()
+
+        def sync(self):
+            """``iotlb_sync`` on the implementation; afterwards no entry may be stale."""
+            if "iotlb_sync" not in self.ops:
+                return
+            call = Call("iotlb_sync", {}, 0, None, ["IOTLB_STALE"], kind="impl")
+            self.calls.append(call)
+            self.call_impl(call, "IOTLB_STALE")
+            self.check_tlb(self.take_invalidations("IOTLB_STALE"))
+
+        @precondition(lambda self: len(self.spec.state) > 0)
+        @rule(data=st.data())
+        def dma_access(self, data):
+            """A device reads or writes through a live mapping: the IOTLB caches its translation."""
+            run = data.draw(st.sampled_from(self.live()), label="live run")
+            iova = run.iova + data.draw(st.integers(0, run.size - 1), label="offset")
+            iotlb_fill(self.spec, self.tlb, iova)
+            self.calls.append(Call("dma_access", {"iova": iova}, kind="dma"))
+
+        @precondition(lambda self: {"unmap_fast", "iotlb_sync"} <= self.ops and len(self.spec.state))
+        @rule(data=st.data())
+        def unmap_fast_then_sync(self, data):
+            """iommu_unmap_fast, a device access in the window (allowed to hit stale), then iotlb_sync."""
+            run = data.draw(st.sampled_from(self.live()), label="live run")
+            iova = run.iova + data.draw(st.integers(0, run.count - 1)) * run.pgsize
+            size = data.draw(st.integers(1, 4), label="pages") * self.space.min_page
+            spec_ret = self.spec.unmap(iova, size)
+            rules = list(self.spec.decided)
+            call = Call("unmap_fast", {"iova": iova, "size": size}, spec_ret, None, rules)
+            self.calls.append(call)
+            stats.record(self.key, ops=1, steps=1)
+            first = rules[0] if rules else "UNMAP_LEAVES"
+            self.call_impl(call, first)
+            self.take_invalidations(first)
+            if call.impl_ret != spec_ret:
+                self.fail(first, "return value",
+                          f"spec returned {spec_ret!r}, implementation {call.impl_ret!r}")
+            self.compare_state(rules[-1] if rules else "UNMAP_LEAVES")
+            self.sync()
+
+        @precondition(lambda self: "fail_alloc" in self.ops)
+        @rule(data=st.data())
+        def map_with_alloc_failure(self, data):
+            """The k-th next page-table allocation fails: the map must roll back to the state before."""
+            after = data.draw(st.integers(0, 3), label="fail_alloc after")
+            iova = data.draw(S.iovas(self.space), label="iova")
+            paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova)
+            size = self.bounded(iova, paddr, data.draw(S.sizes(self.space), label="size"))
+            prot = data.draw(S.prots(), label="prot")
+            arm = Call("fail_alloc", {"after": after}, 0, None, [], kind="impl")
+            self.calls.append(arm)
+            self.call_impl(arm, "MAP_ROLLBACK")
+            before = [tuple(r) for r in self.spec.leaves()]
+            call = Call("map", {"iova": iova, "paddr": paddr, "size": size, "prot": prot},
+                        None, None, ["MAP_ROLLBACK"], kind="impl")
+            self.calls.append(call)
+            self.call_impl(call, "MAP_ROLLBACK")
+            self.take_invalidations("MAP_ROLLBACK")
+            disarm = Call("fail_alloc", {"after": NEVER}, 0, None, [], kind="impl")
+            self.calls.append(disarm)
+            self.call_impl(disarm, "MAP_ROLLBACK")
+            if call.impl_ret != -ENOMEM:  # no allocation failed: an ordinary map
+                call.spec_ret = self.spec.map(iova, paddr, size, prot)
+                call.kind, call.rules = "both", list(self.spec.decided)
+                if call.impl_ret != call.spec_ret:
+                    self.fail(call.rules[0] if call.rules else "MAP_PAGES_INSTALL", "return value",
+                              f"spec returned {call.spec_ret!r}, implementation {call.impl_ret!r}")
+                self.compare_state(call.rules[-1] if call.rules else "MAP_PAGES_INSTALL")
+                self.check_tlb(())
+                return
+            self.check_rollback(before, iova, size)
+
+        def check_rollback(self, before, iova, size):
+            """After -ENOMEM the state is the one before, less leaves a block replaced (MAP_REPLACE_TABLE)."""
+            impl_leaves = self.impl.leaves()
+            if impl_leaves is None:
+                return self.probe("MAP_ROLLBACK")
+            impl_leaves = [tuple(r) for r in canonical_leaves(impl_leaves)]
+            if not self.sem.replace_table:
+                if impl_leaves != before:
+                    self.fail("MAP_ROLLBACK", "translation state",
+                              "after -ENOMEM the leaves must be exactly those before the call\n"
+                              + state_table(before, impl_leaves, ["iova", "paddr", "pgsize", "count", "prot"]))
+                return
+            # Every leaf left must have been there before, and only leaves inside the
+            # map's range may be gone (replaced by a block before the failure).
+            kept = LeafMap()
+            for run in impl_leaves:
+                kept.insert(*run)
+            for run in before:
+                inside = iova <= run[0] and run[0] + run[2] * run[3] <= iova + size
+                for got in kept.overlapping(run[0], run[0] + run[2] * run[3]):
+                    if (got.pgsize, got.prot) != (run[2], run[4]) or \
+                            got.paddr - run[1] != got.iova - run[0]:
+                        self.fail("MAP_ROLLBACK", "translation state",
+                                  f"leaf at {hx(got.iova)} changed by a failed map")
+                if not inside and sum(r.size for r in kept.overlapping(run[0], run[0] + run[2] * run[3])) \
+                        != run[2] * run[3]:
+                    self.fail("MAP_ROLLBACK", "translation state",
+                              f"leaves at {hx(run[0])} outside the failed map's range were lost")
+            extra = [r for r in impl_leaves if not any(b[0] <= r[0] < b[0] + b[2] * b[3] for b in before)]
+            if extra:
+                self.fail("MAP_ROLLBACK", "translation state",
+                          f"a failed map left new leaves: {[tuple(map(hx, r[:3])) for r in extra]}")
+            self.spec.state = kept  # follow the implementation within what the spec allows
 
         def teardown(self):
             counters = getattr(self.impl, "counters", None)
             if counters is not None:
                 stats.record(self.key, pte_writes=counters.pte_writes,
                              invalidations=counters.invalidations)
+            try:
+                if "domain_free" in self.ops:
+                    call = Call("domain_free", {}, 0, None, ["DOMAIN_FREE"], kind="impl")
+                    self.calls.append(call)
+                    left = self.call_impl(call, "DOMAIN_FREE")
+                    if left != 0:
+                        self.fail("DOMAIN_FREE", "table pages",
+                                  f"domain_free left {left!r} page-table pages allocated (must be 0)")
+            finally:
+                close = getattr(self.impl, "close", None)
+                if close is not None:
+                    close()
 
     DiffMachine.__name__ = DiffMachine.__qualname__ = "DiffMachine"
     return DiffMachine

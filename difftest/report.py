@@ -21,35 +21,38 @@ def hx(v: int) -> str:
 
 @dataclass
 class Call:
-    """One API call made on both sides: operation name, keyword arguments, results."""
+    """One step of the call log.
+
+    ``kind`` is ``"both"`` (made on spec and implementation, results compared),
+    ``"impl"`` (implementation only: fail_alloc, iotlb_sync, an injected-fault
+    map whose spec outcome is the rollback check) or ``"dma"`` (a device access
+    that fills the tester's IOTLB).
+    """
 
     op: str
     args: dict
     spec_ret: object = None
     impl_ret: object = None
     rules: list[str] = field(default_factory=list)
+    kind: str = "both"
+
+    def _args(self, named: bool) -> str:
+        parts = []
+        for k, v in self.args.items():
+            if k == "prot":
+                text = prot_expr(v)
+            elif k == "sg":
+                text = "[" + ", ".join(f"({a:#x}, {b:#x}, {c:#x})" for a, b, c in v) + "]"
+            else:
+                text = hx(v) if named else f"{v:#x}"
+            parts.append(f"{k}={text}" if named else text)
+        return ", ".join(parts)
 
     def source(self, target: str) -> str:
-        parts = []
-        for k, v in self.args.items():
-            if k == "prot":
-                parts.append(prot_expr(v))
-            elif k == "sg":
-                parts.append("[" + ", ".join(f"({a:#x}, {b:#x}, {c:#x})" for a, b, c in v) + "]")
-            else:
-                parts.append(f"{v:#x}")
-        return f"{target}.{self.op}({', '.join(parts)})"
+        return f"{target}.{self.op}({self._args(False)})"
 
     def pretty(self) -> str:
-        parts = []
-        for k, v in self.args.items():
-            if k == "prot":
-                parts.append(f"prot={prot_expr(v)}")
-            elif k == "sg":
-                parts.append("sg=[" + ", ".join(f"({a:#x}, {b:#x}, {c:#x})" for a, b, c in v) + "]")
-            else:
-                parts.append(f"{k}={hx(v)}")
-        return f"{self.op}({', '.join(parts)})"
+        return f"{self.op}({self._args(True)})"
 
 
 def render_ret(value) -> str:
@@ -107,8 +110,10 @@ def render(target, failure: Failure, calls: list[Call], repro_ctor: str, spec_ct
 
 def repro(calls: list[Call], impl_ctor: str, spec_ctor: str, final_check: str,
           imports: str) -> str:
+    uses_tlb = any(c.kind == "dma" for c in calls) or "iotlb_stale" in final_check
     body = [
         "from spec import *",
+        "from spec.errors import *",
         "from spec.prot import *",
         imports,
         "",
@@ -117,7 +122,18 @@ def repro(calls: list[Call], impl_ctor: str, spec_ctor: str, final_check: str,
         f"    spec = {spec_ctor}",
         f"    impl = {impl_ctor}",
     ]
+    if uses_tlb:
+        body.append("    tlb = Iotlb().bind(spec.min_pagesz)")
     for call in calls:
-        body.append(f"    assert {call.source('impl')} == {call.source('spec')}")
+        if call.kind == "dma":
+            body.append(f"    iotlb_fill(spec, tlb, {call.args['iova']:#x})  # device access")
+            continue
+        if call.kind == "impl":
+            note = f"  # {call.rules[0]}" if call.rules else ""
+            body.append(f"    {call.source('impl')}{note}")
+        else:
+            body.append(f"    assert {call.source('impl')} == {call.source('spec')}")
+        if uses_tlb:
+            body.append("    tlb.apply(impl.take_tlb_commands())")
     body.append(f"    {final_check}")
     return "\n".join(body)

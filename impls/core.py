@@ -25,7 +25,6 @@ gather.  Subclasses choose how the range is cut into driver calls
 holds the page table.
 """
 
-from spec import SpecUsageError, greedy_chunks  # noqa: F401  (re-exported for drivers)
 from spec import IOMMU_READ, IOMMU_WRITE
 from spec.errors import EINVAL, ERANGE
 

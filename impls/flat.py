@@ -71,8 +71,11 @@ class FlatDriver:
                 conflict = k
                 break
         if self.sem.replace_table:  # a block replaces the table of smaller leaves under it
-            for key in self._overlap(iova, iova + conflict * pgsize):
+            replaced = self._overlap(iova, iova + conflict * pgsize)
+            for key in replaced:
                 self._clear(key)
+            if replaced:  # the table's walk and leaves may be cached: flush them now
+                self.impl.issue_invalidation(("range", iova, conflict * pgsize))
         if conflict < count and self.sem.per_table_batches:
             return -self.sem.exists_errno, 0
         for k in range(conflict):

@@ -7,6 +7,7 @@ malformed calls raise :class:`SpecUsageError` and change nothing.
 
 from .domain import ReferenceDomain
 from .errors import SpecUsageError, errno_name
+from .iotlb import Iotlb, Stale, iotlb_fill, iotlb_stale
 from .leafmap import LeafRun, Translation, canonical_leaves, translations_of
 from .pgsize import greedy_chunks, greedy_leaves, pgsize, pgsize_and_count
 from .profiles import PROFILES, Profile, get_profile
@@ -22,5 +23,6 @@ __all__ = [
     "PROFILES", "Profile", "get_profile",
     "SEMANTICS", "Semantics", "get_semantics",
     "RULES", "Rule",
+    "Iotlb", "Stale", "iotlb_fill", "iotlb_stale",
     "IOMMU_READ", "IOMMU_WRITE", "IOMMU_CACHE", "IOMMU_NOEXEC", "IOMMU_MMIO", "IOMMU_PRIV",
 ]

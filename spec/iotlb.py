@@ -1,0 +1,112 @@
+"""The IOTLB: what a device may still use after the page table changed.
+
+The IOTLB caches translations a device has used.  Linux's contract is that
+after an unmap and its sync (``iommu_unmap`` syncs before it returns;
+``iommu_unmap_fast`` and the driver's ``unmap_pages`` leave it to a later
+``iommu_iotlb_sync``) no cached translation may differ from the page table.
+The only way an implementation can meet it is by issuing invalidation
+commands, so this model never asks the implementation to model a TLB: it
+keeps its own, fills it on device accesses, and drops entries only on the
+invalidation commands the implementation reports.
+
+Commands: ``("range", iova, size)`` invalidates every cached translation
+overlapping [iova, iova+size); ``("all",)`` invalidates everything.  Source:
+include/linux/iommu.h ``iommu_iotlb_gather``, ``iommu_iotlb_sync``,
+``flush_iotlb_all``; drivers/iommu/iommu.c ``iommu_unmap`` (v5.11+).
+"""
+
+from typing import NamedTuple
+
+from sortedcontainers import SortedDict
+
+from .errors import SpecUsageError
+from .rules import rule
+
+
+class Stale(NamedTuple):
+    """A cached translation that no longer matches the page table.
+
+    ``iova`` (the cached page), ``cached`` (its paddr in the IOTLB) and
+    ``current`` (the page table's paddr for that page now, 0 if unmapped).
+    """
+
+    iova: int
+    cached: int
+    current: int
+
+
+@rule("IOTLB_FILL", "include/linux/iommu.h (the IOTLB caches translations the device uses)")
+def iotlb_fill(d, tlb, iova):
+    """A device access at a mapped IOVA caches the translation of its page; an unmapped IOVA faults.
+
+    The cached entry covers one page of the domain's smallest size and stays
+    until an invalidation command covering it is issued.  Returns the cached
+    paddr, or None on a fault.
+    """
+    page = iova - iova % d.min_pagesz
+    run = d.state.find(page)
+    if run is None:
+        return None
+    paddr = run.paddr + (page - run.iova)
+    tlb.entries[page] = paddr
+    return paddr
+
+
+@rule("IOTLB_STALE", "drivers/iommu/iommu.c iommu_unmap -> iommu_iotlb_sync; iommu_unmap_fast + iommu_iotlb_sync")
+def iotlb_stale(d, tlb):
+    """Once an unmap is synced, no IOTLB entry may translate an IOVA differently from the page table.
+
+    Checked after every operation that syncs (iommu_map, iommu_unmap,
+    iommu_map_sg, iotlb_sync), not between ``unmap_fast`` / ``unmap_pages``
+    and the ``iotlb_sync`` that follows, where stale entries are allowed.
+    Returns the stale entries (IOVA, cached paddr, current paddr or 0), or
+    None when there are none.
+    """
+    stale = []
+    for page, cached in tlb.entries.items():
+        run = d.state.find(page)
+        current = run.paddr + (page - run.iova) if run is not None else 0
+        if run is None or current != cached:
+            stale.append(Stale(page, cached, current))
+    return stale or None
+
+
+class Iotlb:
+    """The tester's IOTLB: ``entries`` maps a cached page's IOVA to its cached paddr."""
+
+    def __init__(self) -> None:
+        self.entries: SortedDict = SortedDict()
+
+    def invalidate(self, command) -> None:
+        """Apply one invalidation command reported by an implementation.
+
+        Raises SpecUsageError for a command that is not ``("range", iova, size)``
+        with ints in [0, 2^64), or ``("all",)``.
+        """
+        cmd = tuple(command) if isinstance(command, (list, tuple)) else (command,)
+        if cmd == ("all",):
+            self.entries.clear()
+            return
+        if (len(cmd) != 3 or cmd[0] != "range" or not all(type(v) is int for v in cmd[1:])
+                or not 0 <= cmd[1] < 1 << 64 or not 0 <= cmd[2] <= 1 << 64):
+            raise SpecUsageError(f"not an IOTLB invalidation command: {command!r} "
+                                 f"(expected ('range', iova, size) or ('all',))")
+        _, iova, size = cmd
+        end = iova + size
+        # An entry is one page [page, page + min_pagesz); drop those overlapping [iova, end).
+        if size == 0:
+            return
+        for page in list(self.entries.irange(minimum=max(0, iova - self._page + 1), maximum=end - 1)):
+            del self.entries[page]
+
+    def apply(self, commands) -> None:
+        """Apply a sequence of invalidation commands in order (see ``invalidate``)."""
+        for command in commands:
+            self.invalidate(command)
+
+    _page = 1 << 12  # set per domain by bind()
+
+    def bind(self, min_pagesz: int) -> "Iotlb":
+        """Use the domain's smallest page size as the size of a cached entry."""
+        self._page = min_pagesz
+        return self
