@@ -23,6 +23,9 @@ def test_difftest(impl_name, profile_name, request):
     if not (_selected(config, "--impl", impl_name) and _selected(config, "--profile", profile_name)):
         pytest.skip("not selected by --impl/--profile")
     factory = IMPLEMENTATIONS[impl_name]
+    if hasattr(factory, "supports") and not factory.supports(profile_name):
+        pytest.skip(f"{impl_name} does not support profile {profile_name} "
+                    f"({factory.__name__}.supports is False)")
     semantics = config.getoption("--semantics")
     machine = build_machine(factory, profile_name, semantics)
     sem = semantics or factory.semantics_name or PROFILES[profile_name].default_semantics

@@ -8,9 +8,11 @@ from .base import Counters, Implementation
 from .core import Core
 from .pagewise import Pagewise
 from .pgsize import Pgsize
+from .batched import MapPages
+from .lpae import Lpae, LpaeSplit
 
 IMPLEMENTATIONS: dict[str, type[Implementation]] = {
-    cls.name: cls for cls in (Pagewise, Pgsize)
+    cls.name: cls for cls in (Pagewise, Pgsize, MapPages, Lpae, LpaeSplit)
 }
 
 __all__ = ["IMPLEMENTATIONS", "Implementation", "Core", "Counters", "Pagewise", "Pgsize"]
