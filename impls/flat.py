@@ -95,8 +95,12 @@ class FlatDriver:
 
     def _remove(self, key, gather) -> int:
         size = self._clear(key)
-        gather.add_range(key, size)
+        self.gather_leaf(gather, key, size)
         return size
+
+    def gather_leaf(self, gather, iova: int, size: int) -> None:
+        """Queue the invalidation of a cleared leaf (default: grow one range)."""
+        gather.add_range(iova, size)
 
     def _split(self, key, lo, hi, gather) -> int:
         """Unmap [lo, hi) from the leaf at key under the variant's partial-unmap rule."""
