@@ -18,6 +18,7 @@ COMMANDS = {
     "prove": ("spec.proofs", "main", "prove the page-size selection invariants with z3"),
     "check-trace": ("tracecheck.cli", "check_trace_main", "check kernel IOMMU logs against the spec"),
     "explain": ("tracecheck.cli", "explain_main", "explain the page sizes the kernel chooses for a buffer"),
+    "bench": ("bench.__main__", "main", "run the benchmarks (cost of implementations vs the minimum)"),
     "vectors": ("difftest.vectors", "vectors_main", "write conformance vectors (JSON) from the spec"),
     "run-vectors": ("difftest.vectors", "run_vectors_main", "check an implementation against conformance vectors"),
 }

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed as tables, never asserted (machines are shared and noisy)."""
