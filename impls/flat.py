@@ -89,6 +89,8 @@ class FlatDriver:
         if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 or iova & (pgsize - 1):
             return 0
         end = iova + pgsize * self._batch(iova, pgsize, pgcount)
+        if getattr(self.sem, "unmap_range_checked", False) and end > 1 << self.ias:
+            return 0  # generic_pt's make_range rejects a range past the address space
         if self.sem.unmap_slots:
             return self._unmap_slots(iova, end, pgsize, gather)
         return self._unmap_leaves(iova, end, gather)
