@@ -14,6 +14,8 @@ body.  After every call ``decided`` lists the rules that decided it.
 
 from typing import Sequence
 
+from sortedcontainers import SortedSet
+
 from . import rules as R
 from .errors import SpecUsageError
 from .leafmap import LeafMap, LeafRun, Translation, translations_of
@@ -72,6 +74,9 @@ class ReferenceDomain:
         self.ias = self.profile.ias
         self.oas = self.profile.oas
         self.state = LeafMap()
+        #: Bases of the live last-level tables, tracked only under variants whose
+        #: unmap steps over holes inside them (``Semantics.hole_in_table``).
+        self.last_level_tables: SortedSet = SortedSet()
         #: Names of the rules that decided the most recent call, in order.
         self.decided: list[str] = []
 
@@ -229,6 +234,11 @@ class ReferenceDomain:
             if ret is not None:
                 return ret, 0
         sem = self.semantics
+        if sem.map_over_live == "replace":
+            end = iova + pg * count
+            R.map_replace_leaves(self, iova, end)
+            self._track_tables(iova, end, pg)
+            return 0, R.map_pages_install(self, iova, paddr, pg, count, prot)
         if sem.per_table_batches:
             count = R.pages_table_batch(self, iova, pg, count) or count
         end = iova + pg * count
@@ -250,12 +260,36 @@ class ReferenceDomain:
             R.map_pages_install(self, iova, paddr, pg, conflict, prot)
         return ret, good_end - iova
 
+    def _track_tables(self, iova, end, pg) -> None:
+        """Last-level tables after pages of pg were written over [iova, end).
+
+        A page smaller than a table's span goes into a last-level table, made if
+        missing; a page of that span or more clears the entries above, freeing
+        the last-level tables under it (AMD v1 alloc_pte / free_clear_pte).
+        """
+        span = self.semantics.hole_in_table << 9
+        if not span:
+            return
+        tables = self.last_level_tables
+        if pg < span:
+            tables.update(range(iova - iova % span, end, span))
+        else:
+            for base in list(tables.irange(iova, end - 1)):
+                tables.discard(base)
+
     def _unmap_pages(self, iova, pg, count) -> int:
-        if self.semantics.per_table_batches:
+        sem = self.semantics
+        if sem.unmap_range_checked:
+            ret = R.unmap_range(self, iova, pg * count)
+            if ret is not None:
+                return ret
+        if sem.per_table_batches:
             count = R.pages_table_batch(self, iova, pg, count) or count
         end = iova + pg * count
-        if self.semantics.unmap_slots:
+        if sem.unmap_slots:
             return self._unmap_slots(iova, end, pg)
+        if sem.partial_unmap == "whole_any":
+            return self._unmap_ptes(iova, end - iova)
         return self._unmap_leaves(iova, end)
 
     def _unmap_slots(self, iova, end, pg) -> int:
@@ -305,6 +339,45 @@ class ReferenceDomain:
             at = last + R.unmap_partial_leaf(self, self.state.leaf_at(last), last, end)
             break
         return at - iova
+
+    def _unmap_ptes(self, iova, size) -> int:
+        """legacy AMD v1 style: clear the PTE found at each address whole, counting its size.
+
+        The count, not the position, is what the driver returns: a walk that
+        starts inside a leaf counts the whole leaf and goes on from its end.
+        """
+        span = self.semantics.hole_in_table << 9
+        at, done = iova, 0
+        while done < size:
+            run = self.state.find(at)
+            if run is None:
+                base = at - at % span if span else None
+                if base is None or base not in self.last_level_tables:
+                    R.unmap_hole(self, at)
+                    break
+                nxt = self.state.next_start(at)
+                stop = min(base + span, at + size - done, U64 if nxt is None else nxt)
+                done += R.unmap_hole_in_table(self, at, stop)
+                at = stop
+                continue
+            leaf = self.state.leaf_at(at)
+            if leaf.iova != at:  # the request starts inside a leaf
+                done += R.unmap_partial_leaf(self, leaf, at, min(leaf.end, at + size - done))
+                at = leaf.end
+                continue
+            n = min((run.end - at) // run.pgsize, -(-(size - done) // run.pgsize))
+            stop = at + n * run.pgsize
+            if done + (stop - at) <= size:
+                R.unmap_leaves(self, at, stop)
+            else:  # the last leaf runs past the request: it goes whole
+                last = stop - run.pgsize
+                if last > at:
+                    R.unmap_leaves(self, at, last)
+                R.unmap_partial_leaf(self, self.state.leaf_at(last), last,
+                                     last + size - done - (last - at))
+            done += stop - at
+            at = stop
+        return done
 
     # -- state ----------------------------------------------------------------
     def leaves(self) -> list[LeafRun]:

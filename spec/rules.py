@@ -165,6 +165,35 @@ def map_replace_table(d, start, end):
     return removed if removed else None
 
 
+@rule("MAP_REPLACE_LEAVES", "drivers/iommu/amd/io_pgtable.c alloc_pte / free_clear_pte / iommu_v1_map_pages (v5.4+)")
+def map_replace_leaves(d, start, end):
+    """Under the legacy AMD v1 table a map over live leaves replaces them: each one it overlaps goes whole.
+
+    iommu_v1_map_pages never fails over a live mapping.  On the way down to
+    the new page's level alloc_pte tears down a larger page in the way -- all
+    the replicated PTEs of a large page, or a level-size page whose entry
+    becomes a new table -- so the rest of that page becomes unmapped; at the
+    new page's level free_clear_pte clears each entry under the new page and
+    frees any table there, with the leaves in it.
+
+    One corner is not modelled: an old page larger than the new one whose
+    replicated PTEs sit at the same level (an 8K page is two level-0 PTEs; a
+    4K page mapped over half of it).  Linux clears only the PTEs under the new
+    page; the others keep translating the old page's rest, but fetch_pte then
+    takes the group for one page, so a later unmap or iova_to_phys there
+    misreads it.  The model removes the old page whole here too.  Returns the
+    bytes of leaves removed.
+    """
+    lo, hi = start, end
+    first, last = d.state.leaf_at(start), d.state.leaf_at(end - 1)
+    if first is not None:
+        lo = first.iova
+    if last is not None:
+        hi = last.end
+    removed = d.state.remove(lo, hi)
+    return removed if removed else None
+
+
 @rule("MAP_ROLLBACK", "drivers/iommu/iommu.c __iommu_map (\"unroll mapping in case something went wrong\")")
 def map_rollback(d, iova, mapped):
     """When a map fails part-way, exactly what this call mapped is unmapped again.
@@ -172,7 +201,8 @@ def map_rollback(d, iova, mapped):
     The core calls ``iommu_unmap(domain, orig_iova, orig_size - size)`` on the
     bytes its map_pages calls reported as mapped, and returns the error.  The
     domain is then as it was before the call, except for leaves a block
-    replaced (MAP_REPLACE_TABLE).  Returns the bytes unmapped.
+    replaced (MAP_REPLACE_TABLE) or a map replaced (MAP_REPLACE_LEAVES).
+    Returns the bytes unmapped.
     """
     d.state.remove(iova, iova + mapped)
     return mapped
@@ -215,12 +245,47 @@ def unmap_hole(d, iova):
     Known divergence not modelled: io-pgtable-arm keeps a table after its last
     leaf is unmapped, so a later unmap whose slot covers that empty table
     counts it as unmapped instead of stopping; the model assumes empty tables
-    are gone.
+    are gone.  The legacy AMD v1 table steps over a hole inside a last-level
+    table instead (UNMAP_HOLE_IN_TABLE).
     """
     return iova
 
 
-@rule("UNMAP_PARTIAL_LEAF", "io-pgtable-arm.c arm_lpae_split_blk_unmap (to v6.13) / __arm_lpae_unmap (v6.14+); generic_pt __unmap_range")
+@rule("UNMAP_HOLE_IN_TABLE", "drivers/iommu/amd/io_pgtable.c fetch_pte / iommu_v1_unmap_pages (v6.1+)")
+def unmap_hole_in_table(d, start, end):
+    """Under the legacy AMD v1 table, unmap steps over a hole inside a live last-level table and counts it.
+
+    fetch_pte walks down while the entries above level 0 are present and
+    returns the level-0 PTE without checking that it is present;
+    iommu_v1_unmap_pages clears it and counts PTE_LEVEL_PAGE_SIZE(0) = 4K,
+    then goes on.  Only a non-present entry above level 0 makes fetch_pte
+    return NULL, and the unmap stops there (UNMAP_HOLE).  A level-0 table
+    (512 PTEs, 2M) exists once a page smaller than 2M was mapped in its range
+    and stays -- unmap never frees tables -- until a page of 2M or more is
+    mapped over it.  So an unmap over never-mapped or already-unmapped 4K
+    slots there reports them as unmapped.  [start, end) is the run of such
+    slots; returns its size.
+    """
+    return end - start
+
+
+@rule("UNMAP_RANGE", "drivers/iommu/generic_pt/iommu_pt.h unmap_range (make_range / pt_check_range)")
+def unmap_range(d, iova, size):
+    """Under generic_pt, a driver unmap whose range runs past 2^ias unmaps nothing.
+
+    unmap_range builds the range with make_range, whose pt_check_range fails
+    with -ERANGE when the last byte is beyond the table's address space;
+    unmap_pages then returns 0 and the core's loop stops, even when the range
+    starts on a live leaf.  (io-pgtable-arm and v7s check only the start,
+    ``iova >> ias``, and past 2^ias nothing is mapped, so there it is a hole.)
+    Returns 0, or None when the range fits.
+    """
+    if iova + size > 1 << d.ias:
+        return 0
+    return None
+
+
+@rule("UNMAP_PARTIAL_LEAF", "io-pgtable-arm.c arm_lpae_split_blk_unmap (to v6.13) / __arm_lpae_unmap (v6.14+); generic_pt __unmap_range; amd/io_pgtable.c iommu_v1_unmap_pages")
 def unmap_partial_leaf(d, leaf, start, end):
     """An unmap that covers only part of a leaf follows the semantic variant.
 
@@ -231,6 +296,9 @@ def unmap_partial_leaf(d, leaf, start, end):
     * whole (generic_pt, Intel, AMD): when the request starts at the leaf's
       base, the whole leaf is removed and its full size counted, which can be
       more than was asked; a request that starts inside the leaf unmaps nothing.
+    * whole_any (the legacy AMD v1 table, iommu_v1_unmap_pages): the whole
+      leaf is removed and its full size counted wherever the request starts
+      in it; the core then moves on by that count, from where it started.
 
     ``leaf`` is the single leaf; [start, end) the part the request covers.
     Returns the bytes this rule unmapped (0 for refuse).
@@ -244,7 +312,7 @@ def unmap_partial_leaf(d, leaf, start, end):
                         d.pgsize_bitmap, lo, leaf.paddr + (lo - leaf.iova), hi - lo):
                     d.state.insert(iova, paddr, pg, count, leaf.prot)
         return end - start
-    if mode == "whole" and start == leaf.iova:
+    if mode == "whole_any" or (mode == "whole" and start == leaf.iova):
         return d.state.remove(leaf.iova, leaf.end)
     return 0
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from .errors import EADDRINUSE, EEXIST, EINVAL
 
-SPLIT, REFUSE, WHOLE = "split", "refuse", "whole"
+SPLIT, REFUSE, WHOLE, WHOLE_ANY = "split", "refuse", "whole", "whole_any"
+FAIL, REPLACE = "fail", "replace"
+SZ_4K = 1 << 12
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,11 @@ class Semantics:
     * ``map_zero_size`` -- what ``map(..., size=0)`` returns (rule MAP_ZERO_SIZE).
     * ``partial_unmap`` -- what an unmap does when it covers only part of a leaf
       (rule UNMAP_PARTIAL_LEAF): ``"split"`` the leaf and unmap just the part
-      asked for; ``"refuse"`` (unmap nothing more, the loop stops); or ``"whole"``
+      asked for; ``"refuse"`` (unmap nothing more, the loop stops); ``"whole"``
       (remove the whole leaf and count its full size when the request starts at
-      the leaf's base, refuse when it starts inside the leaf).
+      the leaf's base, refuse when it starts inside the leaf); or
+      ``"whole_any"`` (remove the whole leaf and count its full size wherever
+      in the leaf the request starts).
     * ``replace_table`` -- a map of a block over a region that holds only
       smaller leaves removes them and installs the block (rule
       MAP_REPLACE_TABLE), instead of failing with ``exists_errno``.
@@ -40,6 +44,19 @@ class Semantics:
       entries left in one table per call and report the rest as not done (rule
       PAGES_TABLE_BATCH); ``map_pages`` then also counts a failed batch as 0
       bytes mapped.
+    * ``map_over_live`` -- ``"fail"``: a map over a live leaf fails with
+      ``exists_errno`` (MAP_EXISTS, with MAP_REPLACE_TABLE's exception);
+      ``"replace"``: it never fails, every leaf that overlaps the new pages is
+      removed whole and the new pages installed (MAP_REPLACE_LEAVES).
+      ``exists_errno`` is then 0, as no map fails that way.
+    * ``hole_in_table`` -- 0: a hole ends the unmap walk (UNMAP_HOLE).
+      Otherwise the size of a last-level PTE: an unmap that meets a hole inside
+      a live last-level table (512 such PTEs) steps over it and counts it as
+      unmapped (UNMAP_HOLE_IN_TABLE); only a hole above the last level ends the
+      walk.  The model then tracks which last-level tables exist.
+    * ``unmap_range_checked`` -- the driver's ``unmap_pages`` rejects a range
+      that runs past 2^ias and unmaps nothing (UNMAP_RANGE); otherwise only the
+      range's start is checked, and past 2^ias is simply a hole.
     """
 
     name: str
@@ -50,6 +67,9 @@ class Semantics:
     unmap_slots: bool
     per_table_batches: bool
     source: str
+    map_over_live: str = FAIL
+    hole_in_table: int = 0
+    unmap_range_checked: bool = False
     differences: dict[str, str] = field(default_factory=dict)
 
 
@@ -98,7 +118,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
         name="generic-pt", exists_errno=EADDRINUSE, map_zero_size=-EINVAL,
         partial_unmap=WHOLE, replace_table=False, unmap_slots=False,
-        per_table_batches=False,
+        per_table_batches=False, unmap_range_checked=True,
         source="drivers/iommu/generic_pt/iommu_pt.h (the iommupt path, v6.18+/v7)",
         differences={
             "exists_errno": "__map_range / clear_contig return -EADDRINUSE for any present "
@@ -110,6 +130,38 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "replace_table": "clear_contig frees only empty tables; any leaf is -EADDRINUSE.",
             "unmap_slots": "__unmap_range walks entries; an empty one ends the walk.",
             "per_table_batches": "map_pages / unmap_pages walk the whole range.",
+            "unmap_range_checked": "unmap_range's make_range / pt_check_range reject a range "
+                                   "whose last byte is past the table's address space "
+                                   "(-ERANGE), and unmap_pages returns 0.",
+        }),
+    Semantics(
+        name="amd-v1", exists_errno=0, map_zero_size=0, partial_unmap=WHOLE_ANY,
+        replace_table=True, unmap_slots=False, per_table_batches=False,
+        map_over_live=REPLACE, hole_in_table=SZ_4K,
+        source="drivers/iommu/amd/io_pgtable.c, the AMD v1 table before AMD moved to "
+               "generic_pt (replace on map since v5.4; unmap_pages form since v6.1)",
+        differences={
+            "exists_errno": "Never used: no map fails over a live leaf (map_over_live).",
+            "map_zero_size": "The classic core's `while (size)` loop does nothing: 0 "
+                             "(iommu.c __iommu_map).",
+            "map_over_live": "iommu_v1_map_pages never fails over a live mapping: alloc_pte "
+                             "tears down a larger page on the way down (all its replicated "
+                             "PTEs, or a level-size page whose entry becomes a new table), "
+                             "and free_clear_pte clears each entry under the new page, freeing "
+                             "any table there with the leaves in it.",
+            "replace_table": "A special case of map_over_live: free_clear_pte frees the table "
+                             "of smaller leaves under a larger page.",
+            "partial_unmap": "iommu_v1_unmap_pages clears the whole PTE fetch_pte finds "
+                             "(PAGE_SIZE_PTE_COUNT replicated entries) and counts its size, "
+                             "wherever in the page the request starts.",
+            "hole_in_table": "fetch_pte returns the level-0 PTE without checking that it is "
+                             "present, so unmap clears a hole inside a level-0 table and "
+                             "counts 4K; a non-present entry above level 0 makes fetch_pte "
+                             "return NULL, and unmap stops there.",
+            "unmap_slots": "iommu_v1_unmap_pages walks PTE by PTE, by the size of each one found.",
+            "per_table_batches": "iommu_v1_map_pages / iommu_v1_unmap_pages loop over every page.",
+            "unmap_range_checked": "fetch_pte checks each address on its own; past the table's "
+                                   "range it finds nothing, like a hole.",
         }),
 ]}
 
