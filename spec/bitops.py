@@ -24,7 +24,10 @@ MASK = (1 << WIDTH) - 1
 
 
 def _concrete(*xs) -> bool:
-    return all(isinstance(x, int) for x in xs)  # bool is an int too
+    for x in xs:  # a plain loop: this runs on every helper call of the model
+        if not isinstance(x, int):  # bool is an int too
+            return False
+    return True
 
 
 def _z3():
