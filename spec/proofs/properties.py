@@ -7,16 +7,18 @@ page-size selection under test, normally :data:`SPEC`, which is exactly
 :func:`spec.pgsize.pgsize_and_count` and :func:`spec.pgsize.pgsize` -- and
 returns a :class:`Formula`:
 
-* ``pre`` -- the named preconditions on the inputs; each is necessary (the
+* ``pre`` -- the named preconditions on the inputs; each one is necessary (the
   necessity check drops them one at a time and z3 must find a counterexample);
 * ``hyps`` -- what the statement quantifies over (a fresh page size, the loop
   invariant assumed before a step, ...); never dropped;
-* ``goal`` -- the named conclusions; an obligation is proved when no
-  assignment satisfies pre and hyps but falsifies a goal.
+* ``goal`` -- the named conclusions.  Each conclusion is proved by its own z3
+  query: no assignment satisfies pre and hyps and falsifies it.
 
 Nothing here re-implements the selection: the conclusions are declarative
 ("no larger supported page fits", "the run ends at the next larger page's
 boundary"), and ``sel`` is called on the very values the model would use.
+Where a property is split into lemmas (P4, P5, P6), how they combine is
+written next to the property and in docs/proofs.md.
 """
 
 from dataclasses import dataclass, field
@@ -48,7 +50,6 @@ SPEC = Selection("spec.pgsize", pgsize_and_count, pgsize)
 
 # -- preconditions ------------------------------------------------------------
 
-PRE_NONEMPTY = "pgsize_bitmap != 0"
 PRE_IOVA_ALIGNED = "iova aligned to the min page"
 PRE_PADDR_ALIGNED = "paddr aligned to the min page"
 PRE_SIZE_ALIGNED = "size aligned to the min page"
@@ -61,13 +62,15 @@ PRE_PADDR_END = "paddr + size <= 2^64"
 def selection_preconditions(B, I, P, S) -> dict[str, Any]:
     """What ``__iommu_map`` guarantees before it calls ``iommu_pgsize``.
 
-    drivers/iommu/iommu.c ``__iommu_map``: the domain has page sizes, iova,
-    paddr and size are multiples of the smallest one, and the ``while (size)``
-    loop only asks for a non-zero size.
+    drivers/iommu/iommu.c ``__iommu_map``: iova, paddr and size are
+    multiples of the smallest page size, and the ``while (size)`` loop only
+    asks for a non-zero size.  Linux also rejects an empty bitmap (-ENODEV);
+    that is no separate precondition here, because the smallest page of an
+    empty bitmap is ``lowbit(0) = 0`` and "x is a multiple of 0" means x == 0,
+    which size > 0 excludes (P1 proves the bitmap non-empty from the others).
     """
     m = bv.lowbit(B)
     return {
-        PRE_NONEMPTY: B != 0,
         PRE_IOVA_ALIGNED: L.aligned(I, m),
         PRE_PADDR_ALIGNED: L.aligned(P, m),
         PRE_SIZE_ALIGNED: L.aligned(S, m),
@@ -76,8 +79,8 @@ def selection_preconditions(B, I, P, S) -> dict[str, Any]:
 
 
 def no_huge_page(B):
-    """The bitmap has no page size of 2^63 (bit 63 clear): Linux's ``offset + pgsize_next``
-    in ``iommu_pgsize`` cannot wrap then (property P3w)."""
+    """The bitmap has no page size of 2^63 (bit 63 clear): then Linux's
+    ``offset + pgsize_next`` in ``iommu_pgsize`` cannot wrap (property P3w)."""
     return B & L.TOP_BIT == 0
 
 
@@ -97,11 +100,17 @@ class Formula:
 
 @dataclass(frozen=True)
 class Obligation:
-    """A closed statement over 64-bit ``variables``; ``build(v, sel) -> Formula``."""
+    """A closed statement over 64-bit ``variables``; ``build(v, sel) -> Formula``.
+
+    ``tactic`` picks the z3 pipeline (:mod:`spec.proofs.solve`): "bits" for
+    statements dominated by the selection's bit tricks, "arith" for ones
+    dominated by additions and comparisons.
+    """
 
     name: str
     variables: tuple[str, ...]
     build: Callable[[SimpleNamespace, Selection], Formula]
+    tactic: str = "bits"
 
 
 @dataclass(frozen=True)
@@ -109,28 +118,33 @@ class Property:
     """A numbered property: its obligations, its Linux counterpart and its scope."""
 
     key: str
+    short: str
     title: str
     linux: str
     scope: str
     obligations: tuple[Obligation, ...]
-    #: Which obligation the necessity check tries first for each dropped precondition.
-    necessity_order: tuple[str, ...] = ()
+    #: Special cases of the obligations (so not proved again) that the necessity
+    #: check tries first: their counterexamples are whole calls, not loop states.
+    witnesses: tuple[Obligation, ...] = ()
 
     def obligation(self, name: str) -> Obligation:
-        for ob in self.obligations:
+        for ob in self.obligations + self.witnesses:
             if ob.name == name:
                 return ob
         raise KeyError(f"{self.key} has no obligation {name!r}")
 
     def preconditions(self) -> list[str]:
-        """The names of the preconditions any obligation uses, in first-use order."""
+        """The names of the preconditions its obligations use, in first-use order."""
         names: list[str] = []
         for ob in self.obligations:
-            values = SimpleNamespace(**{n: 0 for n in ob.variables})
-            for name in ob.build(values, SPEC).pre:
+            for name in ob.build(SimpleNamespace(**{n: 0 for n in ob.variables}), SPEC).pre:
                 if name not in names:
                     names.append(name)
         return names
+
+    def necessity_obligations(self) -> list[Obligation]:
+        """The obligations the necessity check searches, witnesses first."""
+        return list(self.witnesses + self.obligations)
 
 
 CALL = ("pgsize_bitmap", "iova", "paddr", "size")
@@ -140,18 +154,45 @@ def _call(v):
     return v.pgsize_bitmap, v.iova, v.paddr, v.size
 
 
-def _next_pgsize(B, pg, N):
-    """N is the next larger page size in the bitmap after pg (declaratively)."""
+# -- declarative vocabulary ------------------------------------------------------
+
+def feasible(B, q, i, p, r):
+    """A page of size q can be mapped at iova i -> paddr p within r bytes:
+    q is a page size of the bitmap, i and p are multiples of it, and q <= r."""
+    return bv.all_of(L.is_pow2(q), B & q != 0, L.aligned(i | p, q), bv.ule(q, r))
+
+
+def next_pgsize_is(B, pg, N):
+    """N is the next larger page size in the bitmap after pg."""
     return bv.all_of(
         L.is_pow2(N), B & N != 0, bv.ult(pg, N),
         B & bv.wrap(N - 1) & bv.wrap(~bv.fill_down(pg)) == 0)
 
 
-def _no_larger_pgsize(B, pg):
+def no_larger_pgsize(B, pg):
+    """The bitmap has no page size larger than pg."""
     return B & bv.wrap(~bv.fill_down(pg)) == 0
 
 
-# P1 ---------------------------------------------------------------------------
+def to_boundary(I, N):
+    """Bytes from iova up to the next multiple of N (N itself if iova is one)."""
+    return bv.wrap(N - (I & bv.wrap(N - 1)))
+
+
+def stops_at_boundary(I, P, S, N):
+    """Linux's condition for cutting a run short, in exact arithmetic: iova and
+    paddr have the same offset in a page of N, and a whole N fits after the boundary."""
+    return bv.all_of((I ^ P) & bv.wrap(N - 1) == 0, L.sum_le(to_boundary(I, N), N, S))
+
+
+def batch_bytes(B, I, P, S, pg, N):
+    """count * pgsize as Linux intends it, for N the next page size after pg (if any):
+    up to N's boundary when the run stops there, else every whole page that fits."""
+    return bv.select(bv.all_of(next_pgsize_is(B, pg, N), stops_at_boundary(I, P, S, N)),
+                     to_boundary(I, N), S & bv.wrap(~bv.wrap(pg - 1)))
+
+
+# -- P1 -------------------------------------------------------------------------
 
 def _soundness(v, sel):
     B, I, P, S = _call(v)
@@ -160,6 +201,7 @@ def _soundness(v, sel):
         pre=selection_preconditions(B, I, P, S),
         hyps={},
         goal={
+            "pgsize_bitmap != 0 (implied, see selection_preconditions)": B != 0,
             "pgsize != 0 (BUG_ON(!pgsizes) unreachable)": pg != 0,
             "pgsize is a power of two": pg & bv.wrap(pg - 1) == 0,
             "pgsize is in pgsize_bitmap": B & pg == pg,
@@ -171,7 +213,7 @@ def _soundness(v, sel):
         derived={"pgsize": pg, "count": count})
 
 
-# P2 ---------------------------------------------------------------------------
+# -- P2 -------------------------------------------------------------------------
 
 def _maximality(v, sel, *, single=False):
     B, I, P, S = _call(v)
@@ -179,66 +221,60 @@ def _maximality(v, sel, *, single=False):
     pg = sel.single(B, I, P, S) if single else sel.batched(B, I, P, S)[0]
     return Formula(
         pre={},
-        hyps={
-            "other_pgsize is a page size in pgsize_bitmap": bv.all_of(L.is_pow2(Q), B & Q != 0),
-            "iova and paddr aligned to other_pgsize": bv.all_of(L.aligned(I, Q), L.aligned(P, Q)),
-            "other_pgsize <= size": bv.ule(Q, S),
-        },
+        hyps={"a page of other_pgsize can be mapped at iova": feasible(B, Q, I, P, S)},
         goal={"other_pgsize <= pgsize": bv.ule(Q, pg)},
         derived={"pgsize": pg})
 
 
-# P3 ---------------------------------------------------------------------------
+# -- P3 -------------------------------------------------------------------------
 
 def _count(v, sel):
     B, I, P, S = _call(v)
     N = v.next_pgsize
     pg, count = sel.batched(B, I, P, S)
     k = bv.log2_pow2(pg)
-    run = L.shl(count, k)                      # count * pgsize, exact by the 2nd goal
-    every_page = S & bv.wrap(~bv.wrap(pg - 1))  # the most whole pages that fit
-    # Linux's condition, in exact arithmetic: a larger page N exists, iova and
-    # paddr have the same offset in it, and a whole N fits after the boundary.
-    to_boundary = bv.wrap(N - (I & bv.wrap(N - 1)))
-    stop = bv.all_of((I ^ P) & bv.wrap(N - 1) == 0, L.sum_le(to_boundary, N, S))
-    has_next = _next_pgsize(B, pg, N)
+    # count * pgsize == X is stated as count == X >> log2(pgsize) for a multiple
+    # X of pgsize: exact, and free of a multiplication.
+    every = bv.lshr(S, k)  # how many whole pages fit in size
+    tb = to_boundary(I, N)
+    has_next = next_pgsize_is(B, pg, N)
+    stop = stops_at_boundary(I, P, S, N)
     return Formula(
         pre={**selection_preconditions(B, I, P, S), PRE_NO_HUGE: no_huge_page(B)},
         hyps={},
         goal={
             "count >= 1": count != 0,
-            "count * pgsize <= size, without overflow": bv.ule(count, bv.lshr(S, k)),
+            "count * pgsize <= size, without overflow": bv.ule(count, every),
             "pgsize == 1 << log2(pgsize)": L.shl(1, k) == pg,
-            "no larger page size: the run takes every page that fits":
-                L.implies(_no_larger_pgsize(B, pg), run == every_page),
-            "next_pgsize is next and Linux's condition holds: the run ends at its boundary":
-                L.implies(bv.all_of(has_next, stop), run == to_boundary),
-            "next_pgsize is next and Linux's condition fails: every page that fits":
-                L.implies(bv.all_of(has_next, L.not_(stop)), run == every_page),
-            "after a run that stops, the next step can map a next_pgsize page":
-                L.implies(bv.all_of(has_next, stop), bv.all_of(
-                    L.aligned(bv.wrap(I + run), N), L.aligned(bv.wrap(P + run), N),
-                    bv.ule(N, bv.wrap(S - run)))),
+            "no larger page size: count is every page that fits":
+                L.implies(no_larger_pgsize(B, pg), count == every),
+            "Linux's condition holds: the run ends at next_pgsize's boundary":
+                L.implies(bv.all_of(has_next, stop), count == bv.lshr(tb, k)),
+            "... and that boundary is a whole number of pages away":
+                L.implies(bv.all_of(has_next, stop), L.aligned(tb, pg)),
+            "Linux's condition fails: count is every page that fits":
+                L.implies(bv.all_of(has_next, L.not_(stop)), count == every),
+            "after a run that stops, a page of next_pgsize can be mapped":
+                L.implies(bv.all_of(has_next, stop),
+                          feasible(B, N, bv.wrap(I + tb), bv.wrap(P + tb), bv.wrap(S - tb))),
         },
         derived={"pgsize": pg, "count": count})
 
 
 def _wrap(v, sel):
-    B, I, P, S = _call(v)
-    N = v.next_pgsize
-    pg = sel.batched(B, I, P, S)[0]
+    I, P, N = v.iova, v.paddr, v.pgsize_next
     offset = bv.wrap(N - ((I | P) & bv.wrap(N - 1)))  # as iommu_pgsize computes it
     wraps = L.not_(bv.ule(offset, bv.wrap(~N)))      # offset + N >= 2^64
     return Formula(
         pre={},
-        hyps={"next_pgsize is the next larger page size after pgsize": _next_pgsize(B, pg, N)},
+        hyps={"pgsize_next is a page size": L.is_pow2(N)},
         goal={"offset + pgsize_next wraps iff pgsize_next == 2^63 and iova, paddr are "
               "multiples of 2^63":
               wraps == bv.all_of(N == L.TOP_BIT, (I | P) & (L.TOP_BIT - 1) == 0)},
-        derived={"pgsize": pg, "offset": offset})
+        derived={"offset": offset})
 
 
-# P4 ---------------------------------------------------------------------------
+# -- P4 -------------------------------------------------------------------------
 
 def _loop_preconditions(B, I, P, S, unmap):
     m = bv.lowbit(B)
@@ -246,34 +282,33 @@ def _loop_preconditions(B, I, P, S, unmap):
     if not unmap:
         pre[PRE_PADDR_ALIGNED] = L.aligned(P, m)
     pre[PRE_SIZE_ALIGNED] = L.aligned(S, m)
-    pre[PRE_NO_HUGE] = no_huge_page(B)
     pre[PRE_IOVA_END] = L.fits_end(I, S)
     if not unmap:
         pre[PRE_PADDR_END] = L.fits_end(P, S)
     return pre
 
 
-def loop_invariant(B, I, P, S, i, p, r, c) -> dict[str, Any]:
+def loop_invariant(B, I, P, S, i, p, r, c, *, unmap=False) -> dict[str, Any]:
     """The invariant of the core's map/unmap loop over ``(cur_iova, cur_paddr, remaining, mapped)``.
 
-    drivers/iommu/iommu.c ``__iommu_map`` / ``__iommu_unmap``: after mapping
-    ``mapped`` bytes of the call ``(iova, paddr, size)`` the loop stands at
-    iova + mapped, paddr + mapped with size - mapped left, all aligned to the
-    smallest page.
+    drivers/iommu/iommu.c ``__iommu_map`` / ``__iommu_unmap``: after ``mapped``
+    bytes of the call ``(iova, paddr, size)`` the loop stands at iova + mapped,
+    paddr + mapped with size - mapped left, all aligned to the smallest page,
+    and what is left ends at or below 2^64.  (For unmap, paddr is iova.)
     """
     m = bv.lowbit(B)
-    return {
+    inv = {
         "mapped <= size": bv.ule(c, S),
         "remaining == size - mapped": r == bv.wrap(S - c),
         "cur_iova == iova + mapped": i == bv.wrap(I + c),
         "cur_paddr == paddr + mapped": p == bv.wrap(P + c),
         "cur_iova, cur_paddr, remaining aligned to the min page": L.aligned(i | p | r, m),
+        "cur_iova + remaining <= 2^64": L.fits_end(i, r),
+        "cur_paddr + remaining <= 2^64": L.fits_end(p, r),
     }
-
-
-def _loop_vars(unmap, *extra):
-    call = ("pgsize_bitmap", "iova", "size") if unmap else CALL
-    return call + tuple(n for n in extra if not (unmap and n == "cur_paddr"))
+    if unmap:
+        del inv["cur_paddr == paddr + mapped"], inv["cur_paddr + remaining <= 2^64"]
+    return inv
 
 
 def _loop_call(v, unmap):
@@ -281,101 +316,163 @@ def _loop_call(v, unmap):
     return v.pgsize_bitmap, v.iova, P, v.size
 
 
+def _loop_state(v, unmap):
+    return v.cur_iova, (v.cur_iova if unmap else v.cur_paddr), v.remaining, v.mapped
+
+
 def _loop_init(v, sel, *, unmap):
     B, I, P, S = _loop_call(v, unmap)
     return Formula(pre=_loop_preconditions(B, I, P, S, unmap), hyps={},
-                   goal=loop_invariant(B, I, P, S, I, P, S, 0))
+                   goal=loop_invariant(B, I, P, S, I, P, S, 0, unmap=unmap))
 
 
-def _loop_step(v, sel, *, unmap, first=False):
+def _loop_before(v, unmap, first):
     B, I, P, S = _loop_call(v, unmap)
-    if first:  # the first step of a real call: no invariant assumed
-        i, p, r, c = I, P, S, 0
-        hyps = {}
-    else:
-        i, r, c = v.cur_iova, v.remaining, v.mapped
-        p = i if unmap else v.cur_paddr
-        hyps = {f"before: {k}": x for k, x in loop_invariant(B, I, P, S, i, p, r, c).items()}
-    pg, count = sel.batched(B, i, p, r)
-    k = bv.log2_pow2(pg)
-    done = v.pages_done  # the driver may report fewer pages than asked for
-    step = L.shl(done, k)
+    if first:  # the first step of a real call: nothing assumed but the preconditions
+        return (I, P, S, 0), {}
+    i, p, r, c = _loop_state(v, unmap)
+    return (i, p, r, c), {f"before: {k}": x for k, x in
+                          loop_invariant(B, I, P, S, i, p, r, c, unmap=unmap).items()}
+
+
+def _loop_select(v, sel, *, unmap, first=False):
+    """What the selection gives at a loop state: a page the step can be made of."""
+    B, I, P, S = _loop_call(v, unmap)
+    (i, p, r, c), hyps = _loop_before(v, unmap, first)
     hyps["remaining != 0 (the loop runs)"] = r != 0
-    hyps["1 <= pages_done <= count"] = bv.all_of(done != 0, bv.ule(done, count))
-    after = loop_invariant(B, I, P, S, bv.wrap(i + step), bv.wrap(p + step),
-                           bv.wrap(r - step), bv.wrap(c + step))
+    pg = sel.single(B, i, p, r)
     return Formula(
         pre=_loop_preconditions(B, I, P, S, unmap),
         hyps=hyps,
         goal={
-            "pgsize == 1 << log2(pgsize)": L.shl(1, k) == pg,
-            "pages_done * pgsize <= remaining, without overflow": bv.ule(done, bv.lshr(r, k)),
-            "remaining strictly decreases": bv.ult(bv.wrap(r - step), r),
+            "pgsize != 0: the step makes progress": pg != 0,
+            "pgsize is a multiple of the min page": L.aligned(pg, bv.lowbit(B)),
             "the pages are aligned to pgsize in iova and paddr": L.aligned(i | p, pg),
-            "the batch ends at or below 2^64 in iova": L.fits_end(i, step),
-            "the batch ends at or below 2^64 in paddr": L.fits_end(p, step),
-            **{f"after: {name}": x for name, x in after.items()},
         },
-        derived={"pgsize": pg, "count": count})
+        derived={"pgsize": pg})
+
+
+def _loop_step(v, sel, *, unmap, first=False, select=False):
+    """One step of the loop by step_bytes; with ``select`` (the necessity witness),
+    step_bytes is whole pages of what the selection picks, and its goals are added."""
+    B, I, P, S = _loop_call(v, unmap)
+    (i, p, r, c), hyps = _loop_before(v, unmap, first)
+    d = v.step_bytes
+    hyps["remaining != 0 (the loop runs)"] = r != 0
+    goal = {}
+    if select:
+        picked = _loop_select(v, sel, unmap=unmap, first=first)
+        pg = picked.derived["pgsize"]
+        hyps["step_bytes: whole pages of pgsize, 0 < step_bytes <= remaining"] = L.implies(
+            pg != 0, bv.all_of(d != 0, L.aligned(d, pg), bv.ule(d, r)))
+        goal.update(picked.goal)
+        derived = picked.derived
+    else:
+        # What the driver reports: whole pages of pgsize (a multiple of the min
+        # page, by the select obligation), at most the batch (<= remaining, P3).
+        hyps["step_bytes: a multiple of the min page, 0 < step_bytes <= remaining"] = bv.all_of(
+            d != 0, L.aligned(d, bv.lowbit(B)), bv.ule(d, r))
+        derived = {}
+    after = loop_invariant(B, I, P, S, bv.wrap(i + d), bv.wrap(p + d), bv.wrap(r - d),
+                           bv.wrap(c + d), unmap=unmap)
+    goal["remaining strictly decreases"] = bv.ult(bv.wrap(r - d), r)
+    goal["the step ends at or below 2^64 in iova"] = L.fits_end(i, d)
+    if not unmap:
+        goal["the step ends at or below 2^64 in paddr"] = L.fits_end(p, d)
+    goal.update({f"after: {name}": x for name, x in after.items()})
+    return Formula(pre=_loop_preconditions(B, I, P, S, unmap), hyps=hyps, goal=goal,
+                   derived=derived)
 
 
 def _loop_exit(v, sel, *, unmap):
     B, I, P, S = _loop_call(v, unmap)
-    i, r, c = v.cur_iova, v.remaining, v.mapped
-    p = i if unmap else v.cur_paddr
+    i, p, r, c = _loop_state(v, unmap)
     return Formula(
         pre=_loop_preconditions(B, I, P, S, unmap),
-        hyps={**{f"before: {k}": x for k, x in loop_invariant(B, I, P, S, i, p, r, c).items()},
+        hyps={**{f"before: {k}": x
+                 for k, x in loop_invariant(B, I, P, S, i, p, r, c, unmap=unmap).items()},
               "remaining == 0 (the loop ends)": r == 0},
-        goal={"mapped == size: the batches tile [iova, iova + size)": c == S})
+        goal={"mapped == size: the steps tile [iova, iova + size)": c == S})
 
 
 def _loop_property(key, unmap):
-    state = ("cur_iova", "cur_paddr", "remaining", "mapped")
-    what = "unmap" if unmap else "map"
-    fn = "__iommu_unmap" if unmap else "__iommu_map"
+    state = ("cur_iova", "remaining", "mapped") if unmap else (
+        "cur_iova", "cur_paddr", "remaining", "mapped")
+    call = ("pgsize_bitmap", "iova", "size") if unmap else CALL
+    what, fn = ("unmap", "__iommu_unmap") if unmap else ("map", "__iommu_map")
 
-    def ob(name, build, *extra, **kw):
-        return Obligation(name, _loop_vars(unmap, *extra),
-                          lambda v, sel: build(v, sel, unmap=unmap, **kw))
+    def ob(name, build, variables, tactic="arith", **kw):
+        return Obligation(name, variables, lambda v, sel: build(v, sel, unmap=unmap, **kw),
+                          tactic=tactic)
 
     return Property(
         key=key,
-        title=f"loop invariant of the {what} loop (inductive)",
-        linux=f"drivers/iommu/iommu.c {fn} (v5.14+)",
-        scope="unbounded",
+        short=f"{what} loop invariant",
+        title=f"inductive invariant of the {what} loop: progress, alignment, exact tiling, no wrap",
+        linux=f"drivers/iommu/iommu.c {fn} (v5.14+ loop)",
+        scope="unbounded (induction on the steps)",
         obligations=(
-            ob("init", _loop_init),
-            ob("step", _loop_step, *state, "pages_done"),
-            ob("exit", _loop_exit, *state),
-            ob("first step", _loop_step, "pages_done", first=True),
+            ob("init", _loop_init, call),
+            ob("select", _loop_select, call + state, tactic="bits"),
+            ob("step", _loop_step, call + state + ("step_bytes",)),
+            ob("exit", _loop_exit, call + state),
         ),
-        necessity_order=("first step", "step", "init", "exit"))
+        witnesses=(ob("first step", _loop_step, call + ("step_bytes",), first=True,
+                      select=True),))
 
 
-# P5 ---------------------------------------------------------------------------
+# -- P5 -------------------------------------------------------------------------
 
-def _refinement(v, sel):
+def _batch_pages(v, sel):
     B, I, P, S = _call(v)
-    j = v.position
-    pg, count = sel.batched(B, I, P, S)
-    k = bv.log2_pow2(pg)
-    offset = L.shl(j, k)
+    N, d = v.next_pgsize, v.page_offset
+    pg = sel.batched(B, I, P, S)[0]
+    i, p, r = bv.wrap(I + d), bv.wrap(P + d), bv.wrap(S - d)
+    has_next = next_pgsize_is(B, pg, N)
     return Formula(
-        pre={**selection_preconditions(B, I, P, S), PRE_NO_HUGE: no_huge_page(B)},
-        hyps={"position < count": bv.ult(j, count)},
-        goal={
-            "the page at position lies inside [iova, iova + size)": L.sum_le(offset, pg, S),
-            "the single-page form picks pgsize at position":
-                sel.single(B, bv.wrap(I + offset), bv.wrap(P + offset),
-                           bv.wrap(S - offset)) == pg,
-            "one more single step lands on position + 1":
-                bv.wrap(offset + pg) == L.shl(bv.wrap(j + 1), k),
+        pre={},
+        hyps={
+            "pgsize != 0 (P1, under the selection preconditions)": pg != 0,
+            "next_pgsize is the next page size after pgsize, or there is none":
+                L.any_of(no_larger_pgsize(B, pg), has_next),
+            "page_offset is a multiple of pgsize inside the batch": bv.all_of(
+                L.aligned(d, pg), bv.ult(d, batch_bytes(B, I, P, S, pg, N))),
         },
-        derived={"pgsize": pg, "count": count})
+        goal={
+            "a page of pgsize can be mapped at page_offset": feasible(B, pg, i, p, r),
+            "a page of next_pgsize cannot": L.implies(has_next, L.not_(feasible(B, N, i, p, r))),
+        },
+        derived={"pgsize": pg})
 
 
-# P6 ---------------------------------------------------------------------------
+def _single_choice(v, sel):
+    B, I, P, S = _call(v)
+    q, N = v.candidate, v.next_pgsize
+    return Formula(
+        pre={},
+        hyps={
+            "a page of candidate can be mapped at iova": feasible(B, q, I, P, S),
+            "no larger page size, or the next one (next_pgsize) cannot be mapped": L.any_of(
+                no_larger_pgsize(B, q),
+                bv.all_of(next_pgsize_is(B, q, N), L.not_(feasible(B, N, I, P, S)))),
+        },
+        goal={"the single-page form picks candidate": sel.single(B, I, P, S) == q},
+        derived={"pgsize": sel.single(B, I, P, S)})
+
+
+def _page_offsets(v, sel):
+    X, j, k = v.batch_bytes, v.index, v.log2_pgsize
+    d = L.shl(j, k)
+    return Formula(
+        pre={},
+        hyps={"log2_pgsize < 64": bv.ult(k, L.WIDTH),
+              "batch_bytes is a multiple of 1 << log2_pgsize": L.aligned(X, L.shl(1, k)),
+              "index < batch_bytes >> log2_pgsize": bv.ult(j, bv.lshr(X, k))},
+        goal={"page index starts inside the batch": bv.ult(d, X),
+              "index << log2_pgsize does not overflow": bv.lshr(d, k) == j})
+
+
+# -- P6 -------------------------------------------------------------------------
 
 def _nesting(v, sel):
     B, I, P, S = _call(v)
@@ -399,38 +496,45 @@ def _replacement(v, sel):
     return Formula(
         pre=selection_preconditions(B, I, P, S),
         hyps={},
-        goal={"one page of pgsize at iova is a valid page of the tiling": bv.all_of(
-            L.is_pow2(pg), B & pg != 0, L.aligned(I | P, pg), bv.ule(pg, S))},
+        goal={"one page of pgsize at iova is a page a tiling may use": feasible(B, pg, I, P, S)},
         derived={"pgsize": pg})
 
 
 PROPERTIES: tuple[Property, ...] = (
     Property(
-        "P1", "soundness: one supported, aligned page <= size; BUG_ON unreachable",
-        "drivers/iommu/iommu.c iommu_pgsize (BUG_ON(!pgsizes))", "unbounded",
+        "P1", "soundness", "soundness: one supported page size, aligning iova and paddr, <= size; "
+        "BUG_ON(!pgsizes) unreachable",
+        "drivers/iommu/iommu.c iommu_pgsize", "unbounded",
         (Obligation("sound", CALL, _soundness),)),
     Property(
-        "P2", "maximality: no larger supported page size fits",
+        "P2", "maximality", "maximality: no larger supported page size fits",
         "drivers/iommu/iommu.c iommu_pgsize (__fls of the candidates)", "unbounded",
         (Obligation("maximal", CALL + ("other_pgsize",), _maximality),)),
     Property(
-        "P3", "(pgsize, count): count >= 1, no overflow, stops at the next page exactly as Linux",
+        "P3", "(pgsize, count)", "(pgsize, count): count >= 1, count * pgsize <= size, no overflow, the run stops "
+        "at the next page's boundary exactly when Linux says",
         "drivers/iommu/iommu.c iommu_pgsize (v5.14+, count)", "unbounded",
         (Obligation("count", CALL + ("next_pgsize",), _count),)),
     Property(
-        "P3w", "Linux's offset + pgsize_next wraps iff pgsize_next = 2^63, iova = paddr = 0 mod 2^63",
+        "P3w", "offset + pgsize_next wrap", "finding: Linux's offset + pgsize_next wraps iff pgsize_next = 2^63 and "
+        "iova, paddr are multiples of 2^63",
         "drivers/iommu/iommu.c iommu_pgsize (size_t offset + pgsize_next)", "unbounded",
-        (Obligation("wrap", CALL + ("next_pgsize",), _wrap),)),
+        (Obligation("wrap", ("iova", "paddr", "pgsize_next"), _wrap, tactic="arith"),)),
     _loop_property("P4", unmap=False),
     _loop_property("P4u", unmap=True),
     Property(
-        "P5", "refinement: the batched loop maps the pages the one-page loop maps",
-        "drivers/iommu/iommu.c __iommu_map: iommu_pgsize + map_pages (v5.14) vs map (v3.3)",
-        "unbounded",
-        (Obligation("batch", CALL + ("position",), _refinement),)),
+        "P5", "refinement", "refinement: the batched (pgsize, count) loop maps the pages of the "
+        "one-page-per-step loop",
+        "drivers/iommu/iommu.c __iommu_map: map_pages batches (v5.14) vs one map per page",
+        "unbounded (with P3)",
+        (Obligation("batch pages", CALL + ("next_pgsize", "page_offset"), _batch_pages),
+         Obligation("single choice", CALL + ("candidate", "next_pgsize"), _single_choice),
+         Obligation("page offsets", ("batch_bytes", "index", "log2_pgsize"), _page_offsets,
+                    tactic="arith"))),
     Property(
-        "P6", "minimality: the greedy tiling uses the fewest pages (exchange lemma)",
-        "drivers/iommu/iommu.c __iommu_map / iommu_pgsize", "unbounded (with the induction in docs)",
+        "P6", "minimality", "minimality: no tiling by aligned pages of the bitmap has fewer pages",
+        "drivers/iommu/iommu.c __iommu_map / iommu_pgsize",
+        "unbounded (exchange lemma; induction in docs)",
         (Obligation("first page", CALL + ("other_pgsize",),
                     lambda v, sel: _maximality(v, sel, single=True)),
          Obligation("nesting", CALL + ("page_iova", "page_size"), _nesting),

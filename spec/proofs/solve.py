@@ -1,12 +1,21 @@
 """Deciding an obligation with z3, and re-checking a counterexample on ints.
 
-:func:`decide` runs two queries: first that the preconditions and hypotheses
-can hold at all (so a proof is never vacuous), then that they cannot hold
-together with a false goal.  Only ``unsat`` of the second query is a proof;
-``unknown`` (a timeout included) is reported as such, never as proved.
+An obligation is proved goal by goal (:func:`prove_goal`): each query asks
+for an assignment that satisfies the preconditions and hypotheses and falsifies
+that one goal; ``unsat`` is a proof of it.  Before that, :func:`satisfiable`
+checks that the preconditions and hypotheses can hold at all, so no proof is
+vacuous.  ``unknown`` -- a timeout included -- is reported as such, never as
+proved.  :func:`counterexample` asks for a violation of any goal at once (the
+necessity and mutant checks, which expect one).
 
 :func:`evaluate` runs the same obligation on plain ints -- the code path the
-model executes -- so a counterexample z3 found can be confirmed concretely.
+model executes -- so a counterexample z3 found is confirmed concretely.
+
+z3 pipelines: the default ``QF_BV`` tactic spends most of its time
+AC-flattening the long and/or chains of the selection's bit tricks and in
+``solve-eqs``; "bits" simplifies without flattening, "arith" with
+sum-of-monomials normalisation (which settles the loop's ring identities), and
+both then bit-blast to SAT.
 """
 
 import time
@@ -16,22 +25,23 @@ from types import SimpleNamespace
 from spec import bitops as bv
 
 from . import logic as L
-from .properties import Formula, Obligation, Selection
+from .properties import SPEC, Formula, Obligation, Selection
 
 PROVED = "proved"
 REFUTED = "refuted"
 UNKNOWN = "unknown"
 VACUOUS = "vacuous"
+SATISFIABLE = "satisfiable"
 
 
 @dataclass
 class Outcome:
-    """What z3 said about one obligation.
+    """What z3 said about one query.
 
     ``status`` is PROVED, REFUTED (``model`` holds the counterexample: variable
-    name -> int), UNKNOWN (``reason`` says why, e.g. a timeout) or VACUOUS
-    (the preconditions and hypotheses cannot hold together).  ``seconds`` is
-    wall-clock time for both queries.
+    name -> int), UNKNOWN (``reason`` says why, e.g. "timeout"), VACUOUS (the
+    preconditions and hypotheses cannot hold together) or SATISFIABLE (they
+    can).  ``seconds`` is wall-clock time.
     """
 
     status: str
@@ -60,53 +70,103 @@ def _z3():
     return z3
 
 
-def _conditions(formula: Formula, drop: str | None) -> list:
-    if drop is not None and drop not in formula.pre:
-        raise KeyError(f"no precondition {drop!r}; known: {list(formula.pre)}")
-    pre = [c for name, c in formula.pre.items() if name != drop]
-    return [c for c in pre + list(formula.hyps.values()) if c is not True]
-
-
-def decide(obligation: Obligation, sel: Selection, *, drop: str | None = None,
-           timeout: float = 20.0) -> Outcome:
-    """Prove ``obligation`` for ``sel`` over all 64-bit values, or find a counterexample.
-
-    ``drop`` names a precondition to leave out (for the necessity check).
-    ``timeout`` is in seconds, per z3 query.  Raises KeyError for an unknown
-    ``drop``.
-    """
+def _solver(tactic: str, timeout: float):
     z3 = _z3()
-    start = time.perf_counter()
+    if tactic == "bits":
+        simplify = z3.With("simplify", flat=False, bv_sort_ac=False)
+    elif tactic == "arith":
+        simplify = z3.With("simplify", som=True)
+    else:
+        raise ValueError(f"unknown tactic {tactic!r}; use 'bits' or 'arith'")
+    solver = z3.Then(simplify, "bit-blast", "sat").solver()
+    solver.set("timeout", max(1, int(timeout * 1000)))
+    return solver
+
+
+def _instantiate(obligation: Obligation, sel: Selection, drop: str | None):
+    z3 = _z3()
     v = SimpleNamespace(**{n: z3.BitVec(n, L.WIDTH) for n in obligation.variables})
     formula = obligation.build(v, sel)
-    assumptions = _conditions(formula, drop)
-    ms = max(1, int(timeout * 1000))
+    if drop is not None and drop not in formula.pre:
+        raise KeyError(f"{obligation.name!r} has no precondition {drop!r}; "
+                       f"known: {list(formula.pre)}")
+    conds = [c for name, c in formula.pre.items() if name != drop] + list(formula.hyps.values())
+    return v, formula, [_as_z3(c) for c in conds]
 
-    sat_check = z3.Solver()
-    sat_check.set("timeout", ms)
-    sat_check.add(*assumptions)
-    first = sat_check.check()
-    if first != z3.sat:
-        status = VACUOUS if first == z3.unsat else UNKNOWN
-        reason = ("preconditions and hypotheses are unsatisfiable" if first == z3.unsat
-                  else f"precondition check: {sat_check.reason_unknown()}")
-        return Outcome(status, time.perf_counter() - start, reason=reason)
 
-    solver = z3.SolverFor("QF_BV")
-    solver.set("timeout", ms)
+def _as_z3(c):
+    return _z3().BoolVal(c) if isinstance(c, bool) else c
+
+
+def _check(obligation, solver, v, assumptions, negated_goal) -> Outcome:
+    z3 = _z3()
+    start = time.perf_counter()
     solver.add(*assumptions)
-    solver.add(z3.Not(z3.And(*[z3.BoolVal(g) if isinstance(g, bool) else g
-                               for g in formula.goal.values()])))
+    if negated_goal is not None:
+        solver.add(negated_goal)
     answer = solver.check()
     seconds = time.perf_counter() - start
     if answer == z3.unsat:
-        return Outcome(PROVED, seconds)
+        return Outcome(PROVED if negated_goal is not None else VACUOUS, seconds,
+                       reason="" if negated_goal is not None else
+                       "preconditions and hypotheses are unsatisfiable")
     if answer == z3.sat:
         model = solver.model()
         values = {n: model.eval(getattr(v, n), model_completion=True).as_long()
                   for n in obligation.variables}
-        return Outcome(REFUTED, seconds, model=values)
+        return Outcome(REFUTED if negated_goal is not None else SATISFIABLE, seconds, values)
     return Outcome(UNKNOWN, seconds, reason=solver.reason_unknown())
+
+
+def satisfiable(obligation: Obligation, sel: Selection, *, drop: str | None = None,
+                timeout: float = 20.0) -> Outcome:
+    """Check that the preconditions (less ``drop``) and hypotheses can hold together.
+
+    SATISFIABLE (with a witness in ``model``), VACUOUS or UNKNOWN.  ``timeout``
+    is in seconds.
+    """
+    v, _, assumptions = _instantiate(obligation, sel, drop)
+    return _check(obligation, _solver(obligation.tactic, timeout), v, assumptions, None)
+
+
+def prove_goal(obligation: Obligation, sel: Selection, goal: str, *,
+               timeout: float = 20.0) -> Outcome:
+    """Prove one named goal of ``obligation`` for every 64-bit assignment, or refute it.
+
+    PROVED, REFUTED (``model``: the counterexample) or UNKNOWN.  KeyError for
+    an unknown goal name.
+    """
+    z3 = _z3()
+    v, formula, assumptions = _instantiate(obligation, sel, None)
+    return _check(obligation, _solver(obligation.tactic, timeout), v, assumptions,
+                  z3.Not(_as_z3(formula.goal[goal])))
+
+
+def counterexample(obligation: Obligation, sel: Selection, *, drop: str | None = None,
+                   timeout: float = 20.0) -> Outcome:
+    """Look for an assignment violating any goal (with precondition ``drop`` left out).
+
+    REFUTED with the counterexample in ``model``, PROVED if there is none, or
+    UNKNOWN.
+    """
+    z3 = _z3()
+    v, formula, assumptions = _instantiate(obligation, sel, drop)
+    negated = z3.Not(z3.And(*[_as_z3(g) for g in formula.goal.values()]))
+    return _check(obligation, _solver(obligation.tactic, timeout), v, assumptions, negated)
+
+
+def goal_names(obligation: Obligation) -> list[str]:
+    """The names of the obligation's goals, in order."""
+    return list(_on_zeros(obligation).goal)
+
+
+def precondition_names(obligation: Obligation) -> list[str]:
+    """The names of the obligation's preconditions, in order."""
+    return list(_on_zeros(obligation).pre)
+
+
+def _on_zeros(obligation: Obligation) -> Formula:
+    return obligation.build(SimpleNamespace(**{n: 0 for n in obligation.variables}), SPEC)
 
 
 def evaluate(obligation: Obligation, sel: Selection, values: dict[str, int]) -> Evaluation:
@@ -117,13 +177,96 @@ def evaluate(obligation: Obligation, sel: Selection, values: dict[str, int]) -> 
     """
     for name in obligation.variables:
         x = values[name]
-        if not 0 <= x <= bv.MASK:
+        if type(x) is not int or not 0 <= x <= bv.MASK:
             raise ValueError(f"{name}={x!r} is not a 64-bit unsigned value")
-    formula = obligation.build(SimpleNamespace(**{n: values[n] for n in obligation.variables}),
-                               sel)
-    as_bool = {k: bool(c) for k, c in formula.pre.items()}
-    return Evaluation(pre=as_bool,
+    formula: Formula = obligation.build(
+        SimpleNamespace(**{n: values[n] for n in obligation.variables}), sel)
+    return Evaluation(pre={k: bool(c) for k, c in formula.pre.items()},
                       hyps={k: bool(c) for k, c in formula.hyps.items()},
                       goal={k: bool(c) for k, c in formula.goal.items()},
                       derived=dict(formula.derived))
 
+
+def find_violation(obligation: Obligation, sel: Selection, *, drop: str | None = None,
+                   timeout: float = 20.0, quick: float = 1.5) -> Outcome:
+    """Find a counterexample to any goal of ``obligation`` (precondition ``drop`` left out).
+
+    Asks for all goals at once, then goal by goal, for ``quick`` seconds each
+    (one query over every goal is sometimes much slower than the goal that
+    fails), then gives the goals still undecided ``timeout`` seconds each.
+    REFUTED with ``model``, PROVED if no goal can be violated, or UNKNOWN.
+    """
+    z3 = _z3()
+    quick = min(quick, timeout)
+    first = counterexample(obligation, sel, drop=drop, timeout=quick)
+    if first.status != UNKNOWN:
+        return first
+    spent, reason = first.seconds, ""
+    undecided = goal_names(obligation)
+    for limit in (quick, timeout):
+        still = []
+        for name in undecided:
+            v, formula, assumptions = _instantiate(obligation, sel, drop)
+            out = _check(obligation, _solver(obligation.tactic, limit), v, assumptions,
+                         z3.Not(_as_z3(formula.goal[name])))
+            spent += out.seconds
+            if out.status == REFUTED:
+                out.seconds = spent
+                return out
+            if out.status == UNKNOWN:
+                still.append(name)
+                reason = out.reason or "unknown"
+        undecided = still
+        if not undecided or limit >= timeout:
+            break
+    return Outcome(UNKNOWN if undecided else PROVED, spent,
+                   reason=reason if undecided else "")
+
+
+def is_counterexample(obligation: Obligation, sel: Selection, values: dict[str, int],
+                      drop: str | None = None) -> bool:
+    """``values`` meet every precondition but ``drop`` (which they break, if given) and
+    every hypothesis, and violate a goal -- checked on ints."""
+    ev = evaluate(obligation, sel, values)
+    pre_ok = all(ok for name, ok in ev.pre.items() if name != drop)
+    dropped_broken = drop is None or not ev.pre[drop]
+    return pre_ok and dropped_broken and all(ev.hyps.values()) and bool(ev.violated)
+
+
+def shrink(obligation: Obligation, sel: Selection, values: dict[str, int],
+           drop: str | None = None, budget: int = 4000) -> dict[str, int]:
+    """A simpler counterexample: shrink each of ``values`` (to 0, to its lowest set bit,
+    by halving, or by clearing bits from the top down) while
+    :func:`is_counterexample` stays true on ints.
+
+    z3's models are arbitrary; a report should show the smallest case it can.
+    ``budget`` caps the number of evaluations.  Returns ``values`` unchanged
+    if they are not a counterexample.
+    """
+    current = dict(values)
+    if not is_counterexample(obligation, sel, current, drop):
+        return current
+
+    def accept(name, y):
+        nonlocal current, budget
+        if y == current[name] or budget <= 0:
+            return False
+        budget -= 1
+        trial = dict(current, **{name: y})
+        if is_counterexample(obligation, sel, trial, drop):
+            current = trial
+            return True
+        return False
+
+    changed = True
+    while changed and budget > 0:
+        changed = False
+        for name in obligation.variables:
+            x = current[name]
+            if any(accept(name, y) for y in (0, x & -x, x >> 1)):
+                changed = True
+                continue
+            for b in reversed(range(current[name].bit_length())):
+                if current[name] >> b & 1 and accept(name, current[name] & ~(1 << b)):
+                    changed = True
+    return current
