@@ -37,7 +37,7 @@ def _z3():
 
 def wrap(x):
     """x modulo 2^64 (what a C ``unsigned long`` holds)."""
-    return x & MASK if _concrete(x) else x
+    return x & MASK if type(x) is int else x
 
 
 def ule(a, b):
@@ -52,7 +52,9 @@ def ult(a, b):
 
 def lshr(a, n):
     """Logical shift right."""
-    return a >> n if _concrete(a, n) else _z3().LShR(a, n)
+    if type(a) is int and type(n) is int:
+        return a >> n
+    return _z3().LShR(a, n)
 
 
 def select(cond, a, b):
@@ -69,9 +71,10 @@ def select(cond, a, b):
 
 def all_of(*conds):
     """Logical and of conditions that may be bools or z3 booleans."""
-    if all(isinstance(c, bool) for c in conds):
-        return all(conds)
-    return _z3().And(*conds)
+    for c in conds:
+        if not isinstance(c, bool):
+            return _z3().And(*conds)
+    return all(conds)
 
 
 def is_zero(x):
@@ -83,15 +86,28 @@ def lowbit(x):
     return x & wrap(-x)
 
 
-def fill_down(x):
-    """Every bit at or below x's highest set bit: ``GENMASK(__fls(x), 0)``; 0 for 0."""
+def _fill_down_shifts(x):
     for shift in (1, 2, 4, 8, 16, 32):
         x = x | lshr(x, shift)
     return x
 
 
+def fill_down(x):
+    """Every bit at or below x's highest set bit: ``GENMASK(__fls(x), 0)``; 0 for 0.
+
+    Symbolic values take the shift-and-or ladder; Python ints take
+    ``int.bit_length``, which the tests tie to the ladder exhaustively at small
+    widths and by Hypothesis at 64 bits (tests/test_bitops.py).
+    """
+    if type(x) is int:
+        return (1 << x.bit_length()) - 1
+    return _fill_down_shifts(x)
+
+
 def msb(x):
     """The highest set bit of x, as a value: ``BIT(__fls(x))``; 0 for x == 0."""
+    if type(x) is int:
+        return 1 << (x.bit_length() - 1) if x else 0
     f = fill_down(x)
     return f ^ lshr(f, 1)
 
@@ -116,9 +132,19 @@ _LOG2_MASKS = (
 )
 
 
-def log2_pow2(p):
-    """log2 of a power of two p (the bit index); 0 for p == 0 or p == 1."""
+def _log2_masks(p):
     idx = 0
     for mask, weight in _LOG2_MASKS:
         idx = idx | select(p & mask != 0, weight, 0)
     return idx
+
+
+def log2_pow2(p):
+    """log2 of a power of two p (the bit index); 0 for p == 0 or p == 1.
+
+    Symbolic values take the six-mask form; Python ints take ``bit_length``
+    (tied to the masks in tests/test_bitops.py).
+    """
+    if type(p) is int:
+        return p.bit_length() - 1 if p else 0
+    return _log2_masks(p)

@@ -332,7 +332,7 @@ def test_every_rule_has_a_test_here():
     """Each rule of the model is named (in upper case) by at least one unit test."""
     import pathlib
     here = pathlib.Path(__file__).parent
-    text = "".join((here / name).read_text() for name in ("test_rules.py", "test_iotlb.py"))
+    text = "".join(path.read_text() for path in sorted(here.glob("test_*.py")))
     assert [name for name in RULES if f'"{name}"' not in text] == []
 
 
