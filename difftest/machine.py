@@ -20,7 +20,7 @@ from tabulate import tabulate
 from spec import (Iotlb, ReferenceDomain, canonical_leaves, get_profile, greedy_leaves,
                   iotlb_fill, iotlb_stale, translations_of)
 from spec.errors import ENOMEM
-from spec.leafmap import LeafMap
+from spec.leafmap import LeafMap, LeafRun
 
 from . import stats, strategies as S
 from .settings import ENV_DB
@@ -166,6 +166,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                               f"{got if isinstance(got, str) else hx(got)}")
 
         def fail(self, rule_name: str, what: str, details: str):
+            self.failed = True  # teardown then only cleans up, so one failure is reported once
             impl_ctor, imports = _ctor_source(factory, profile.name, self.sem.name)
             spec_ctor = (f"ReferenceDomain({profile.name!r}, {self.sem.name!r}, "
                          f"pgsize_bitmap={self.impl.pgsize_bitmap:#x})")
@@ -183,6 +184,19 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
         def live(self):
             return self.spec.leaves()
 
+        def some_run(self, data):
+            """A live run to aim at, or (when nothing is mapped) a one-page stand-in.
+
+            Rules never depend on preconditions about the state: a precondition
+            that flips when an earlier step is deleted changes which rule later
+            choices select, and the shrinker could then not delete steps.
+            """
+            live = self.live()
+            if live:
+                return data.draw(st.sampled_from(live), label="live run")
+            iova = data.draw(S.iovas(self.space), label="iova")
+            return LeafRun(iova, iova, self.space.min_page, 1, 1)
+
         def bounded(self, iova: int, paddr: int, size: int) -> int:
             """size, cut down so the greedy tiling needs at most MAX_LEAVES_PER_MAP leaves."""
             m = self.space.min_page
@@ -199,10 +213,9 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             size = self.bounded(iova, paddr, data.draw(S.sizes(self.space), label="size"))
             self.do("map", iova=iova, paddr=paddr, size=size, prot=data.draw(S.prots(), label="prot"))
 
-        @precondition(lambda self: len(self.spec.state) > 0)
         @rule(data=st.data())
         def map_over_live(self, data):
-            run = data.draw(st.sampled_from(self.live()), label="live run")
+            run = self.some_run(data)
             m = self.space.min_page
             iova = run.iova + data.draw(st.integers(-2, 2), label="pages before") * m \
                 + data.draw(st.integers(0, run.count - 1)) * run.pgsize
@@ -231,6 +244,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 else:  # across holes and into neighbours
                     iova = leaf
                     size = data.draw(S.sizes(self.space), label="size") + run.size
+                if data.draw(st.booleans(), label="device used it"):
+                    self.access(leaf)
             else:
                 iova = data.draw(S.iovas(self.space), label="iova")
                 size = data.draw(S.sizes(self.space), label="size")
@@ -314,10 +329,10 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.do("map_pages", iova=iova, paddr=paddr, pgsize=pgsize, pgcount=pgcount,
                     prot=data.draw(S.prots(), label="prot"))
 
-        @precondition(lambda self: "unmap_pages" in self.ops and len(self.spec.state))
+        @precondition(lambda self: "unmap_pages" in self.ops)
         @rule(data=st.data())
         def unmap_pages(self, data):
-            run = data.draw(st.sampled_from(self.live()), label="live run")
+            run = self.some_run(data)
             pgsize = data.draw(st.sampled_from(self.space.used_sizes), label="pgsize")
             iova = (run.iova + data.draw(st.integers(0, run.count - 1)) * run.pgsize) // pgsize * pgsize
             pgcount = data.draw(st.integers(1, 4), label="pgcount")
@@ -333,16 +348,17 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.call_impl(call, "IOTLB_STALE")
             self.check_tlb(self.take_invalidations("IOTLB_STALE"))
 
-        @precondition(lambda self: len(self.spec.state) > 0)
         @rule(data=st.data())
         def dma_access(self, data):
             """A device reads or writes through a live mapping: the IOTLB caches its translation."""
-            run = data.draw(st.sampled_from(self.live()), label="live run")
-            iova = run.iova + data.draw(st.integers(0, run.size - 1), label="offset")
+            run = self.some_run(data)
+            self.access(run.iova + data.draw(st.integers(0, run.size - 1), label="offset"))
+
+        def access(self, iova: int) -> None:
             iotlb_fill(self.spec, self.tlb, iova)
             self.calls.append(Call("dma_access", {"iova": iova}, kind="dma"))
 
-        @precondition(lambda self: {"unmap_fast", "iotlb_sync"} <= self.ops and len(self.spec.state))
+        @precondition(lambda self: {"unmap_fast", "iotlb_sync"} <= self.ops)
         @rule(data=st.data())
         def unmap_fast_then_sync(self, data):
             """One or two iommu_unmap_fast calls into one gather, then iotlb_sync.
@@ -350,11 +366,10 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             Stale entries are allowed between the unmaps and the sync, not after it.
             """
             for _ in range(data.draw(st.integers(1, 2), label="unmap_fast calls")):
-                live = self.live()
-                if not live:
-                    break
-                run = data.draw(st.sampled_from(live), label="live run")
+                run = self.some_run(data)
                 iova = run.iova + data.draw(st.integers(0, run.count - 1)) * run.pgsize
+                if data.draw(st.booleans(), label="device used it"):
+                    self.access(iova)
                 size = data.draw(st.integers(1, 4), label="pages") * self.space.min_page
                 spec_ret = self.spec.unmap(iova, size)
                 rules = list(self.spec.decided)
@@ -436,19 +451,35 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                           f"a failed map left new leaves: {[tuple(map(hx, r[:3])) for r in extra]}")
             self.spec.state = kept  # follow the implementation within what the spec allows
 
+        @precondition(lambda self: "domain_free" in self.ops)
+        @rule()
+        def domain_free_and_start_over(self):
+            """Free the domain (every table page must be gone), then continue on a fresh one."""
+            self.check_domain_free()
+            close = getattr(self.impl, "close", None)
+            if close is not None:
+                close()
+            self.impl = factory(profile.name, self.sem.name)
+            self.spec = ReferenceDomain(profile, self.sem, pgsize_bitmap=self.impl.pgsize_bitmap)
+            self.tlb = Iotlb().bind(self.space.min_page)
+            self.calls.append(Call("fresh domain", {}, kind="restart"))
+
+        def check_domain_free(self):
+            call = Call("domain_free", {}, 0, None, ["DOMAIN_FREE"], kind="impl")
+            self.calls.append(call)
+            left = self.call_impl(call, "DOMAIN_FREE")
+            if left != 0:
+                self.fail("DOMAIN_FREE", "table pages",
+                          f"domain_free left {left!r} page-table pages allocated (must be 0)")
+
         def teardown(self):
             counters = getattr(self.impl, "counters", None)
             if counters is not None:
                 stats.record(self.key, pte_writes=counters.pte_writes,
                              invalidations=counters.invalidations)
             try:
-                if "domain_free" in self.ops:
-                    call = Call("domain_free", {}, 0, None, ["DOMAIN_FREE"], kind="impl")
-                    self.calls.append(call)
-                    left = self.call_impl(call, "DOMAIN_FREE")
-                    if left != 0:
-                        self.fail("DOMAIN_FREE", "table pages",
-                                  f"domain_free left {left!r} page-table pages allocated (must be 0)")
+                if "domain_free" in self.ops and not getattr(self, "failed", False):
+                    self.check_domain_free()
             finally:
                 close = getattr(self.impl, "close", None)
                 if close is not None:

@@ -19,14 +19,19 @@ def hx(v: int) -> str:
     return format(v, HEX)
 
 
+#: Operations the spec states under another name (it has no IOTLB of its own to defer).
+SPEC_NAME = {"unmap_fast": "unmap"}
+
+
 @dataclass
 class Call:
     """One step of the call log.
 
     ``kind`` is ``"both"`` (made on spec and implementation, results compared),
-    ``"impl"`` (implementation only: fail_alloc, iotlb_sync, an injected-fault
-    map whose spec outcome is the rollback check) or ``"dma"`` (a device access
-    that fills the tester's IOTLB).
+    ``"impl"`` (implementation only: fail_alloc, iotlb_sync, domain_free, an
+    injected-fault map whose spec outcome is the rollback check), ``"dma"`` (a
+    device access that fills the tester's IOTLB) or ``"restart"`` (both sides
+    start over on a fresh domain).
     """
 
     op: str
@@ -49,7 +54,8 @@ class Call:
         return ", ".join(parts)
 
     def source(self, target: str) -> str:
-        return f"{target}.{self.op}({self._args(False)})"
+        op = SPEC_NAME.get(self.op, self.op) if target == "spec" else self.op
+        return f"{target}.{op}({self._args(False)})"
 
     def pretty(self) -> str:
         return f"{self.op}({self._args(True)})"
@@ -124,7 +130,15 @@ def repro(calls: list[Call], impl_ctor: str, spec_ctor: str, final_check: str,
     ]
     if uses_tlb:
         body.append("    tlb = Iotlb().bind(spec.min_pagesz)")
+    if final_check == "assert impl.domain_free() == 0" and calls and calls[-1].op == "domain_free":
+        calls = calls[:-1]  # the final check is that very call
     for call in calls:
+        if call.kind == "restart":
+            body.append(f"    impl = {impl_ctor}  # a fresh domain")
+            body.append(f"    spec = {spec_ctor}")
+            if uses_tlb:
+                body.append("    tlb = Iotlb().bind(spec.min_pagesz)")
+            continue
         if call.kind == "dma":
             body.append(f"    iotlb_fill(spec, tlb, {call.args['iova']:#x})  # device access")
             continue
