@@ -15,6 +15,13 @@ def pytest_addoption(parser):
     group.addoption("--profile", default="", help="comma-separated profile names to run (default: all)")
     group.addoption("--semantics", default=None,
                     help="semantic variant to hold implementations to (default: each one's own)")
+    group.addoption("--impl-cmd", default=None, metavar="CMD",
+                    help="command line of an external implementation speaking protocol v1 "
+                         "(docs/protocol.md); difftest/test_external.py checks it on every profile")
+    group.addoption("--impl-timeout", type=float, default=5.0, metavar="SECONDS",
+                    help="seconds to wait for each reply of the --impl-cmd process (default: 5)")
+    group.addoption("--save-failure", default=None, metavar="DIR",
+                    help="also write each failure as a conformance vector (JSON) into DIR")
 
 
 def pytest_configure(config):

@@ -1,0 +1,848 @@
+"""External implementations: any program that speaks protocol v1 over stdin/stdout.
+
+The protocol (docs/protocol.md) is JSON Lines: the harness writes one request
+object per line to the implementation's stdin and reads exactly one reply
+object per line from its stdout, in order; stderr is free-form.  Conventions
+are the spec's: addresses and sizes are ints in [0, 2^64), sizes in bytes,
+errors negative errno values in Linux's numbering (:mod:`spec.errors`).
+
+* :class:`ExternalProcess` runs one implementation and speaks the protocol.
+  It trusts nothing: every reply is checked against :data:`REPLY_FIELDS`, a
+  hang is cut off after ``timeout`` seconds, and any violation kills the
+  process group and raises :class:`ExternalError` (or :class:`ExternalTimeout`)
+  with a message naming the last request and showing the tail of stderr.
+* :class:`ExternalImplementation` is the :class:`impls.Implementation`
+  interface over one domain of such a process.  An implementation whose hello
+  does not list ``map`` is a driver (``map_pages`` / ``unmap_pages`` only): the
+  adapter then runs the spec's own Linux core, :class:`impls.core.Core`, over
+  it, so a driver author can test just the driver.
+* :class:`ExternalFactory` is the ``factory(profile, semantics)`` that
+  :func:`difftest.build_machine` takes: one process, a fresh domain per call.
+"""
+
+import json
+import os
+import queue
+import select
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Sequence
+
+from spec import Profile, Semantics, get_profile, get_semantics, pgsize_and_count
+from spec.errors import errno_name
+
+from impls.base import Counters
+from impls.core import Core
+
+PROTOCOL_VERSION = 1
+#: Seconds to wait for each reply (``--impl-timeout``).
+DEFAULT_TIMEOUT = 5.0
+#: Seconds to wait for the reply to hello, at least: the process is starting up.
+START_TIMEOUT = 10.0
+U64 = 1 << 64
+#: Linux's MAX_ERRNO: a return value in [-4095, -1] is an error.
+MAX_ERRNO = 4095
+#: Longest reply line accepted, in bytes (a dump of a large page table fits).
+MAX_LINE = 64 << 20
+STDERR_TAIL = 20
+EXCERPT = 300
+
+#: Operations a full implementation must offer (``map`` in ops selects full mode).
+FULL_OPS = ("domain_alloc", "domain_free", "map", "unmap", "map_sg", "iova_to_phys")
+#: Operations a driver-only implementation must offer.
+DRIVER_OPS = ("domain_alloc", "domain_free", "map_pages", "unmap_pages")
+
+#: The reply to each request: field -> kind.  Kinds: ``u64`` an int in
+#: [0, 2^64); ``errno0`` 0 or a negative errno; ``ssize`` bytes or a negative
+#: errno; ``zero`` exactly 0; ``str``; ``ops`` a list of strings; ``leaves`` a
+#: list of [iova, paddr, pgsize, count, prot].  A kind ending in ``?`` may be
+#: absent.  Every reply may also carry ``tlb`` (see :func:`check_tlb`).
+REPLY_FIELDS: dict[str, dict[str, str]] = {
+    "hello": {"version": "u64", "name": "str", "ops": "ops", "semantics": "str?"},
+    "domain_alloc": {"ret": "errno0", "pgsize_bitmap": "u64?"},
+    "map": {"ret": "errno0"},
+    "unmap": {"ret": "u64"},
+    "map_sg": {"ret": "ssize"},
+    "iova_to_phys": {"ret": "u64"},
+    "map_pages": {"ret": "errno0", "mapped": "u64"},
+    "unmap_pages": {"ret": "u64"},
+    "iotlb_sync": {"ret": "zero"},
+    "fail_alloc": {"ret": "zero"},
+    "domain_free": {"ret": "zero", "table_pages": "u64"},
+    "dump": {"ret": "zero", "leaves": "leaves"},
+}
+
+_KIND_TEXT = {
+    "u64": "an int in [0, 2^64)",
+    "errno0": "0 or a negative errno (an int in [-4095, 0])",
+    "ssize": "a byte count in [0, 2^64) or a negative errno in [-4095, -1]",
+    "zero": "0",
+    "str": "a string",
+    "ops": "a list of operation names (strings)",
+    "leaves": "a list of [iova, paddr, pgsize, count, prot]",
+}
+
+
+class ExternalError(AssertionError):
+    """The external implementation broke the protocol.
+
+    It crashed, closed its stdout, printed something that is not a JSON
+    object, answered the wrong request, or sent a field of the wrong type or
+    range.  The message names the implementation, what went wrong, the last
+    request, the reply (if any) and the tail of stderr.  The process group has
+    been killed when this is raised.
+    """
+
+
+class ExternalTimeout(BaseException):
+    """The external implementation sent no reply within the timeout (it hangs).
+
+    Deliberately not an ``Exception``: Hypothesis shrinks failures that are
+    ``Exception`` subclasses by replaying them, and every replay of a hang
+    would wait out the timeout again, so this one ends the test case at once
+    with the requests that led to it.  The process group has been killed.
+    """
+
+
+class UnsupportedProfile(Exception):
+    """``domain_alloc`` failed: the implementation does not offer this profile (the harness skips it)."""
+
+
+@dataclass(frozen=True)
+class Hello:
+    """The implementation's answer to ``hello``: ``name``, ``ops`` and the declared ``semantics`` (or None)."""
+
+    name: str
+    ops: frozenset[str]
+    semantics: str | None
+
+    @property
+    def driver_only(self) -> bool:
+        """True when the implementation offers no ``map``: the harness runs Linux's core over it."""
+        return "map" not in self.ops
+
+
+def resolve_semantics(declared: str | None, asked: "Semantics | str | None",
+                      profile: Profile) -> Semantics:
+    """The variant to hold an implementation to on ``profile``.
+
+    ``declared`` is what its hello says, ``asked`` what the user chose
+    (``--semantics``).  The declared variant wins; ``asked`` applies only when
+    nothing is declared; else the profile's default.  Raises ValueError when
+    both are given and differ (the implementation cannot follow two variants).
+    """
+    asked_name = asked.name if isinstance(asked, Semantics) else asked
+    if declared:
+        if asked_name and asked_name != declared:
+            raise ValueError(
+                f"the implementation declares semantics {declared!r} in its hello, but "
+                f"{asked_name!r} was asked for (--semantics); drop --semantics or change "
+                f"the hello")
+        return get_semantics(declared)
+    return get_semantics(asked_name or profile.default_semantics)
+
+
+def _excerpt(text: str, limit: int = EXCERPT) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def _is_int(value) -> bool:
+    return type(value) is int  # bool is an int subclass and is refused
+
+
+def check_value(kind: str, value) -> bool:
+    """True when ``value`` is of ``kind`` (see :data:`REPLY_FIELDS`)."""
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "ops":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "leaves":
+        return isinstance(value, list)  # each leaf is checked by check_leaves
+    if not _is_int(value):
+        return False
+    if kind == "u64":
+        return 0 <= value < U64
+    if kind == "errno0":
+        return -MAX_ERRNO <= value <= 0
+    if kind == "ssize":
+        return -MAX_ERRNO <= value < U64
+    if kind == "zero":
+        return value == 0
+    raise KeyError(kind)
+
+
+def check_tlb(value) -> str | None:
+    """None when ``value`` is a valid ``tlb`` field, else what is wrong with it.
+
+    A valid field is a list of commands, each ``["range", iova, size]`` with
+    iova and size ints in [0, 2^64) and iova + size <= 2^64, or ``["all"]``.
+    """
+    if not isinstance(value, list):
+        return "tlb must be a list of commands"
+    for i, cmd in enumerate(value):
+        if cmd == ["all"]:
+            continue
+        if (isinstance(cmd, list) and len(cmd) == 3 and cmd[0] == "range"
+                and all(_is_int(v) and 0 <= v < U64 for v in cmd[1:]) and cmd[1] + cmd[2] <= U64):
+            continue
+        return (f"tlb[{i}] = {_excerpt(json.dumps(cmd))} is neither [\"all\"] nor "
+                f"[\"range\", iova, size] with iova, size in [0, 2^64) and iova + size <= 2^64")
+    return None
+
+
+def check_leaves(leaves: list) -> str | None:
+    """None when a dump's ``leaves`` are well formed, else what is wrong.
+
+    Each leaf is ``[iova, paddr, pgsize, count, prot]``: ints, pgsize a power of
+    two, count >= 1, both ranges ending at or below 2^64, and no two leaves
+    overlapping (a page table cannot translate one IOVA twice).
+    """
+    spans = []
+    for i, leaf in enumerate(leaves):
+        if not (isinstance(leaf, list) and len(leaf) == 5 and all(_is_int(v) and 0 <= v < U64
+                                                                  for v in leaf)):
+            return f"leaves[{i}] = {_excerpt(json.dumps(leaf))} is not 5 ints in [0, 2^64)"
+        iova, paddr, pgsize, count, _ = leaf
+        if pgsize == 0 or pgsize & (pgsize - 1) or count < 1:
+            return f"leaves[{i}]: pgsize {pgsize:#x} must be a power of two and count {count} >= 1"
+        if iova + pgsize * count > U64 or paddr + pgsize * count > U64:
+            return f"leaves[{i}]: the leaf runs past 2^64"
+        spans.append((iova, iova + pgsize * count))
+    spans.sort()
+    for (a, a_end), (b, _) in zip(spans, spans[1:]):
+        if b < a_end:
+            return f"leaves overlap at iova {b:#x} (a leaf ending at {a_end:#x} covers it)"
+    return None
+
+
+def _status_text(returncode: int | None) -> str:
+    if returncode is None:
+        return "closed its stdout but kept running"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"was killed by {name}"
+    return f"exited with status {returncode}"
+
+
+class ExternalProcess:
+    """One running external implementation, spoken to with protocol v1.
+
+    ``cmd`` is a command line (split with :func:`shlex.split`) or an argv list;
+    ``timeout`` the seconds to wait for each reply.  The process starts in its
+    own process group on :meth:`start`, which sends ``hello``; :meth:`request`
+    sends one request and returns the validated reply; :meth:`close` ends the
+    process (EOF on stdin, then SIGKILL to the group after a grace period).
+    """
+
+    def __init__(self, cmd: str | Sequence[str], timeout: float = DEFAULT_TIMEOUT,
+                 cwd: str | None = None, env: dict | None = None) -> None:
+        self.argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+        if not self.argv:
+            raise ValueError("the implementation's command line is empty")
+        self.cmd = cmd if isinstance(cmd, str) else shlex.join(self.argv)
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.timeout = timeout
+        self.cwd, self.env = cwd, env
+        self.proc: subprocess.Popen | None = None
+        self.hello: Hello | None = None
+        self.requests = 0
+        self._lines: queue.Queue = queue.Queue()
+        self._stderr: deque[str] = deque(maxlen=200)
+        self._threads: list[threading.Thread] = []
+        self._last: dict | None = None
+        self._eof = False
+
+    def __repr__(self) -> str:
+        state = f"pid {self.proc.pid}" if self.alive else "not running"
+        return f"ExternalProcess({self.cmd!r}, {state})"
+
+    @property
+    def alive(self) -> bool:
+        """True while the process runs and has not broken the protocol."""
+        return self.proc is not None and self.proc.returncode is None and not self._eof
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> Hello:
+        """Start the process and exchange ``hello``; returns the validated :class:`Hello`.
+
+        Raises ExternalError if the program cannot be started or answers
+        hello wrongly (version other than 1, missing operations, unknown
+        semantics).
+        """
+        if self.proc is not None:
+            raise RuntimeError(f"{self!r} was already started")
+        try:
+            self.proc = subprocess.Popen(
+                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True, cwd=self.cwd, env=self.env)
+        except OSError as exc:
+            raise ExternalError(f"external implementation `{self.cmd}` could not be started: "
+                                f"{exc}") from None
+        os.set_blocking(self.proc.stdin.fileno(), False)
+        for target, stream in ((self._read_stdout, self.proc.stdout),
+                               (self._read_stderr, self.proc.stderr)):
+            thread = threading.Thread(target=target, args=(stream,), daemon=True,
+                                      name=f"external-{target.__name__}-{self.proc.pid}")
+            thread.start()
+            self._threads.append(thread)
+        timeout, self.timeout = self.timeout, max(self.timeout, START_TIMEOUT)
+        try:  # starting up (loading a runtime, say) may take longer than a reply
+            reply = self.request("hello", version=PROTOCOL_VERSION)
+        finally:
+            self.timeout = timeout
+        self.hello = self._check_hello(reply)
+        return self.hello
+
+    def close(self) -> None:
+        """End the process: close its stdin, wait up to a second, then kill its process group."""
+        if self.proc is None:
+            return
+        if self.proc.returncode is None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill()
+
+    def __enter__(self) -> "ExternalProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the exchange -----------------------------------------------------------------
+    def request(self, op: str, **fields) -> dict:
+        """Send ``{"op": op, **fields}`` and return the reply, validated against :data:`REPLY_FIELDS`.
+
+        ``tlb`` in the reply is validated too and returned as a list of
+        tuples (``("range", iova, size)`` or ``("all",)``).  Raises
+        ExternalError on any protocol violation and ExternalTimeout when no
+        reply comes within ``timeout`` seconds; both kill the process group.
+        """
+        if self.proc is None:
+            raise RuntimeError("start() the process first")
+        if not self.alive:
+            raise ExternalError(f"external implementation `{self.cmd}` is no longer running "
+                                f"(it failed earlier)")
+        self._check_no_extra_reply()
+        req = {"op": op, **fields}
+        self._last = req
+        self.requests += 1
+        self._write((json.dumps(req, separators=(",", ":")) + "\n").encode())
+        line = self._read_line()
+        reply = self._parse(line)
+        self._check_reply(op, reply, line)
+        tlb = reply.get("tlb", [])
+        problem = check_tlb(tlb)
+        if problem:
+            self._fail(f"sent a malformed tlb field: {problem}", line)
+        reply["tlb"] = [tuple(cmd) for cmd in tlb]
+        return reply
+
+    def _write(self, data: bytes) -> None:
+        fd = self.proc.stdin.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        deadline = time.monotonic() + self.timeout
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                self._hang(f"did not read its stdin within {self.timeout:g} s")
+            try:
+                n = os.write(fd, view)
+            except BrokenPipeError:
+                self._eof = True
+                self._crashed()
+            except BlockingIOError:
+                continue
+            view = view[n:]
+
+    def _read_line(self) -> bytes:
+        try:
+            item = self._lines.get(timeout=self.timeout)
+        except queue.Empty:
+            item = queue.Empty
+        if item is queue.Empty:  # raised outside the handler: no chained traceback
+            self._hang(f"sent no reply within {self.timeout:g} s (--impl-timeout)")
+        if item is None:
+            self._eof = True
+            self._crashed()
+        if isinstance(item, Exception):
+            self._fail(str(item), None)
+        return item
+
+    def _check_no_extra_reply(self) -> None:
+        try:
+            item = self._lines.get_nowait()
+        except queue.Empty:
+            return
+        if item is None:
+            self._eof = True
+            self._crashed("after its reply to the last request, before the next one")
+        self._fail("sent more than one reply to the last request: the extra line answers no "
+                   "request (or the earlier one answered the wrong request)", item)
+
+    def _parse(self, line: bytes) -> dict:
+        try:
+            reply = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            self._fail(f"replied with a line that is not JSON ({exc})", line)
+        if not isinstance(reply, dict):
+            self._fail(f"replied with JSON that is not an object ({type(reply).__name__})", line)
+        return reply
+
+    def _check_reply(self, op: str, reply: dict, line: bytes) -> None:
+        if "error" in reply:
+            error = reply["error"]
+            if error == "unsupported":
+                listed = self.hello is None or op in self.hello.ops
+                self._fail(f"answered {op} with {{\"error\": \"unsupported\"}}"
+                           + (", but its hello lists it in ops" if listed else ""), line)
+            self._fail(f"answered {op} with an error: {_excerpt(str(error))}", line)
+        for field, kind in REPLY_FIELDS[op].items():
+            optional = kind.endswith("?")
+            kind = kind.rstrip("?")
+            if field not in reply:
+                if optional:
+                    continue
+                self._fail(f"replied to {op} without {field!r} (is this a reply to another "
+                           f"request?)", line)
+            if not check_value(kind, reply[field]):
+                self._fail(f"replied to {op} with {field} = {_excerpt(json.dumps(reply[field]))}: "
+                           f"{field} must be {_KIND_TEXT[kind]}", line)
+        if op == "domain_alloc" and reply["ret"] == 0 and "pgsize_bitmap" not in reply:
+            self._fail("replied to domain_alloc with ret 0 but without 'pgsize_bitmap'", line)
+        if op == "dump":
+            problem = check_leaves(reply["leaves"])
+            if problem:
+                self._fail(f"replied to dump with bad leaves: {problem}", line)
+
+    def _check_hello(self, reply: dict) -> Hello:
+        line = json.dumps({k: v for k, v in reply.items() if k != "tlb"}).encode()
+        if reply["version"] != PROTOCOL_VERSION:
+            self._fail(f"speaks protocol version {reply['version']}; this harness speaks "
+                       f"version {PROTOCOL_VERSION}", line)
+        ops = frozenset(reply["ops"])
+        sem = reply.get("semantics")
+        if sem is not None:
+            try:
+                get_semantics(sem)
+            except KeyError as exc:
+                self._fail(f"declares {exc.args[0]}", line)
+        required = DRIVER_OPS if "map" not in ops else FULL_OPS
+        missing = [op for op in required if op not in ops]
+        if missing:
+            kind = "a driver-only" if "map" not in ops else "a full"
+            self._fail(f"lists ops {sorted(ops)}: {kind} implementation must also offer "
+                       f"{', '.join(missing)} (full: {', '.join(FULL_OPS)}; driver-only: "
+                       f"{', '.join(DRIVER_OPS)})", line)
+        if "map" not in ops and not {"dump", "iova_to_phys"} & ops:
+            self._fail("is driver-only but offers neither dump nor iova_to_phys, so its page "
+                       "table cannot be checked", line)
+        return Hello(reply["name"], ops, sem)
+
+    # -- failure ------------------------------------------------------------------------
+    def _read_stdout(self, stream) -> None:
+        try:
+            while True:
+                line = stream.readline(MAX_LINE + 1)
+                if not line:
+                    break
+                if len(line) > MAX_LINE:
+                    self._lines.put(ValueError(f"sent a line longer than {MAX_LINE} bytes"))
+                    return
+                self._lines.put(line)
+        except (OSError, ValueError):
+            pass
+        self._lines.put(None)
+
+    def _read_stderr(self, stream) -> None:
+        try:
+            for raw in iter(lambda: stream.readline(4096), b""):
+                self._stderr.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        except (OSError, ValueError):
+            pass
+
+    def _kill(self) -> None:
+        """SIGKILL the process group (the child and anything it started), then reap the child."""
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
+            pass
+        for thread in self._threads:
+            thread.join(timeout=1.0)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def _wait_exit(self) -> int | None:
+        """The child's exit status once it has exited (up to a second), without reaping it.
+
+        Not reaping keeps its PID, and so its process group ID, ours until
+        :meth:`_kill` has signalled the group.
+        """
+        deadline = time.monotonic() + 1.0
+        while True:
+            try:
+                info = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return self.proc.returncode
+            if info is not None:
+                if info.si_code == os.CLD_EXITED:
+                    return info.si_status
+                return -info.si_status
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.01)
+
+    def _crashed(self, when: str = "before replying"):
+        status = self._wait_exit()
+        self._fail(f"{_status_text(status)} {when}", None)
+
+    def _hang(self, what: str):
+        raise ExternalTimeout(self._report(f"{what}; its process group was killed", None,
+                                           kill=True))
+
+    def _fail(self, what: str, line: bytes | None):
+        raise ExternalError(self._report(what, line, kill=True))
+
+    def _report(self, what: str, line: bytes | None, kill: bool) -> str:
+        pid = self.proc.pid if self.proc else "-"
+        if kill:
+            self._eof = True
+            self._kill()
+        head = f"external implementation `{self.cmd}` (pid {pid}) {what}"
+        lines = [head,
+                 f"  last request: {json.dumps(self._last) if self._last else '(none)'}"
+                 f"  (request {self.requests} to this process)"]
+        if line is not None:
+            lines.append(f"  reply:        {_excerpt(line.decode('utf-8', 'replace').rstrip())}")
+        tail = list(self._stderr)[-STDERR_TAIL:]
+        if tail:
+            lines.append(f"  stderr (last {len(tail)} lines):")
+            lines += [f"    | {_excerpt(t, 200)}" for t in tail]
+        else:
+            lines.append("  stderr: (empty)")
+        return "\n".join(lines)
+
+
+class _ExternalDriver:
+    """The driver interface of :mod:`impls.core` over a driver-only external implementation."""
+
+    def __init__(self, impl: "_ExternalCore") -> None:
+        self.impl = impl
+        self.adapter = impl.adapter
+        if "fail_alloc" in self.adapter.ops:
+            self.fail_alloc = self.adapter.fail_alloc
+
+    def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
+        self.impl.counters.driver_calls += 1
+        ret, mapped = self.adapter._map_pages(iova, paddr, pgsize, pgcount, prot)
+        if ret == 0 and mapped == 0:
+            self.adapter.process._fail(
+                "replied to map_pages with ret 0 and mapped 0: iommu.c's __iommu_map loop "
+                "would never end", None)
+        return ret, mapped
+
+    def unmap_pages(self, iova, pgsize, pgcount, gather) -> int:
+        self.impl.counters.driver_calls += 1
+        unmapped = self.adapter._unmap_pages(iova, pgsize, pgcount)
+        if unmapped:
+            gather.add_range(iova, unmapped)
+        return unmapped
+
+    def iova_to_phys(self, iova: int) -> int:
+        if "iova_to_phys" in self.adapter.ops:
+            return self.adapter._ret("iova_to_phys", iova=iova)
+        for l_iova, paddr, pgsize, count, _ in self.leaves():
+            if l_iova <= iova < l_iova + pgsize * count:
+                return paddr + (iova - l_iova)
+        return 0
+
+    def leaves(self):
+        return self.adapter._dump()
+
+    def free(self) -> int:
+        return self.adapter._domain_free()
+
+
+class _ExternalCore(Core):
+    """Linux's core (the v5.14+ ``iommu_pgsize`` batches) over an external driver.
+
+    IOTLB: the driver gathers what it unmaps itself; where the core syncs
+    (``iommu_iotlb_sync``) the adapter sends ``iotlb_sync`` when the driver
+    offers it.  The protocol has no ``iotlb_sync_map``, so a map syncs nothing.
+    """
+
+    name = "external-driver"
+    driver_class = _ExternalDriver
+    sync_on_map = False
+
+    def __init__(self, adapter: "ExternalImplementation") -> None:
+        self.adapter = adapter
+        super().__init__(adapter.profile, adapter.semantics)
+        self.counters = adapter.counters
+
+    @property
+    def ops(self) -> frozenset[str]:
+        return super().ops - {"unmap_fast"}
+
+    def used_bitmap(self) -> int:
+        return self.adapter.pgsize_bitmap
+
+    def next_pages(self, iova, paddr, size):
+        return pgsize_and_count(self.pgsize_bitmap, iova, paddr, size)
+
+    def _invalidate_range(self, iova: int, size: int) -> None:
+        if "iotlb_sync" in self.adapter.ops:
+            self.adapter._ret("iotlb_sync")
+
+    def issue_invalidation(self, command) -> None:
+        self.adapter.issue_invalidation(command)
+
+    def take_tlb_commands(self):
+        return self.adapter.take_tlb_commands()
+
+
+class ExternalImplementation:
+    """One domain of an external implementation, behind the :class:`impls.Implementation` interface.
+
+    ``ExternalImplementation(process, profile, semantics=None, *,
+    pgsize_bitmap=None, timeout=DEFAULT_TIMEOUT)``:
+
+    * ``process`` -- a running or unstarted :class:`ExternalProcess`, shared
+      between domains, or a command line (the adapter then owns the process
+      and :meth:`close` ends it);
+    * ``profile`` -- a :class:`spec.Profile` or its name; ``domain_alloc`` asks
+      for its page sizes (or ``pgsize_bitmap``), ias and oas;
+    * ``semantics`` -- the variant to hold it to when its hello declares none
+      (see :func:`resolve_semantics`).
+
+    ``pgsize_bitmap`` is the B2 that ``domain_alloc`` answered.  Optional
+    operations (``map_pages``, ``unmap_pages``, ``iotlb_sync``, ``fail_alloc``)
+    exist as attributes only when the implementation offers them, so
+    ``hasattr`` tells.  ``leaves()`` is None when it offers no ``dump``.  When
+    its hello lists no ``map`` it is a driver and :class:`impls.core.Core`
+    provides map, unmap and map_sg over its map_pages / unmap_pages.
+
+    Raises UnsupportedProfile when ``domain_alloc`` fails, ExternalError /
+    ExternalTimeout on protocol violations, ValueError on a semantics conflict.
+    """
+
+    def __init__(self, process: "ExternalProcess | str | Sequence[str]", profile: Profile | str,
+                 semantics: Semantics | str | None = None, *, pgsize_bitmap: int | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._owns = not isinstance(process, ExternalProcess)
+        if self._owns:
+            process = ExternalProcess(process, timeout=timeout)
+        self.process = process
+        hello = process.hello or process.start()
+        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        self.name = hello.name
+        self.semantics = resolve_semantics(hello.semantics, semantics, self.profile)
+        self.counters = Counters()
+        self._tlb: list[tuple] = []
+        self._domain = False
+        self._freed_pages: int | None = None
+        asked = self.profile.pgsize_bitmap if pgsize_bitmap is None else pgsize_bitmap
+        reply = self._call("domain_alloc", pgsize_bitmap=asked, ias=self.profile.ias,
+                           oas=self.profile.oas)
+        if reply["ret"]:
+            raise UnsupportedProfile(
+                f"{self.name} declines profile {self.profile.name}: domain_alloc(pgsize_bitmap="
+                f"{asked:#x}, ias={self.profile.ias}, oas={self.profile.oas}) returned "
+                f"{errno_name(reply['ret'])}")
+        b2 = reply["pgsize_bitmap"]
+        if not b2 or b2 & ~asked:
+            process._fail(f"answered domain_alloc with pgsize_bitmap {b2:#x}, which is not a "
+                          f"non-empty subset of the {asked:#x} asked for", None)
+        self._domain = True
+        self.pgsize_bitmap = b2
+        self.ops = hello.ops
+        for op in ("map_pages", "unmap_pages", "iotlb_sync", "fail_alloc"):
+            if op in hello.ops:
+                setattr(self, op, getattr(self, "_" + op))
+        self.core = _ExternalCore(self) if hello.driver_only else None
+        if self.core is not None:
+            self.ops = self.core.ops
+            for op in ("map", "unmap", "map_sg", "iova_to_phys", "leaves", "map_pages",
+                       "unmap_pages", "iotlb_sync"):
+                setattr(self, op, getattr(self.core, op))
+            if "fail_alloc" in self.core.ops:
+                self.fail_alloc = self.core.fail_alloc
+
+    def __repr__(self) -> str:
+        mode = "driver under impls.core" if self.core is not None else "full"
+        return (f"ExternalImplementation({self.process.cmd!r}, {self.profile.name!r}, "
+                f"{self.semantics.name!r}, {mode})")
+
+    # -- plumbing -----------------------------------------------------------------------
+    def _call(self, op: str, **fields) -> dict:
+        reply = self.process.request(op, **fields)
+        for command in reply["tlb"]:
+            self.issue_invalidation(command)
+        return reply
+
+    def _ret(self, op: str, **fields) -> int:
+        return self._call(op, **fields)["ret"]
+
+    def issue_invalidation(self, command: tuple) -> None:
+        """Record an IOTLB invalidation command the implementation reported."""
+        self._tlb.append(command)
+        self.counters.invalidations += 1
+
+    def take_tlb_commands(self) -> list[tuple]:
+        """The invalidation commands reported since the last call, in order."""
+        out, self._tlb = self._tlb, []
+        return out
+
+    # -- the API ------------------------------------------------------------------------
+    def map(self, iova: int, paddr: int, size: int, prot: int) -> int:
+        """``iommu_map``: 0 or a negative errno."""
+        return self._ret("map", iova=iova, paddr=paddr, size=size, prot=prot)
+
+    def unmap(self, iova: int, size: int) -> int:
+        """``iommu_unmap`` (IOTLB sync included): the bytes unmapped."""
+        self.counters.syncs += 1
+        return self._ret("unmap", iova=iova, size=size)
+
+    def map_sg(self, iova: int, sg, prot: int) -> int:
+        """``iommu_map_sg``: bytes mapped or a negative errno; ``sg`` is [(paddr, offset, length)]."""
+        return self._ret("map_sg", iova=iova, sg=[list(entry) for entry in sg], prot=prot)
+
+    def iova_to_phys(self, iova: int) -> int:
+        """``iommu_iova_to_phys``: the physical address (offset included) or 0."""
+        return self._ret("iova_to_phys", iova=iova)
+
+    def leaves(self) -> list[tuple[int, int, int, int, int]] | None:
+        """The page-table leaves from ``dump``, or None when the implementation offers no dump."""
+        return self._dump()
+
+    def _dump(self):
+        if "dump" not in self.process.hello.ops:
+            return None
+        return [tuple(leaf) for leaf in self._call("dump")["leaves"]]
+
+    def _map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
+        reply = self._call("map_pages", iova=iova, paddr=paddr, pgsize=pgsize, pgcount=pgcount,
+                           prot=prot)
+        if reply["mapped"] > pgsize * pgcount:
+            self.process._fail(f"replied to map_pages with mapped {reply['mapped']:#x}, more than "
+                               f"the pgsize * pgcount = {pgsize * pgcount:#x} asked for", None)
+        return reply["ret"], reply["mapped"]
+
+    def _unmap_pages(self, iova, pgsize, pgcount) -> int:
+        return self._ret("unmap_pages", iova=iova, pgsize=pgsize, pgcount=pgcount)
+
+    def _iotlb_sync(self) -> int:
+        self.counters.syncs += 1
+        return self._ret("iotlb_sync")
+
+    def _fail_alloc(self, after: int) -> int:
+        return self._ret("fail_alloc", after=after)
+
+    # -- teardown -----------------------------------------------------------------------
+    def domain_free(self) -> int:
+        """Free the domain; returns the page-table pages still allocated (must be 0)."""
+        if self.core is not None:
+            return self.core.domain_free()
+        return self._domain_free()
+
+    def _domain_free(self) -> int:
+        if not self._domain:
+            return self._freed_pages or 0
+        if not self.process.alive:  # its failure was reported when it happened
+            self._domain = False
+            return 0
+        self._domain = False
+        self._freed_pages = self._call("domain_free")["table_pages"]
+        self.counters.table_pages = self._freed_pages
+        return self._freed_pages
+
+    def close(self) -> None:
+        """End of a test case: free the domain and require 0 table pages still allocated.
+
+        Idempotent, and a no-op on a process that already failed.  Raises
+        ExternalError for leaked pages, except while another exception is
+        propagating (it would hide that first failure).  Ends the process
+        when the adapter started it.
+        """
+        try:
+            if self._domain and self.process.alive:
+                pages = self.domain_free()
+                if pages and sys.exc_info()[1] is None:
+                    raise ExternalError(
+                        f"external implementation `{self.process.cmd}` ({self.name}) still has "
+                        f"{pages} page-table page(s) allocated after domain_free; it must free "
+                        f"them all (table_pages 0)")
+        finally:
+            if self._owns:
+                self.process.close()
+
+
+class ExternalFactory:
+    """``factory(profile, semantics=None, pgsize_bitmap=None) -> ExternalImplementation``.
+
+    One process serves every domain the factory builds (each call sends a
+    fresh ``domain_alloc``); when a protocol failure has killed it, the next
+    call starts a new one.  ``close()`` (or leaving a ``with`` block) ends it.
+    """
+
+    def __init__(self, cmd: str | Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.cmd = cmd
+        self.timeout = timeout
+        self.process: ExternalProcess | None = None
+        # The failure report's reproducer builds the implementation as
+        # ``difftest.external.ExternalFactory(cmd)(profile, semantics)``.
+        self.__qualname__ = f"ExternalFactory({cmd!r})"
+
+    def hello(self) -> Hello:
+        """Start the process if none is running; returns its :class:`Hello`."""
+        if self.process is None or not self.process.alive:
+            if self.process is not None:
+                self.process.close()
+            self.process = ExternalProcess(self.cmd, timeout=self.timeout)
+            self.process.start()
+        return self.process.hello
+
+    def __call__(self, profile: Profile | str, semantics: Semantics | str | None = None,
+                 pgsize_bitmap: int | None = None) -> ExternalImplementation:
+        self.hello()
+        return ExternalImplementation(self.process, profile, semantics,
+                                      pgsize_bitmap=pgsize_bitmap)
+
+    def close(self) -> None:
+        """End the process, if any."""
+        if self.process is not None:
+            self.process.close()
+            self.process = None
+
+    def __enter__(self) -> "ExternalFactory":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

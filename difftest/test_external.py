@@ -1,0 +1,62 @@
+"""Any implementation, in any language: ``pytest difftest --impl-cmd CMD``.
+
+CMD is started once per profile and spoken to with protocol v1
+(docs/protocol.md); each generated sequence runs on a fresh domain of it, in
+lockstep with the spec.  ``--semantics`` chooses the variant when the
+implementation's hello declares none; ``--impl-timeout`` bounds each reply;
+``--save-failure DIR`` also writes a failure as a conformance vector.
+"""
+
+import pytest
+from hypothesis.stateful import run_state_machine_as_test
+
+from difftest.external import ExternalFactory, UnsupportedProfile, resolve_semantics
+from difftest.machine import build_machine
+from difftest.vectors import save_failure
+from spec import PROFILES
+
+
+def _saving_failures(machine_class, directory: str, label: str):
+    """The machine, also writing each failure's call log as a vector into ``directory``.
+
+    Every failing example Hypothesis tries overwrites the same file, so the
+    one left is the shrunk example the report shows.
+    """
+
+    class DiffMachine(machine_class):
+        def fail(self, rule_name, what, details):
+            try:
+                save_failure(directory, self.calls, self.spec.profile, self.sem,
+                             self.impl.pgsize_bitmap, label, f"violates {rule_name} ({what})")
+            finally:
+                super().fail(rule_name, what, details)
+
+    DiffMachine.__name__ = DiffMachine.__qualname__ = "DiffMachine"
+    return DiffMachine
+
+
+@pytest.mark.parametrize("profile_name", list(PROFILES))
+def test_external(profile_name, request):
+    """The external implementation agrees with the spec on every call of every generated sequence."""
+    config = request.config
+    cmd = config.getoption("--impl-cmd")
+    if not cmd:
+        pytest.skip("no external implementation: pass --impl-cmd 'CMD' (protocol v1, "
+                    "docs/protocol.md)")
+    with ExternalFactory(cmd, timeout=config.getoption("--impl-timeout")) as factory:
+        hello = factory.hello()
+        try:
+            sem = resolve_semantics(hello.semantics, config.getoption("--semantics"),
+                                    PROFILES[profile_name])
+        except ValueError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        try:
+            factory(profile_name, sem).close()
+        except UnsupportedProfile as exc:
+            pytest.skip(str(exc))
+        request.node.difftest_key = (hello.name, profile_name, sem.name)
+        machine = build_machine(factory, profile_name, sem.name, label=hello.name)
+        directory = config.getoption("--save-failure")
+        if directory:
+            machine = _saving_failures(machine, directory, hello.name)
+        run_state_machine_as_test(machine)
