@@ -90,12 +90,18 @@ def no_huge_page(B):
 @dataclass
 class Formula:
     """One obligation instantiated on values: ``pre`` / ``hyps`` / ``goal`` map names
-    to conditions; ``derived`` holds values worth printing with a counterexample."""
+    to conditions; ``derived`` holds values worth printing with a counterexample.
+
+    ``cases`` names the conditions the goals are split on (the left sides of
+    their implications); each must be satisfiable together with pre and hyps,
+    or the goals about it would hold vacuously.
+    """
 
     pre: dict[str, Any]
     hyps: dict[str, Any]
     goal: dict[str, Any]
     derived: dict[str, Any] = field(default_factory=dict)
+    cases: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -243,22 +249,28 @@ def _count(v, sel):
         pre={**selection_preconditions(B, I, P, S), PRE_NO_HUGE: no_huge_page(B)},
         hyps={},
         goal={
+            "pgsize != 0 (P1)": pg != 0,
             "count >= 1": count != 0,
             "count * pgsize <= size, without overflow": bv.ule(count, every),
             "pgsize == 1 << log2(pgsize)": L.shl(1, k) == pg,
             "no larger page size: count is every page that fits":
                 L.implies(no_larger_pgsize(B, pg), count == every),
-            "Linux's condition holds: the run ends at next_pgsize's boundary":
-                L.implies(bv.all_of(has_next, stop), count == bv.lshr(tb, k)),
-            "... and that boundary is a whole number of pages away":
-                L.implies(bv.all_of(has_next, stop), L.aligned(tb, pg)),
             "Linux's condition fails: count is every page that fits":
                 L.implies(bv.all_of(has_next, L.not_(stop)), count == every),
-            "after a run that stops, a page of next_pgsize can be mapped":
+            "Linux's condition holds: the boundary is a whole number of pages away":
+                L.implies(bv.all_of(has_next, stop), L.aligned(tb, pg)),
+            "... and after the run a page of next_pgsize can be mapped":
                 L.implies(bv.all_of(has_next, stop),
                           feasible(B, N, bv.wrap(I + tb), bv.wrap(P + tb), bv.wrap(S - tb))),
+            # (the costliest query last: the necessity and mutant searches go in order)
+            "Linux's condition holds: the run ends at next_pgsize's boundary":
+                L.implies(bv.all_of(has_next, stop), count == bv.lshr(tb, k)),
         },
-        derived={"pgsize": pg, "count": count})
+        derived={"pgsize": pg, "count": count},
+        cases={"no larger page size": no_larger_pgsize(B, pg),
+               "a next page size, Linux's condition holds": bv.all_of(has_next, stop),
+               "a next page size, Linux's condition fails":
+                   bv.all_of(has_next, L.not_(stop))})
 
 
 def _wrap(v, sel):
@@ -271,7 +283,8 @@ def _wrap(v, sel):
         goal={"offset + pgsize_next wraps iff pgsize_next == 2^63 and iova, paddr are "
               "multiples of 2^63":
               wraps == bv.all_of(N == L.TOP_BIT, (I | P) & (L.TOP_BIT - 1) == 0)},
-        derived={"offset": offset})
+        derived={"offset": offset},
+        cases={"the sum wraps": wraps, "the sum does not wrap": L.not_(wraps)})
 
 
 # -- P4 -------------------------------------------------------------------------
@@ -442,7 +455,9 @@ def _batch_pages(v, sel):
             "a page of pgsize can be mapped at page_offset": feasible(B, pg, i, p, r),
             "a page of next_pgsize cannot": L.implies(has_next, L.not_(feasible(B, N, i, p, r))),
         },
-        derived={"pgsize": pg})
+        derived={"pgsize": pg},
+        cases={"no larger page size": no_larger_pgsize(B, pg),
+               "a next page size, page_offset > 0": bv.all_of(has_next, d != 0)})
 
 
 def _single_choice(v, sel):
@@ -457,7 +472,9 @@ def _single_choice(v, sel):
                 bv.all_of(next_pgsize_is(B, q, N), L.not_(feasible(B, N, I, P, S)))),
         },
         goal={"the single-page form picks candidate": sel.single(B, I, P, S) == q},
-        derived={"pgsize": sel.single(B, I, P, S)})
+        derived={"pgsize": sel.single(B, I, P, S)},
+        cases={"no larger page size": no_larger_pgsize(B, q),
+               "a next page size that cannot be mapped": next_pgsize_is(B, q, N)})
 
 
 def _page_offsets(v, sel):

@@ -70,7 +70,7 @@ def _z3():
     return z3
 
 
-def _solver(tactic: str, timeout: float):
+def _solver(tactic: str, timeout: float, rlimit: int | None = None):
     z3 = _z3()
     if tactic == "bits":
         simplify = z3.With("simplify", flat=False, bv_sort_ac=False)
@@ -80,6 +80,8 @@ def _solver(tactic: str, timeout: float):
         raise ValueError(f"unknown tactic {tactic!r}; use 'bits' or 'arith'")
     solver = z3.Then(simplify, "bit-blast", "sat").solver()
     solver.set("timeout", max(1, int(timeout * 1000)))
+    if rlimit is not None:  # z3's deterministic work budget, whatever the machine's load
+        solver.set("rlimit", rlimit)
     return solver
 
 
@@ -120,13 +122,24 @@ def _check(obligation, solver, v, assumptions, negated_goal) -> Outcome:
 
 def satisfiable(obligation: Obligation, sel: Selection, *, drop: str | None = None,
                 timeout: float = 20.0) -> Outcome:
-    """Check that the preconditions (less ``drop``) and hypotheses can hold together.
+    """Check that the preconditions (less ``drop``) and hypotheses can hold together,
+    also with each of the formula's ``cases``.
 
-    SATISFIABLE (with a witness in ``model``), VACUOUS or UNKNOWN.  ``timeout``
-    is in seconds.
+    SATISFIABLE (with a witness of the last case in ``model``), VACUOUS (with
+    the case in ``reason``) or UNKNOWN.  ``timeout`` is in seconds per query.
     """
-    v, _, assumptions = _instantiate(obligation, sel, drop)
-    return _check(obligation, _solver(obligation.tactic, timeout), v, assumptions, None)
+    v, formula, assumptions = _instantiate(obligation, sel, drop)
+    out = _check(obligation, _solver(obligation.tactic, timeout), v, assumptions, None)
+    for name, case in formula.cases.items():
+        if out.status != SATISFIABLE:
+            break
+        more = _check(obligation, _solver(obligation.tactic, timeout), v,
+                      assumptions + [_as_z3(case)], None)
+        more.seconds += out.seconds
+        if more.status == VACUOUS:
+            more.reason = f"case {name!r} cannot happen: the goals about it are vacuous"
+        out = more
+    return out
 
 
 def prove_goal(obligation: Obligation, sel: Selection, goal: str, *,
@@ -143,16 +156,17 @@ def prove_goal(obligation: Obligation, sel: Selection, goal: str, *,
 
 
 def counterexample(obligation: Obligation, sel: Selection, *, drop: str | None = None,
-                   timeout: float = 20.0) -> Outcome:
+                   timeout: float = 20.0, rlimit: int | None = None) -> Outcome:
     """Look for an assignment violating any goal (with precondition ``drop`` left out).
 
     REFUTED with the counterexample in ``model``, PROVED if there is none, or
-    UNKNOWN.
+    UNKNOWN.  ``rlimit`` optionally caps z3's work (its deterministic counter).
     """
     z3 = _z3()
     v, formula, assumptions = _instantiate(obligation, sel, drop)
     negated = z3.Not(z3.And(*[_as_z3(g) for g in formula.goal.values()]))
-    return _check(obligation, _solver(obligation.tactic, timeout), v, assumptions, negated)
+    return _check(obligation, _solver(obligation.tactic, timeout, rlimit), v, assumptions,
+                  negated)
 
 
 def goal_names(obligation: Obligation) -> list[str]:
@@ -187,28 +201,46 @@ def evaluate(obligation: Obligation, sel: Selection, values: dict[str, int]) -> 
                       derived=dict(formula.derived))
 
 
+#: z3 work budget (its "rlimit" counter) of the quick passes of :func:`find_violation`:
+#: about half a second of this project's 2-core machine.
+QUICK_RLIMIT = 4_000_000
+#: How many random seeds the quick all-goals search tries.
+QUICK_SEEDS = 4
+
+
 def find_violation(obligation: Obligation, sel: Selection, *, drop: str | None = None,
-                   timeout: float = 20.0, quick: float = 1.5) -> Outcome:
+                   timeout: float = 20.0, quick: int = QUICK_RLIMIT) -> Outcome:
     """Find a counterexample to any goal of ``obligation`` (precondition ``drop`` left out).
 
-    Asks for all goals at once, then goal by goal, for ``quick`` seconds each
-    (one query over every goal is sometimes much slower than the goal that
-    fails), then gives the goals still undecided ``timeout`` seconds each.
-    REFUTED with ``model``, PROVED if no goal can be violated, or UNKNOWN.
+    First asks for a violation of any goal within a work budget of ``quick``,
+    with a few random seeds (z3 finds these models fast but erratically);
+    then goal by goal within growing budgets (``quick``, 4x, 16x, then
+    ``timeout`` seconds), so that a goal that holds but is costly to prove
+    does not hold up the one that fails.  The budgets are z3's resource
+    counter rather than seconds, so the search does not depend on the
+    machine's load.  REFUTED with ``model``, PROVED if no goal can be
+    violated, or UNKNOWN.
     """
     z3 = _z3()
-    quick = min(quick, timeout)
-    first = counterexample(obligation, sel, drop=drop, timeout=quick)
-    if first.status != UNKNOWN:
-        return first
-    spent, reason = first.seconds, ""
+    spent = 0.0
+    for seed in range(QUICK_SEEDS):
+        v, formula, assumptions = _instantiate(obligation, sel, drop)
+        solver = _solver(obligation.tactic, timeout, quick)
+        solver.set("random_seed", seed)
+        out = _check(obligation, solver, v, assumptions,
+                     z3.Not(z3.And(*[_as_z3(g) for g in formula.goal.values()])))
+        spent += out.seconds
+        if out.status != UNKNOWN:
+            out.seconds = spent
+            return out
+    reason = ""
     undecided = goal_names(obligation)
-    for limit in (quick, timeout):
+    for rlimit in (quick, quick * 4, quick * 16, None):
         still = []
         for name in undecided:
             v, formula, assumptions = _instantiate(obligation, sel, drop)
-            out = _check(obligation, _solver(obligation.tactic, limit), v, assumptions,
-                         z3.Not(_as_z3(formula.goal[name])))
+            out = _check(obligation, _solver(obligation.tactic, timeout, rlimit), v,
+                         assumptions, z3.Not(_as_z3(formula.goal[name])))
             spent += out.seconds
             if out.status == REFUTED:
                 out.seconds = spent
@@ -217,7 +249,7 @@ def find_violation(obligation: Obligation, sel: Selection, *, drop: str | None =
                 still.append(name)
                 reason = out.reason or "unknown"
         undecided = still
-        if not undecided or limit >= timeout:
+        if not undecided:
             break
     return Outcome(UNKNOWN if undecided else PROVED, spent,
                    reason=reason if undecided else "")
