@@ -190,6 +190,17 @@ def test_timeout_is_reported_as_not_proved():
     assert row.status.startswith("NOT PROVED") and not row.ok and not rep.ok
 
 
+def test_a_mutant_no_property_refutes_survives_and_fails_the_run(monkeypatch):
+    """A "mutant" that is the spec itself survives, and its row is not ok."""
+    import spec.proofs.runner as runner
+    from spec.proofs.mutants import Mutant
+    monkeypatch.setattr(runner, "KILL_ORDER", (("P2", "maximal"),))
+    monkeypatch.setattr(runner, "get_mutant", lambda name: Mutant(name, "no bug", SPEC))
+    res = runner.run_task(("mutant", "equivalent"), 20.0)
+    row = runner._mutant_row(("mutant", "equivalent"), res)
+    assert row.status == "SURVIVED" and not row.ok
+
+
 def test_vacuous_obligation_is_detected():
     """An obligation whose hypotheses contradict each other is VACUOUS, not proved."""
     ob = Obligation("contradiction", ("x",),

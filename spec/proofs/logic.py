@@ -73,8 +73,3 @@ def sum_le(a, b, c):
 def fits_end(start, length):
     """Exactly ``start + length <= 2^64``: the range ends at or below the top of the space."""
     return any_of(length == 0, bv.ule(start, bv.wrap(-length)))
-
-
-def hexs(x: int) -> str:
-    """A 64-bit value as fixed-width hex, as every report in this project prints addresses."""
-    return f"{x:#018x}"

@@ -134,6 +134,7 @@ class Property:
     witnesses: tuple[Obligation, ...] = ()
 
     def obligation(self, name: str) -> Obligation:
+        """The obligation (or witness) called ``name``; KeyError if there is none."""
         for ob in self.obligations + self.witnesses:
             if ob.name == name:
                 return ob

@@ -36,17 +36,21 @@ def counterexample_text(row: Row) -> str:
 
 
 def _name(row: Row) -> str:
-    if row.kind == "property":
-        return f"{row.name}\n  [{row.note}]"
-    if row.kind == "bounded":
+    if row.kind in ("property", "bounded"):  # the scope under the name
         return f"{row.name}\n  [{row.note}]"
     return row.name
 
 
+def _detail(row: Row) -> str:
+    text = counterexample_text(row)
+    if not text and not row.ok and row.kind != "property":
+        text = row.note  # why a necessity or mutant search came back empty
+    return text
+
+
 def render_table(report: Report) -> str:
     """The report as a tabulate table, a summary line and the findings."""
-    body = [(_name(r), r.status, f"{r.seconds:.2f}", counterexample_text(r) or r.note * (not r.ok))
-            for r in report.rows]
+    body = [(_name(r), r.status, f"{r.seconds:.2f}", _detail(r)) for r in report.rows]
     table = tabulate(body, headers=HEADERS, tablefmt="simple", disable_numparse=True)
     return "\n".join([table, "", summary(report), *findings(report)])
 
@@ -122,6 +126,7 @@ def _bits(text):
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line of ``iommu-spec prove``; values are checked here (usage error, exit 2)."""
     p = argparse.ArgumentParser(
         prog="iommu-spec prove",
         description="Prove the page-size selection of spec.pgsize with z3 over 64-bit "

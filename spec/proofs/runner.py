@@ -1,9 +1,10 @@
 """Running the whole suite: proofs, necessity of each precondition, mutants, bounded check.
 
-The work is cut into independent tasks (one z3 query per proof goal, one
-search per dropped precondition or mutant, the exhaustive check), run on a
-process pool (z3 holds the GIL-free part, but a query cannot be shared
-between threads), and gathered into :class:`Row` s in a fixed order.
+The work is cut into independent tasks -- one z3 query per proof goal, one
+search per dropped precondition or mutant, the exhaustive check -- run on a
+pool of processes (each builds its own z3 terms: they cannot cross a process
+boundary) and gathered into :class:`Row` s in a fixed order: properties,
+the bounded check, necessity, mutants.
 """
 
 import time
@@ -198,7 +199,7 @@ def _property_row(prop, tasks, results) -> Row:
               note=prop.scope)
     for t in mine:
         res = results[t]
-        where = f"{t[2]}" + (f": {t[3]}" if t[0] == "goal" else "")
+        where = f"{t[2]}: " + (t[3] if t[0] == "goal" else "can the preconditions hold?")
         if res["status"] in (S.PROVED, S.SATISFIABLE):
             continue
         row.ok = False
