@@ -646,12 +646,18 @@ class ExternalImplementation:
     operations (``map_pages``, ``unmap_pages``, ``iotlb_sync``, ``fail_alloc``)
     exist as attributes only when the implementation offers them, so
     ``hasattr`` tells.  ``leaves()`` is None when it offers no ``dump``.  When
-    its hello lists no ``map`` it is a driver and :class:`impls.core.Core`
-    provides map, unmap and map_sg over its map_pages / unmap_pages.
+    its hello lists no ``map`` it is a driver and ``linux_core``, an
+    :class:`impls.core.Core`, provides map, unmap and map_sg over its
+    map_pages / unmap_pages (``linux_core`` is None otherwise).  ``core`` is
+    the core loop the model assumes, ``"map_pages"`` (v5.14+ batches): protocol
+    v1 cannot say otherwise.
 
     Raises UnsupportedProfile when ``domain_alloc`` fails, ExternalError /
     ExternalTimeout on protocol violations, ValueError on a semantics conflict.
     """
+
+    #: The core loop the model assumes (see impls.Implementation.core).
+    core = "map_pages"
 
     def __init__(self, process: "ExternalProcess | str | Sequence[str]", profile: Profile | str,
                  semantics: Semantics | str | None = None, *, pgsize_bitmap: int | None = None,
@@ -686,17 +692,17 @@ class ExternalImplementation:
         for op in ("map_pages", "unmap_pages", "iotlb_sync", "fail_alloc"):
             if op in hello.ops:
                 setattr(self, op, getattr(self, "_" + op))
-        self.core = _ExternalCore(self) if hello.driver_only else None
-        if self.core is not None:
-            self.ops = self.core.ops
+        self.linux_core = _ExternalCore(self) if hello.driver_only else None
+        if self.linux_core is not None:
+            self.ops = self.linux_core.ops
             for op in ("map", "unmap", "map_sg", "iova_to_phys", "leaves", "map_pages",
                        "unmap_pages", "iotlb_sync"):
-                setattr(self, op, getattr(self.core, op))
-            if "fail_alloc" in self.core.ops:
-                self.fail_alloc = self.core.fail_alloc
+                setattr(self, op, getattr(self.linux_core, op))
+            if "fail_alloc" in self.linux_core.ops:
+                self.fail_alloc = self.linux_core.fail_alloc
 
     def __repr__(self) -> str:
-        mode = "driver under impls.core" if self.core is not None else "full"
+        mode = "driver under impls.core" if self.linux_core is not None else "full"
         return (f"ExternalImplementation({self.process.cmd!r}, {self.profile.name!r}, "
                 f"{self.semantics.name!r}, {mode})")
 
@@ -768,8 +774,8 @@ class ExternalImplementation:
     # -- teardown -----------------------------------------------------------------------
     def domain_free(self) -> int:
         """Free the domain; returns the page-table pages still allocated (must be 0)."""
-        if self.core is not None:
-            return self.core.domain_free()
+        if self.linux_core is not None:
+            return self.linux_core.domain_free()
         return self._domain_free()
 
     def _domain_free(self) -> int:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Serve protocol v1 (docs/protocol.md) with an in-process implementation from ``impls``.
 
-    python examples/python_impl.py [--impl pgsize] [--semantics generic-pt]
+    python examples/python_impl.py [--impl map_pages] [--semantics generic-pt]
 
 Each ``domain_alloc`` builds a fresh implementation for a profile made of the
 request's pgsize_bitmap, ias and oas.  The implementation follows one semantic
@@ -105,7 +105,7 @@ class Server:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--impl", default="pgsize", choices=sorted(IMPLEMENTATIONS))
+    p.add_argument("--impl", default="map_pages", choices=sorted(IMPLEMENTATIONS))
     p.add_argument("--semantics", default="generic-pt", choices=sorted(SEMANTICS))
     args = p.parse_args(argv)
     Server(args.impl, args.semantics).serve(sys.stdin, sys.stdout)

@@ -85,7 +85,7 @@ def test_c_radix_passes_the_vectors(radix):
 
 
 def test_python_impl_agrees_with_the_spec():
-    """examples/python_impl.py (pgsize behind the protocol) agrees with the spec on arm-lpae-4k."""
+    """examples/python_impl.py (map_pages behind the protocol) agrees with the spec on arm-lpae-4k."""
     check(f"{PYTHON_IMPL} --semantics arm-lpae-v6.14", "arm-lpae-4k")
 
 
@@ -93,7 +93,7 @@ def test_python_driver_runs_under_the_spec_core():
     """examples/python_driver.py offers no map, so the harness runs impls.core over its map_pages."""
     with ExternalFactory(PYTHON_DRIVER) as factory:
         impl = factory("intel-vtd")
-        assert impl.core is not None and "map" not in factory.hello().ops
+        assert impl.linux_core is not None and "map" not in factory.hello().ops
         assert impl.map(0x1ff000, 0x1ff000, 0x202000, 3) == 0
         assert impl.leaves() == [(0x1ff000, 0x1ff000, 0x1000, 1, 3), (0x200000, 0x200000, 0x200000, 1, 3),
                                  (0x400000, 0x400000, 0x1000, 1, 3)]
