@@ -70,7 +70,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             super().__init__()
             self.impl = factory(profile.name, semantics)
             self.sem = self.impl.semantics
-            self.spec = ReferenceDomain(profile, self.sem, pgsize_bitmap=self.impl.pgsize_bitmap)
+            self.spec = ReferenceDomain(profile, self.sem, pgsize_bitmap=self.impl.pgsize_bitmap,
+                                        core=getattr(self.impl, "core", "map_pages"))
             self.space = S.Space(profile, self.impl.pgsize_bitmap)
             self.tlb = Iotlb().bind(self.space.min_page)
             self.ops = frozenset(getattr(self.impl, "ops", ()))
@@ -168,8 +169,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
         def fail(self, rule_name: str, what: str, details: str):
             self.failed = True  # teardown then only cleans up, so one failure is reported once
             impl_ctor, imports = _ctor_source(factory, profile.name, self.sem.name)
-            spec_ctor = (f"ReferenceDomain({profile.name!r}, {self.sem.name!r}, "
-                         f"pgsize_bitmap={self.impl.pgsize_bitmap:#x})")
+            spec_ctor = repr(self.spec)
             if what == "IOTLB":
                 check = "assert iotlb_stale(spec, tlb) is None"
             elif what == "leaves (page sizes)":
@@ -460,7 +460,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             if close is not None:
                 close()
             self.impl = factory(profile.name, self.sem.name)
-            self.spec = ReferenceDomain(profile, self.sem, pgsize_bitmap=self.impl.pgsize_bitmap)
+            self.spec = ReferenceDomain(profile, self.sem, pgsize_bitmap=self.impl.pgsize_bitmap,
+                                        core=getattr(self.impl, "core", "map_pages"))
             self.tlb = Iotlb().bind(self.space.min_page)
             self.calls.append(Call("fresh domain", {}, kind="restart"))
 

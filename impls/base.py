@@ -56,6 +56,9 @@ class Implementation:
     semantics_name: ClassVar[str | None] = None
     #: Optional operations this implementation offers.
     ops: ClassVar[frozenset[str]] = frozenset()
+    #: The core loop it follows (spec rule CORE_BATCHES): "map_pages" (v5.14+
+    #: batches) or "map" (v3.3 to v5.13, one page per driver call).
+    core: ClassVar[str] = "map_pages"
 
     def __init__(self, profile: Profile | str, semantics: Semantics | str | None = None) -> None:
         self.profile = get_profile(profile) if isinstance(profile, str) else profile

@@ -11,6 +11,7 @@ from .core import Core
 
 class Pagewise(Core):
     name = "pagewise"
+    core = "map"  # one page per driver call (spec rule CORE_BATCHES)
     sync_on_map = False  # it invalidates every page instead
 
     def used_bitmap(self) -> int:

@@ -12,6 +12,7 @@ from .core import Core
 
 class Pgsize(Core):
     name = "pgsize"
+    core = "map"  # one page per driver call (spec rule CORE_BATCHES)
 
     def next_pages(self, iova, paddr, size):
         return pgsize(self.pgsize_bitmap, iova, paddr, size), 1

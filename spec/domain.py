@@ -41,6 +41,10 @@ def _check_prot(prot) -> None:
             f"IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE, IOMMU_NOEXEC, IOMMU_MMIO, IOMMU_PRIV)")
 
 
+#: The core loops the model can state (see rule CORE_BATCHES).
+CORES = ("map_pages", "map")
+
+
 class ReferenceDomain:
     """A paging domain as Linux's core plus one driver variant would run it.
 
@@ -50,14 +54,20 @@ class ReferenceDomain:
     * ``semantics`` -- a :class:`spec.Semantics` or its name; default: the
       profile's ``default_semantics``;
     * ``pgsize_bitmap`` -- the page sizes actually used, a non-empty subset of
-      the profile's (as a driver may report in ``domain_alloc``); default: all.
+      the profile's (as a driver may report in ``domain_alloc``); default: all;
+    * ``core`` -- which core loop hands work to the driver (rule CORE_BATCHES):
+      ``"map_pages"`` (v5.14+, ``(pgsize, count)`` batches; the default) or
+      ``"map"`` (v3.3 to v5.13, one page per driver call).
 
     Raises KeyError for an unknown profile or variant name and SpecUsageError
-    for a bitmap that is not a non-empty subset.
+    for a bitmap that is not a non-empty subset or an unknown core.
     """
 
     def __init__(self, profile: Profile | str, semantics: Semantics | str | None = None,
-                 pgsize_bitmap: int | None = None) -> None:
+                 pgsize_bitmap: int | None = None, core: str = "map_pages") -> None:
+        if core not in CORES:
+            raise SpecUsageError(f"core must be one of {', '.join(CORES)}, got {core!r}")
+        self.core = core
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         if semantics is None:
             semantics = self.profile.default_semantics
@@ -81,8 +91,9 @@ class ReferenceDomain:
         self.decided: list[str] = []
 
     def __repr__(self) -> str:
+        core = "" if self.core == "map_pages" else f", core={self.core!r}"
         return (f"ReferenceDomain({self.profile.name!r}, {self.semantics.name!r}, "
-                f"pgsize_bitmap={self.pgsize_bitmap:#x})")
+                f"pgsize_bitmap={self.pgsize_bitmap:#x}{core})")
 
     # -- iommu_map ------------------------------------------------------------
     def map(self, iova: int, paddr: int, size: int, prot: int) -> int:
@@ -106,7 +117,7 @@ class ReferenceDomain:
                 return ret
         mapped = 0
         while mapped < size:
-            pg, count = R.pgsize_select.fn(self, iova + mapped, paddr + mapped, size - mapped)
+            pg, count = R.core_batches.fn(self, iova + mapped, paddr + mapped, size - mapped)
             ret, done = self._map_pages(iova + mapped, paddr + mapped, pg, count, prot)
             mapped += done
             if ret:
@@ -138,7 +149,7 @@ class ReferenceDomain:
             at = iova + unmapped
             if at >= U64:
                 break
-            pg, count = R.pgsize_select.fn(self, at, at, size - unmapped)
+            pg, count = R.core_batches.fn(self, at, at, size - unmapped)
             done = self._unmap_pages(at, pg, count)
             if not done:
                 break

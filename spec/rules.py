@@ -130,6 +130,20 @@ def pgsize_select(d, iova, paddr, size):
     return _pgsize.pgsize_and_count(d.pgsize_bitmap, iova, paddr, size)
 
 
+@rule("CORE_BATCHES", "drivers/iommu/iommu.c __iommu_map / __iommu_unmap: ops->map_pages (v5.14+) or ops->map (v3.3 to v5.13)")
+def core_batches(d, iova, paddr, size):
+    """How the core cuts a range into driver calls: batches since v5.14, single pages before.
+
+    The v5.14+ core (``core="map_pages"``) passes the ``(pgsize, count)`` of
+    PGSIZE_SELECT to one map_pages / unmap_pages call; the v3.3 to v5.13 core
+    (``core="map"``) passes one page of that pgsize per ->map / ->unmap call.
+    Both choose the same pages (spec.proofs P5), so they differ only where a
+    driver judges a whole call at once: UNMAP_RANGE and PAGES_TABLE_BATCH.
+    """
+    pg, count = _pgsize.pgsize_and_count(d.pgsize_bitmap, iova, paddr, size)
+    return (pg, count) if d.core == "map_pages" else (pg, 1)
+
+
 @rule("MAP_PAGES_INSTALL", "drivers/iommu/iommu.c __iommu_map_pages; include/linux/iommu.h map_pages")
 def map_pages_install(d, iova, paddr, pgsize, count, prot):
     """The driver installs ``count`` leaves of ``pgsize`` at iova -> paddr with prot.

@@ -18,6 +18,7 @@ class NoRollback(Pgsize):
 # -- the bug classes of the optimized implementations -----------------------------------
 
 from impls.batched import GatheringFlatDriver, MapPages  # noqa: E402
+from spec import greedy_chunks  # noqa: E402
 from impls.gather import IotlbGather  # noqa: E402
 
 
@@ -46,12 +47,10 @@ class _WrongRemainderDriver(GatheringFlatDriver):
         if self.sem.partial_unmap != "split":
             return super()._split(key, lo, hi, gather)
         self._remove(key, gather)
-        from spec import greedy_chunks
-        for a, b in ((key, lo), (hi, key + pgsize)):
+        # bug: the remainder after the hole starts one page too late (a page is lost)
+        for a, b in ((key, lo), (hi + self.min_page, key + pgsize)):
             if b > a:
-                # bug: the remainder after the hole is written from the hole's paddr
-                start_pa = paddr + (a - key) if a == key else paddr + (lo - key)
-                for iova, pa, pg, count in greedy_chunks(self.bitmap, a, start_pa, b - a):
+                for iova, pa, pg, count in greedy_chunks(self.bitmap, a, paddr + (a - key), b - a):
                     for i in range(count):
                         self._set(iova + i * pg, pg, pa + i * pg, prot)
         return hi - lo

@@ -15,7 +15,8 @@ from difftest import DiffFailure, build_machine
 
 from . import mutants
 
-QUALITY = settings(settings.get_profile("ci"), max_examples=300, stateful_step_count=30)
+# Bugs need a handful of calls; 15-step sequences find and shrink them quickly.
+QUALITY = settings(settings.get_profile("ci"), max_examples=300, stateful_step_count=15)
 
 
 def catch(factory, profile):

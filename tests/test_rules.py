@@ -361,3 +361,16 @@ def test_unknown_profile_and_semantics_names_list_the_known_ones():
         ReferenceDomain("intel")
     with pytest.raises(KeyError, match="generic-pt"):
         ReferenceDomain("intel-vtd", "generic")
+
+
+def test_core_batches_old_core_passes_one_page_per_call():
+    """CORE_BATCHES: the v5.14 core batches 4K pages; the v3.3 core passes them one at a time."""
+    new = ReferenceDomain("intel-vtd", "generic-pt")
+    old = ReferenceDomain("intel-vtd", "generic-pt", core="map")
+    assert RULES["CORE_BATCHES"].fn(new, 0x1000, 0x1000, 0x3000) == (K4, 3)
+    assert RULES["CORE_BATCHES"].fn(old, 0x1000, 0x1000, 0x3000) == (K4, 1)
+    # Observable only where the driver judges a whole call: generic_pt's range check.
+    for d in (new, old):
+        assert d.map((1 << 48) - K4, 0, K4, RW) == 0
+    assert new.unmap((1 << 48) - K4, 2 * K4) == 0
+    assert old.unmap((1 << 48) - K4, 2 * K4) == K4
