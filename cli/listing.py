@@ -32,13 +32,18 @@ def profiles_main(argv: list[str]) -> int:
 def semantics_main(argv: list[str]) -> int:
     args = _parser("semantics", "The semantic variants and every point where they differ.").parse_args(argv)
     points = ["exists_errno", "map_zero_size", "partial_unmap", "replace_table",
-              "unmap_slots", "per_table_batches"]
+              "unmap_slots", "per_table_batches", "map_over_live", "hole_in_table",
+              "unmap_range_checked"]
     rows = []
     for s in SEMANTICS.values():
         row = {"name": s.name}
         for pt in points:
             v = getattr(s, pt)
-            row[pt] = errno_name(-v) if pt == "exists_errno" else errno_name(v) if pt == "map_zero_size" else v
+            if pt == "exists_errno":
+                v = errno_name(-v) if v else "-"
+            elif pt == "map_zero_size":
+                v = errno_name(v)
+            row[pt] = v
         row["source"] = s.source
         rows.append(row)
     if args.json:

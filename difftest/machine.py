@@ -418,37 +418,50 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.check_rollback(before, iova, size)
 
         def check_rollback(self, before, iova, size):
-            """After -ENOMEM the state is the one before, less leaves a block replaced (MAP_REPLACE_TABLE)."""
+            """After -ENOMEM the state is the one before, less the leaves the variant lets go.
+
+            Under MAP_REPLACE_TABLE a block may already have freed a table of
+            smaller leaves inside the map's range; under MAP_REPLACE_LEAVES
+            (amd-v1) any leaf overlapping the range may already be gone.  Every
+            leaf left must be exactly one that was there before.
+            """
             impl_leaves = self.impl.leaves()
             if impl_leaves is None:
                 return self.probe("MAP_ROLLBACK")
             impl_leaves = [tuple(r) for r in canonical_leaves(impl_leaves)]
-            if not self.sem.replace_table:
-                if impl_leaves != before:
-                    self.fail("MAP_ROLLBACK", "translation state",
-                              "after -ENOMEM the leaves must be exactly those before the call\n"
-                              + state_table(before, impl_leaves, ["iova", "paddr", "pgsize", "count", "prot"]))
+            if impl_leaves == before:
                 return
-            # Every leaf left must have been there before, and only leaves inside the
-            # map's range may be gone (replaced by a block before the failure).
+            sem, end = self.sem, iova + size
+            if not sem.replace_table and getattr(sem, "map_over_live", "fail") != "replace":
+                self.fail("MAP_ROLLBACK", "translation state",
+                          "after -ENOMEM the leaves must be exactly those before the call\n"
+                          + state_table(before, impl_leaves, ["iova", "paddr", "pgsize", "count", "prot"]))
             kept = LeafMap()
             for run in impl_leaves:
                 kept.insert(*run)
+            old = LeafMap()
             for run in before:
-                inside = iova <= run[0] and run[0] + run[2] * run[3] <= iova + size
-                for got in kept.overlapping(run[0], run[0] + run[2] * run[3]):
-                    if (got.pgsize, got.prot) != (run[2], run[4]) or \
-                            got.paddr - run[1] != got.iova - run[0]:
+                old.insert(*run)
+            for run in impl_leaves:  # nothing new, nothing changed
+                for i in range(run[3]):
+                    leaf_iova = run[0] + i * run[2]
+                    was = old.leaf_at(leaf_iova)
+                    if was is None or (was.iova, was.paddr, was.pgsize, was.prot) != \
+                            (leaf_iova, run[1] + i * run[2], run[2], run[4]):
                         self.fail("MAP_ROLLBACK", "translation state",
-                                  f"leaf at {hx(got.iova)} changed by a failed map")
-                if not inside and sum(r.size for r in kept.overlapping(run[0], run[0] + run[2] * run[3])) \
-                        != run[2] * run[3]:
-                    self.fail("MAP_ROLLBACK", "translation state",
-                              f"leaves at {hx(run[0])} outside the failed map's range were lost")
-            extra = [r for r in impl_leaves if not any(b[0] <= r[0] < b[0] + b[2] * b[3] for b in before)]
-            if extra:
-                self.fail("MAP_ROLLBACK", "translation state",
-                          f"a failed map left new leaves: {[tuple(map(hx, r[:3])) for r in extra]}")
+                                  f"a failed map left a leaf at {hx(leaf_iova)} that was not there before")
+            for run in before:  # only leaves the variant may replace are gone
+                for i in range(run[3]):
+                    lo = run[0] + i * run[2]
+                    hi = lo + run[2]
+                    if kept.find(lo) is not None:
+                        continue
+                    may_go = (lo < end and hi > iova) if getattr(sem, "map_over_live", "fail") == "replace" \
+                        else (iova <= lo and hi <= end)
+                    if not may_go:
+                        self.fail("MAP_ROLLBACK", "translation state",
+                                  f"the leaf at {hx(lo)} ({hx(run[2])} bytes) was lost by a failed map "
+                                  f"of [{hx(iova)}, {hx(end)})")
             self.spec.state = kept  # follow the implementation within what the spec allows
 
         @precondition(lambda self: "domain_free" in self.ops)
@@ -496,4 +509,24 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
     # (see difftest.settings) is seeded from the identity to stay reproducible.
     if os.environ.get("CI") and os.environ.get(ENV_DB):
         DiffMachine._hypothesis_internal_use_seed = zlib.crc32(identity.encode())
+    return DiffMachine
+
+
+def saving_failures(machine_class, directory: str, label: str):
+    """``machine_class``, also writing each failure's call log as a conformance vector in ``directory``.
+
+    Every failing example Hypothesis tries overwrites the same file, so the one
+    left is the shrunk example the report shows (see difftest.vectors).
+    """
+    from .vectors import save_failure
+
+    class DiffMachine(machine_class):
+        def fail(self, rule_name, what, details):
+            try:
+                save_failure(directory, self.calls, self.spec.profile, self.sem,
+                             self.impl.pgsize_bitmap, label, f"violates {rule_name} ({what})")
+            finally:
+                super().fail(rule_name, what, details)
+
+    DiffMachine.__name__ = DiffMachine.__qualname__ = "DiffMachine"
     return DiffMachine

@@ -1,18 +1,19 @@
-"""The main job: every implementation x every profile, in lockstep with the spec."""
+"""The main job: every implementation x every profile it supports, in lockstep with the spec.
+
+``--impl`` / ``--profile`` select items, ``--semantics`` holds implementations
+to another variant, ``--save-failure DIR`` also writes each failure as a
+conformance vector that replays against any implementation.
+"""
 
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from difftest.machine import build_machine
+from difftest.machine import build_machine, saving_failures
 from impls import IMPLEMENTATIONS
 from spec import PROFILES
 
-CASES = [(impl, profile) for impl in IMPLEMENTATIONS for profile in PROFILES]
-
-
-def _selected(config, option, name):
-    wanted = [w for w in config.getoption(option).split(",") if w]
-    return not wanted or name in wanted
+CASES = [(impl, profile) for impl, cls in IMPLEMENTATIONS.items() for profile in PROFILES
+         if not hasattr(cls, "supports") or cls.supports(profile)]
 
 
 @pytest.mark.parametrize("impl_name,profile_name", CASES,
@@ -20,14 +21,12 @@ def _selected(config, option, name):
 def test_difftest(impl_name, profile_name, request):
     """The implementation agrees with the spec on every call of every generated sequence."""
     config = request.config
-    if not (_selected(config, "--impl", impl_name) and _selected(config, "--profile", profile_name)):
-        pytest.skip("not selected by --impl/--profile")
     factory = IMPLEMENTATIONS[impl_name]
-    if hasattr(factory, "supports") and not factory.supports(profile_name):
-        pytest.skip(f"{impl_name} does not support profile {profile_name} "
-                    f"({factory.__name__}.supports is False)")
     semantics = config.getoption("--semantics")
     machine = build_machine(factory, profile_name, semantics)
     sem = semantics or factory.semantics_name or PROFILES[profile_name].default_semantics
     request.node.difftest_key = (impl_name, profile_name, sem)
+    directory = config.getoption("--save-failure", None)
+    if directory:
+        machine = saving_failures(machine, directory, impl_name)
     run_state_machine_as_test(machine)

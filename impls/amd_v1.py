@@ -361,18 +361,6 @@ class AmdV1(Core):
     driver_class = AmdV1Driver
     semantics_name = "amd-v1"
 
-    @property
-    def ops(self) -> frozenset[str]:
-        """Everything the core offers except ``fail_alloc``, which the driver has but the difftest cannot judge yet.
-
-        Like Linux, a map that fails with -ENOMEM may already have replaced
-        live pages (MAP_REPLACE_LEAVES), including larger pages that reach
-        outside the map's range; the difftest's rollback check allows only
-        leaves inside the range to go (MAP_REPLACE_TABLE).  ``fail_alloc``
-        still works when called directly.
-        """
-        return super().ops - {"fail_alloc"}
-
     def __init__(self, profile, semantics=None) -> None:
         p = get_profile(profile) if isinstance(profile, str) else profile
         if not self.supports(p):

@@ -503,7 +503,7 @@ class TraceChecker:
                            f"{what}: {unmapped:#x} bytes is not a multiple of the smallest "
                            f"page {human(d.min_pagesz)}",
                            "a multiple of the smallest page", observed)
-            elif unmapped > size and d.semantics.partial_unmap != "whole":
+            elif unmapped > size and d.semantics.partial_unmap not in ("whole", "whole_any"):
                 self._find(rec, TRACE_UNMAPPED_SIZE, ("UNMAP_PARTIAL_LEAF",),
                            f"{what}: {unmapped:#x} bytes is more than asked, which only the "
                            f"'whole' partial-unmap variant allows; {self.semantics} unmaps at "
