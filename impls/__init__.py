@@ -8,13 +8,14 @@ from .base import Counters, Implementation
 from .core import Core
 from .pagewise import Pagewise
 from .pgsize import Pgsize
+from .sg_per_entry import SgPerEntry
 from .batched import MapPages
 from .lpae import Lpae, LpaeSplit
 from .generic_pt import GenericPt
 from .amd_v1 import AmdV1
 
 IMPLEMENTATIONS: dict[str, type[Implementation]] = {
-    cls.name: cls for cls in (Pagewise, Pgsize, MapPages, Lpae, LpaeSplit, GenericPt, AmdV1)
+    cls.name: cls for cls in (Pagewise, Pgsize, SgPerEntry, MapPages, Lpae, LpaeSplit, GenericPt, AmdV1)
 }
 
 __all__ = ["IMPLEMENTATIONS", "Implementation", "Core", "Counters", "Pagewise", "Pgsize"]

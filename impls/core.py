@@ -167,9 +167,7 @@ class Core(Implementation):
             if run_len and phys != run_start + run_len:
                 ret = self._map_run(iova + mapped, run_start, run_len, prot)
                 if ret:
-                    if mapped:
-                        self.unmap(iova, mapped)
-                    return ret
+                    return self.map_sg_failed(iova, mapped, ret)
                 mapped += run_len
                 run_len = 0
             if run_len:
@@ -179,6 +177,12 @@ class Core(Implementation):
         if mapped and self.sync_on_map:
             self._invalidate_range(iova, mapped)
         return mapped
+
+    def map_sg_failed(self, iova: int, mapped: int, ret: int) -> int:
+        """Undo a failed map_sg; it returns -errno since v5.15, size_t 0 before (spec MAP_SG_ROLLBACK)."""
+        if mapped:
+            self.unmap(iova, mapped)
+        return ret if self.core == "map_pages" else 0
 
     def _map_run(self, iova, paddr, size, prot) -> int:
         if (iova | paddr | size) & (self.min_pagesz - 1):

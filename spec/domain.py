@@ -42,7 +42,7 @@ def _check_prot(prot) -> None:
 
 
 #: The core loops the model can state (see rule CORE_BATCHES).
-CORES = ("map_pages", "map")
+CORES = ("map_pages", "map", "map-v4.16")
 
 
 class ReferenceDomain:
@@ -56,8 +56,10 @@ class ReferenceDomain:
     * ``pgsize_bitmap`` -- the page sizes actually used, a non-empty subset of
       the profile's (as a driver may report in ``domain_alloc``); default: all;
     * ``core`` -- which core loop hands work to the driver (rule CORE_BATCHES):
-      ``"map_pages"`` (v5.14+, ``(pgsize, count)`` batches; the default) or
-      ``"map"`` (v3.3 to v5.13, one page per driver call).
+      ``"map_pages"`` (v5.15+: ``(pgsize, count)`` batches, map_sg returns
+      -errno; the default), ``"map"`` (v4.17 to v5.13: one page per driver
+      call, map_sg returns 0 on error) or ``"map-v4.16"`` (v3.3 to v4.16: as
+      ``"map"``, and map_sg maps entry by entry, MAP_SG_PER_ENTRY).
 
     Raises KeyError for an unknown profile or variant name and SpecUsageError
     for a bitmap that is not a non-empty subset or an unknown core.
@@ -180,6 +182,8 @@ class ReferenceDomain:
         self.decided = []
         if not entries:
             return 0
+        if self.core == "map-v4.16":
+            return self._map_sg_per_entry(iova, entries, prot)
         mapped = run_len = run_start = 0
         n = len(entries)
         for i in range(n + 1):
@@ -189,14 +193,24 @@ class ReferenceDomain:
                 R.map_sg_coalesce(self, run_start, run_len)
                 ret = self._map(iova + mapped, run_start, run_len, prot)
                 if ret:
-                    R.map_sg_rollback(self, iova, mapped)
-                    return ret
+                    return R.map_sg_rollback(self, iova, mapped, ret)
                 mapped += run_len
                 run_len = 0
             if run_len:
                 run_len += length
             else:
                 run_start, run_len = s_phys, length
+        return mapped
+
+    def _map_sg_per_entry(self, iova, entries, prot) -> int:
+        mapped = 0
+        for paddr, offset, length in entries:
+            ret = R.map_sg_per_entry(self, offset)
+            if ret is None:
+                ret = self._map(iova + mapped, paddr + offset, length, prot)
+            if ret:
+                return R.map_sg_rollback(self, iova, mapped, ret)
+            mapped += length
         return mapped
 
     # -- iommu_iova_to_phys ---------------------------------------------------

@@ -363,11 +363,29 @@ def map_sg_coalesce(d, run_paddr, run_len):
     return (run_paddr, run_len)
 
 
-@rule("MAP_SG_ROLLBACK", "drivers/iommu/iommu.c __iommu_map_sg (out_err: undo mappings already done)")
-def map_sg_rollback(d, iova, mapped):
-    """When a run fails to map, every run this call mapped is unmapped and the error returned."""
+@rule("MAP_SG_ROLLBACK", "drivers/iommu/iommu.c __iommu_map_sg (out_err: undo mappings already done; ssize_t since v5.15)")
+def map_sg_rollback(d, iova, mapped, ret):
+    """When a run fails to map, every run this call mapped is unmapped and the failure returned.
+
+    Since v5.15 ``iommu_map_sg`` returns the negative errno; before that it
+    returned ``size_t`` and a failure was 0 (the model's cores ``"map"`` and
+    ``"map-v4.16"``).  Returns what ``map_sg`` returns.
+    """
     d.state.remove(iova, iova + mapped)
-    return mapped
+    return ret if d.core == "map_pages" else 0
+
+
+@rule("MAP_SG_PER_ENTRY", "drivers/iommu/iommu.c default_iommu_map_sg (v3.19 to v4.16)")
+def map_sg_per_entry(d, offset):
+    """Before v4.17 each scatterlist entry was mapped on its own, at the next IOVA.
+
+    Its offset within the page had to be a multiple of the smallest page size
+    (else the call failed) and each entry then went through iommu_map's
+    rules, so entries that are not page-aligned fail even when they are
+    physically contiguous (core ``"map-v4.16"``).  Returns -EINVAL for a bad
+    offset, None otherwise.
+    """
+    return -EINVAL if offset % d.min_pagesz else None
 
 
 # ---------------------------------------------------------------------------

@@ -374,3 +374,22 @@ def test_core_batches_old_core_passes_one_page_per_call():
         assert d.map((1 << 48) - K4, 0, K4, RW) == 0
     assert new.unmap((1 << 48) - K4, 2 * K4) == 0
     assert old.unmap((1 << 48) - K4, 2 * K4) == K4
+
+
+def test_map_sg_per_entry_v416_rejects_unaligned_entries():
+    """MAP_SG_PER_ENTRY: before v4.17 two half-page contiguous entries fail (and map_sg returns 0)."""
+    old = ReferenceDomain("intel-vtd", "generic-pt", core="map-v4.16")
+    sg = [(0x5000, 0, 0x800), (0x5000, 0x800, 0x800)]
+    assert old.map_sg(0x10000, sg, RW) == 0
+    assert old.decided[-2:] == ["MAP_ALIGN", "MAP_SG_ROLLBACK"] and leaves(old) == []
+    assert old.map_sg(0x10000, [(0x4000, 0x1800, 0x800)], RW) == 0
+    assert old.decided == ["MAP_SG_PER_ENTRY", "MAP_SG_ROLLBACK"]
+    assert old.map_sg(0x10000, [(0x5000, 0, K4), (0x6000, 0, K4)], RW) == 2 * K4
+    assert leaves(old) == [(0x10000, 0x5000, K4, 2, RW)]
+
+
+def test_map_sg_error_is_zero_before_v515():
+    """MAP_SG_ROLLBACK: a failed map_sg returns -EINVAL from v5.15 and 0 with the older cores."""
+    sg = [(0x5000, 0, K4), (0x9000, 0, 0x1800)]
+    assert ReferenceDomain("intel-vtd").map_sg(0, sg, RW) == -EINVAL
+    assert ReferenceDomain("intel-vtd", core="map").map_sg(0, sg, RW) == 0
