@@ -55,6 +55,7 @@ from spec.errors import EINVAL, ENOMEM, ERANGE
 
 from .core import Core
 from .lpae import TableMemory
+from .driver_args import map_args_ok, pages_ok
 
 SZ_4K = 1 << 12
 PAGE_MODE_6_LEVEL = 6
@@ -245,10 +246,7 @@ class AmdV1Driver:
     def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
         """``iommu_v1_map_pages``: write each page, replacing whatever is there; returns (ret, mapped)."""
         self.counters.driver_calls += 1
-        if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 \
-                or (iova | paddr) & (pgsize - 1):
-            return -EINVAL, 0
-        if not prot & (IOMMU_READ | IOMMU_WRITE):
+        if not map_args_ok(self.bitmap, iova, paddr, pgsize, pgcount, prot):
             return -EINVAL, 0
         if iova + pgsize * pgcount > 1 << self.ias or paddr + pgsize * pgcount > 1 << self.oas:
             return -ERANGE, 0
@@ -285,7 +283,7 @@ class AmdV1Driver:
     def unmap_pages(self, iova, pgsize, pgcount, gather) -> int:
         """``iommu_v1_unmap_pages``: clear PTE by PTE, counting each one's page size."""
         self.counters.driver_calls += 1
-        if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 or iova & (pgsize - 1):
+        if not pages_ok(self.bitmap, iova, 0, pgsize, pgcount):
             return 0
         size, at, unmapped = pgsize * pgcount, iova, 0
         while unmapped < size:

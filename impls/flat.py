@@ -8,8 +8,10 @@ store, so the cores above it can be checked against the model.
 
 from sortedcontainers import SortedDict
 
-from spec import IOMMU_READ, IOMMU_WRITE, greedy_chunks
+from spec import greedy_chunks
 from spec.errors import EINVAL, ERANGE
+
+from .driver_args import map_args_ok, pages_ok
 
 
 class FlatDriver:
@@ -55,10 +57,7 @@ class FlatDriver:
     # -- driver operations ------------------------------------------------------
     def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
         self.impl.counters.driver_calls += 1
-        if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 \
-                or (iova | paddr) & (pgsize - 1):
-            return -EINVAL, 0
-        if not prot & (IOMMU_READ | IOMMU_WRITE):
+        if not map_args_ok(self.bitmap, iova, paddr, pgsize, pgcount, prot):
             return -EINVAL, 0
         if iova + pgsize * pgcount > 1 << self.ias or paddr + pgsize * pgcount > 1 << self.oas:
             return -ERANGE, 0
@@ -86,7 +85,7 @@ class FlatDriver:
 
     def unmap_pages(self, iova, pgsize, pgcount, gather) -> int:
         self.impl.counters.driver_calls += 1
-        if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 or iova & (pgsize - 1):
+        if not pages_ok(self.bitmap, iova, 0, pgsize, pgcount):
             return 0
         end = iova + pgsize * self._batch(iova, pgsize, pgcount)
         if getattr(self.sem, "unmap_range_checked", False) and end > 1 << self.ias:

@@ -31,10 +31,11 @@ Behaviour (semantics generic-pt):
   holes, so they change nothing a caller can see.
 """
 
-from spec import IOMMU_READ, IOMMU_WRITE, SpecUsageError, get_profile, pgsize_and_count
+from spec import IOMMU_WRITE, SpecUsageError, get_profile, pgsize_and_count
 from spec.errors import EADDRINUSE, EINVAL, ENOMEM, ERANGE
 
 from .core import Core
+from .driver_args import map_args_ok, pages_ok
 from .lpae import TableMemory
 
 SZ_4K, SZ_2M, SZ_1G = 1 << 12, 1 << 21, 1 << 30
@@ -142,10 +143,7 @@ class GenericPtDriver:
     def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
         """iommupt ``map_pages``: returns ``(ret, mapped)``; mapped counts what was written."""
         self.counters.driver_calls += 1
-        if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 \
-                or (iova | paddr) & (pgsize - 1):
-            return -EINVAL, 0
-        if not prot & (IOMMU_READ | IOMMU_WRITE):
+        if not map_args_ok(self.bitmap, iova, paddr, pgsize, pgcount, prot):
             return -EINVAL, 0
         end = iova + pgsize * pgcount
         if end > 1 << self.ias or paddr + pgsize * pgcount > 1 << self.oas:
@@ -199,7 +197,7 @@ class GenericPtDriver:
     def unmap_pages(self, iova, pgsize, pgcount, gather) -> int:
         """iommupt ``unmap_pages``: unmap [iova, iova + pgsize*pgcount); returns the bytes cleared."""
         self.counters.driver_calls += 1
-        if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 or iova & (pgsize - 1):
+        if not pages_ok(self.bitmap, iova, 0, pgsize, pgcount):
             return 0
         last = iova + pgsize * pgcount - 1
         if last >> self.ias:

@@ -43,6 +43,7 @@ from spec import (IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ,
 from spec.errors import EEXIST, EINVAL, ENOMEM, ERANGE
 
 from .core import Core
+from .driver_args import map_args_ok, pages_ok
 
 SZ_4K, SZ_16K, SZ_64K = 1 << 12, 1 << 14, 1 << 16
 
@@ -296,10 +297,7 @@ class LpaeDriver:
     def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
         """``arm_lpae_map_pages``: map up to the end of one table; returns ``(ret, mapped)``."""
         self.counters.driver_calls += 1
-        if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 \
-                or (iova | paddr) & (pgsize - 1):
-            return -EINVAL, 0
-        if not prot & (IOMMU_READ | IOMMU_WRITE):
+        if not map_args_ok(self.bitmap, iova, paddr, pgsize, pgcount, prot):
             return -EINVAL, 0
         size = pgsize * pgcount
         if iova + size > 1 << self.ias or paddr + size > 1 << self.oas:
@@ -361,8 +359,7 @@ class LpaeDriver:
     def unmap_pages(self, iova, pgsize, pgcount, gather) -> int:
         """``arm_lpae_unmap_pages``: unmap up to the end of one table; returns the bytes unmapped."""
         self.counters.driver_calls += 1
-        if pgsize & (pgsize - 1) or not pgsize & self.bitmap or pgcount < 1 \
-                or iova & (pgsize - 1) or iova >> self.ias:
+        if not pages_ok(self.bitmap, iova, 0, pgsize, pgcount) or iova >> self.ias:
             return 0
         return self._unmap(gather, iova, pgsize, pgcount, self.geo.start_level, self.root)
 
