@@ -11,28 +11,8 @@ import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
 from difftest.external import ExternalFactory, UnsupportedProfile, resolve_semantics
-from difftest.machine import build_machine
-from difftest.vectors import save_failure
+from difftest.machine import build_machine, saving_failures
 from spec import PROFILES
-
-
-def _saving_failures(machine_class, directory: str, label: str):
-    """The machine, also writing each failure's call log as a vector into ``directory``.
-
-    Every failing example Hypothesis tries overwrites the same file, so the
-    one left is the shrunk example the report shows.
-    """
-
-    class DiffMachine(machine_class):
-        def fail(self, rule_name, what, details):
-            try:
-                save_failure(directory, self.calls, self.spec.profile, self.sem,
-                             self.impl.pgsize_bitmap, label, f"violates {rule_name} ({what})")
-            finally:
-                super().fail(rule_name, what, details)
-
-    DiffMachine.__name__ = DiffMachine.__qualname__ = "DiffMachine"
-    return DiffMachine
 
 
 @pytest.mark.parametrize("profile_name", list(PROFILES))
@@ -58,5 +38,5 @@ def test_external(profile_name, request):
         machine = build_machine(factory, profile_name, sem.name, label=hello.name)
         directory = config.getoption("--save-failure")
         if directory:
-            machine = _saving_failures(machine, directory, hello.name)
+            machine = saving_failures(machine, directory, hello.name)
         run_state_machine_as_test(machine)

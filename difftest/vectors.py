@@ -38,6 +38,7 @@ from tabulate import tabulate
 from spec import (IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
                   PROFILES, RULES, SEMANTICS, Profile, ReferenceDomain, Semantics, SpecUsageError,
                   canonical_leaves, errno_name, get_profile, get_semantics, greedy_leaves)
+from spec.domain import CORES
 
 FORMAT = "iommu-spec-vector/1"
 U64 = 1 << 64
@@ -50,6 +51,9 @@ BITMAPS = ("all-sizes", "min-page")
 DEFAULT_RANDOM = 2
 #: Largest number of iova_to_phys probes of the final state in one vector.
 MAX_PROBES = 64
+#: The core loop an implementation follows when it does not say (``Implementation.core``;
+#: ReferenceDomain's default: the v5.15+ map_pages batches).
+DEFAULT_CORE = "map_pages"
 
 
 # ---------------------------------------------------------------------------
@@ -102,8 +106,7 @@ DERIVED = {
                       "when its map installed a leaf larger than the smallest page"),
     "CORE_BATCHES": (_batch_judged_whole, ("UNMAP_RANGE", "PAGES_TABLE_BATCH"),
                      "when a core-level call's outcome depended on the driver judging a "
-                     "whole batch (UNMAP_RANGE, PAGES_TABLE_BATCH); vectors follow the "
-                     "v5.14+ batching core"),
+                     "whole batch (UNMAP_RANGE, PAGES_TABLE_BATCH)"),
 }
 
 
@@ -370,10 +373,12 @@ def _unmap_leaves(c: Ctx):
 @scenario("map-sg")
 def _map_sg(c: Ctx):
     """Scatterlist entries cut at unaligned offsets coalesce into physically contiguous runs,
-    each mapped at the next IOVA; an empty list maps nothing."""
+    each mapped at the next IOVA (before v4.17 each entry was mapped on its own and had to be
+    page-aligned); an empty list maps nothing."""
     m, h = c.m, c.m // 2
     return [SG(c.A, [(c.Y, 0, m + h), (c.Y + m, h, m - h), (c.Z, 0, m)]),
-            PHYS(c.A + m + h), PHYS(c.A + 2 * m), SG(c.A + 8 * m, []), PHYS(c.A + 8 * m)]
+            PHYS(c.A + m + h), PHYS(c.A + 2 * m), SG(c.A + 8 * m, []), PHYS(c.A + 8 * m),
+            SG(c.A + 16 * m, [(c.Y, 0, m), (c.Y + m - h, h, m)]), PHYS(c.A + 17 * m)]
 
 
 @scenario("map-sg-rollback")
@@ -492,18 +497,18 @@ def _probes(d: ReferenceDomain) -> list[list[int]]:
 
 def build_vector(vid: str, description: str, profile: Profile | str,
                  semantics: Semantics | str, pgsize_bitmap: int, requests: Iterable[dict],
-                 expects: list[dict | None] | None = None) -> dict:
-    """A vector: ``requests`` run through the model, with the replies it expects.
+                 expects: list[dict | None] | None = None, core: str = DEFAULT_CORE) -> dict:
+    """A vector: ``requests`` run through the model (on ``core``), with the replies it expects.
 
     ``expects``, when given, overrides the model's reply per request (a call
     log's recorded results); the model must then agree unless the entry is
-    None.  Raises ValueError if a request is not a vector step or the model
-    disagrees with a given expectation, and SpecUsageError for malformed
-    arguments.
+    None.  The vector's ``cores`` is ``[core]``.  Raises ValueError if a
+    request is not a vector step or the model disagrees with a given
+    expectation, and SpecUsageError for malformed arguments.
     """
     profile = get_profile(profile) if isinstance(profile, str) else profile
     semantics = get_semantics(semantics) if isinstance(semantics, str) else semantics
-    d = ReferenceDomain(profile, semantics, pgsize_bitmap=pgsize_bitmap)
+    d = ReferenceDomain(profile, semantics, pgsize_bitmap=pgsize_bitmap, core=core)
     steps = [{"request": {"op": "domain_alloc", "pgsize_bitmap": pgsize_bitmap, "ias": profile.ias,
                           "oas": profile.oas},
               "expect": {"ret": 0, "pgsize_bitmap": pgsize_bitmap}, "rules": []}]
@@ -530,6 +535,7 @@ def build_vector(vid: str, description: str, profile: Profile | str,
         "description": description,
         "profile": profile.name,
         "semantics": semantics.name,
+        "cores": [core],
         "pgsize_bitmap": pgsize_bitmap,
         "ias": profile.ias,
         "oas": profile.oas,
@@ -541,6 +547,33 @@ def build_vector(vid: str, description: str, profile: Profile | str,
     }
 
 
+def _outcome(vector: dict) -> tuple:
+    """What an implementation must reproduce: the steps' requests and replies and the final state."""
+    return (json.dumps([(s["request"], s["expect"]) for s in vector["steps"]]),
+            json.dumps(vector["final_leaves"]), json.dumps(vector["final_probes"]))
+
+
+def _per_core(vid: str, description: str, profile: Profile, semantics: Semantics, bitmap: int,
+              requests: list[dict]) -> list[dict]:
+    """One vector per distinct outcome over the core loops (spec.domain.CORES).
+
+    The first holds for the default core and every core that behaves the same
+    (its ``cores``); a core that behaves differently gets its own vector,
+    ``<id>--<core>``.
+    """
+    out: list[dict] = []
+    for core in CORES:
+        v = build_vector(vid, description, profile, semantics, bitmap, requests, core=core)
+        same = next((o for o in out if _outcome(o) == _outcome(v)), None)
+        if same is not None:
+            same["cores"].append(core)
+            continue
+        if out:
+            v["id"] = f"{vid}--{core}"
+        out.append(v)
+    return out
+
+
 def generate(profile: Profile | str, semantics: Semantics | str, bitmap: str = "all-sizes",
              n_random: int = DEFAULT_RANDOM) -> list[dict]:
     """Every vector for one profile, semantic variant and page-size selection.
@@ -548,7 +581,9 @@ def generate(profile: Profile | str, semantics: Semantics | str, bitmap: str = "
     ``bitmap`` is ``"all-sizes"`` (the profile's pgsize_bitmap) or
     ``"min-page"`` (its smallest page alone, as a one-size driver reports in
     domain_alloc).  One vector per scenario that applies, then ``n_random``
-    seeded random sequences.  Ids are ``profile/semantics/bitmap/name``.
+    seeded random sequences; each also for every core loop on which its
+    outcome differs (see :func:`_per_core`).  Ids are
+    ``profile/semantics/bitmap/name[--core]``.
     """
     profile = get_profile(profile) if isinstance(profile, str) else profile
     semantics = get_semantics(semantics) if isinstance(semantics, str) else semantics
@@ -559,12 +594,11 @@ def generate(profile: Profile | str, semantics: Semantics | str, bitmap: str = "
     for sc in SCENARIOS.values():
         requests = sc.build(ctx)
         if requests is not None:
-            out.append(build_vector(f"{base}/{sc.name}", sc.doc, profile, semantics, b, requests))
+            out += _per_core(f"{base}/{sc.name}", sc.doc, profile, semantics, b, requests)
     for k in range(n_random):
         seed = zlib.crc32(f"{base}/random-{k + 1}".encode())
-        out.append(build_vector(f"{base}/random-{k + 1}",
-                                f"A seeded random sequence (seed {seed}).", profile, semantics, b,
-                                random_requests(ctx, seed)))
+        out += _per_core(f"{base}/random-{k + 1}", f"A seeded random sequence (seed {seed}).",
+                         profile, semantics, b, random_requests(ctx, seed))
     return out
 
 
@@ -736,12 +770,13 @@ def _expect_of(op: str, spec_ret) -> dict:
 
 
 def vector_from_calls(calls, profile: Profile | str, semantics: Semantics | str,
-                      pgsize_bitmap: int, *, vid: str | None = None,
+                      pgsize_bitmap: int, *, core: str = DEFAULT_CORE, vid: str | None = None,
                       description: str = "A failure found by the difftest state machine.") -> dict:
     """A vector from a state-machine call log, replayable against any implementation.
 
     ``calls`` is the machine's log (:class:`difftest.report.Call`: ``op``,
-    ``args``, ``spec_ret``, ``kind``).  Calls made on both sides become steps
+    ``args``, ``spec_ret``, ``kind``); ``core`` is the core loop the machine's
+    model followed (``machine.spec.core``).  Calls made on both sides become steps
     whose expected replies are the spec's recorded results; ``iotlb_sync``
     stays a step; ``unmap_fast`` becomes ``unmap`` (protocol v1 has no
     check).  Device accesses, ``fail_alloc`` and ``domain_free`` are dropped.
@@ -776,7 +811,8 @@ def vector_from_calls(calls, profile: Profile | str, semantics: Semantics | str,
     if vid is None:
         digest = hashlib.sha1(json.dumps(requests).encode()).hexdigest()[:12]
         vid = f"failures/{profile.name}/{semantics.name}/{digest}"
-    return build_vector(vid, description, profile, semantics, pgsize_bitmap, requests, expects)
+    return build_vector(vid, description, profile, semantics, pgsize_bitmap, requests, expects,
+                        core=core)
 
 
 def failure_path(directory: str | Path, label: str, profile: str, semantics: str) -> Path:
@@ -791,19 +827,20 @@ def failure_path(directory: str | Path, label: str, profile: str, semantics: str
 
 def save_failure(directory: str | Path, calls, profile: Profile | str,
                  semantics: Semantics | str, pgsize_bitmap: int, label: str,
-                 failure: str = "") -> Path | None:
+                 failure: str = "", core: str = DEFAULT_CORE) -> Path | None:
     """Write a failing call log as a vector (see :func:`vector_from_calls`); returns its path.
 
     ``label`` names the implementation, ``failure`` the report's first line
-    (kept as the vector's description).  Returns None, writing nothing, when
-    the log does not travel (an injected allocation failure decided it).
+    (kept as the vector's description), ``core`` the model's core loop.
+    Returns None, writing nothing, when the log does not travel (an injected
+    allocation failure decided it, or the model on ``core`` does not replay it).
     """
     profile = get_profile(profile) if isinstance(profile, str) else profile
     semantics = get_semantics(semantics) if isinstance(semantics, str) else semantics
     path = failure_path(directory, label, profile.name, semantics.name)
     try:
         vector = vector_from_calls(
-            calls, profile, semantics, pgsize_bitmap,
+            calls, profile, semantics, pgsize_bitmap, core=core,
             vid=f"failures/{path.stem}",
             description=f"Failure of {label}: {failure}" if failure else f"Failure of {label}.")
     except ValueError:
@@ -905,6 +942,8 @@ def _show(value) -> str:
 def run_vector(vector: dict, target) -> Outcome:
     """Replay one vector on ``target`` (an InProcessTarget or ExternalTarget).
 
+    A vector applies to an implementation whose core loop (its ``core``
+    attribute, default :data:`DEFAULT_CORE`) is among the vector's ``cores``.
     Each step's reply must equal the expected fields; the first difference
     fails the vector.  Then the leaves (when the implementation can dump
     them, compared as canonical runs), the ``final_probes`` (iova_to_phys) and
@@ -929,6 +968,10 @@ def run_vector(vector: dict, target) -> Outcome:
         lacking = set(vector["requires"]) - _ops_of(impl)
         if lacking:
             return Outcome(vid, "skip", f"does not offer {', '.join(sorted(lacking))}", group)
+        core = getattr(impl, "core", DEFAULT_CORE)
+        if core not in vector["cores"]:
+            return Outcome(vid, "skip", f"follows the {core} core; the vector holds for "
+                                        f"{', '.join(vector['cores'])}", group)
         for i, step in enumerate(steps[1:-1], 1):
             request = step["request"]
             where = f"step {i} {request['op']}"

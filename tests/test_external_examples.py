@@ -81,7 +81,8 @@ def test_c_radix_passes_the_vectors(radix):
     finally:
         target.close()
     assert [o for o in outcomes if o.status == "fail"] == []
-    assert sum(o.status == "pass" for o in outcomes) == len(vectors)
+    assert sum(o.status == "pass" for o in outcomes) == sum("map_pages" in v["cores"]
+                                                            for v in vectors)
 
 
 def test_python_impl_agrees_with_the_spec():

@@ -85,7 +85,7 @@ def test_variant_conditions_mark_rules_not_applicable():
 def test_generation_is_deterministic():
     """Generating twice gives identical vectors (the random sequences are seeded)."""
     assert generate("intel-vtd", "generic-pt") == generate("intel-vtd", "generic-pt")
-    assert {v["id"].split("/")[-1] for v in generate("intel-vtd", "generic-pt")} \
+    assert {v["id"].split("/")[-1].split("--")[0] for v in generate("intel-vtd", "generic-pt")} \
         == set(SCENARIOS) | {"random-1", "random-2"}
 
 
@@ -108,21 +108,27 @@ def test_vector_records_the_rules_and_expected_replies():
         assert step["expect"] == {"ret": ret} and "UNMAP_PARTIAL_LEAF" in step["rules"]
 
 
-#: (implementation, scenario) pairs where an implementation is known to disagree with the spec;
-#: ``pytest difftest`` reports the same disagreement.  The one-page-per-call cores call the
-#: driver page by page, so generic_pt's range check (UNMAP_RANGE) rejects only the page past
-#: 2^ias, while the spec, like the batching core of v5.14+, rejects the whole batch.
-KNOWN_DISAGREEMENTS = {("pagewise", "unmap-past-ias"), ("pgsize", "unmap-past-ias")}
-
-
 @pytest.mark.parametrize("name", list(IMPLEMENTATIONS))
 def test_vectors_replay_green_on_every_implementation(vectors, name):
     """Every in-process implementation passes every vector that applies to it, and some apply."""
     outcomes = run_vectors(vectors, InProcessTarget(IMPLEMENTATIONS[name]))
-    failed = [(o.vector_id, o.detail) for o in outcomes if o.status == "fail"
-              and (name, o.vector_id.split("/")[-1]) not in KNOWN_DISAGREEMENTS]
-    assert failed == []
+    assert [(o.vector_id, o.detail) for o in outcomes if o.status == "fail"] == []
     assert any(o.status == "pass" for o in outcomes)
+
+
+def test_each_core_loop_gets_its_own_expectations(vectors):
+    """Where the core loop changes the outcome, each core has its own vector and runs only that one."""
+    base = "intel-vtd/generic-pt/all-sizes/unmap-past-ias"
+    batched, = [v for v in vectors if v["id"] == base]
+    one_page, = [v for v in vectors if v["id"] == base + "--map"]
+    assert batched["cores"] == ["map_pages"] and one_page["cores"] == ["map", "map-v4.16"]
+    assert batched["steps"][2]["expect"] == {"ret": 0} and "CORE_BATCHES" in batched["rules"]
+    assert one_page["steps"][2]["expect"] == {"ret": 0x1000}
+    assert run_vector(batched, InProcessTarget(Pgsize)).status == "skip"
+    assert run_vector(one_page, InProcessTarget(Pgsize)).status == "pass"
+    assert run_vector(batched, InProcessTarget(IMPLEMENTATIONS["map_pages"])).status == "pass"
+    per_entry, = [v for v in vectors if v["id"] == "intel-vtd/generic-pt/all-sizes/map-sg--map-v4.16"]
+    assert "MAP_SG_PER_ENTRY" in per_entry["rules"]
 
 
 def test_a_mutant_fails_the_rollback_vectors(vectors):
@@ -146,13 +152,16 @@ def test_a_state_machine_failure_travels_as_a_vector():
 
     class Capturing(build_machine(NoRollback, "intel-vtd")):
         def fail(self, rule_name, what, details):
-            seen.update(calls=list(self.calls), sem=self.sem, bitmap=self.impl.pgsize_bitmap)
+            seen.update(calls=list(self.calls), sem=self.sem, bitmap=self.impl.pgsize_bitmap,
+                        core=self.spec.core)
             super().fail(rule_name, what, details)
 
     with pytest.raises(DiffFailure):
         run_state_machine_as_test(Capturing, settings=FIND)
-    v = vector_from_calls(seen["calls"], "intel-vtd", seen["sem"], seen["bitmap"])
+    v = vector_from_calls(seen["calls"], "intel-vtd", seen["sem"], seen["bitmap"],
+                          core=seen["core"])
     validate(v)
+    assert v["cores"] == ["map"]  # pgsize's core loop: one page per driver call
     assert run_vector(v, InProcessTarget(NoRollback)).status == "fail"
     assert run_vector(v, InProcessTarget(Pgsize)).status == "pass"
 
