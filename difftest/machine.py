@@ -123,7 +123,9 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             if stale:
                 rows = [(hx(s.iova), hx(s.cached), hx(s.current) if s.current else "unmapped")
                         for s in stale[:10]]
-                issued = ", ".join(map(str, commands)) or "none"
+                issued = ", ".join(
+                    "(" + ", ".join(repr(c) if isinstance(c, str) else f"{c:#x}" for c in cmd) + ")"
+                    for cmd in commands) or "none"
                 self.fail("IOTLB_STALE", "IOTLB",
                           tabulate(rows, headers=["cached iova", "cached paddr", "page table now"])
                           + f"\ninvalidations issued by the last call: {issued}")
