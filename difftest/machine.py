@@ -526,7 +526,8 @@ def saving_failures(machine_class, directory: str, label: str):
         def fail(self, rule_name, what, details):
             try:
                 save_failure(directory, self.calls, self.spec.profile, self.sem,
-                             self.impl.pgsize_bitmap, label, f"violates {rule_name} ({what})")
+                             self.impl.pgsize_bitmap, label, f"violates {rule_name} ({what})",
+                             core=self.spec.core)
             finally:
                 super().fail(rule_name, what, details)
 

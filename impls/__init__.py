@@ -18,4 +18,5 @@ IMPLEMENTATIONS: dict[str, type[Implementation]] = {
     cls.name: cls for cls in (Pagewise, Pgsize, SgPerEntry, MapPages, Lpae, LpaeSplit, GenericPt, AmdV1)
 }
 
-__all__ = ["IMPLEMENTATIONS", "Implementation", "Core", "Counters", "Pagewise", "Pgsize"]
+__all__ = ["IMPLEMENTATIONS", "Implementation", "Core", "Counters", "Pagewise", "Pgsize",
+           "SgPerEntry", "MapPages", "Lpae", "LpaeSplit", "GenericPt", "AmdV1"]

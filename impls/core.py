@@ -33,6 +33,10 @@ from .flat import FlatDriver
 from .gather import IotlbGather
 
 
+class DriverError(RuntimeError):
+    """A driver broke the driver interface in a way the core cannot continue from."""
+
+
 class Core(Implementation):
     """iommu.c's map/unmap/map_sg loops over ``self.driver``.
 
@@ -113,6 +117,11 @@ class Core(Implementation):
         while mapped < size:
             pg, count = self.next_pages(iova + mapped, paddr + mapped, size - mapped)
             ret, done = self.driver.map_pages(iova + mapped, paddr + mapped, pg, count, prot)
+            if not ret and not done:
+                # Linux's loop would spin forever here; a tester must not.
+                raise DriverError(f"{type(self.driver).__name__}.map_pages({iova + mapped:#x}, "
+                                  f"{paddr + mapped:#x}, {pg:#x}, {count}) returned 0 but mapped "
+                                  f"nothing: the core cannot make progress")
             mapped += done
             if ret:
                 self.rollback(iova, mapped)
