@@ -104,3 +104,50 @@ def test_python_driver_runs_under_the_spec_core():
         assert impl.take_tlb_commands() == [("range", 0x1ff000, 0x202000)]  # from its iotlb_sync
         impl.close()
     check(PYTHON_DRIVER, "amd-v2")
+
+
+PLANTED = '''
+import os, sys
+sys.path.insert(0, {root!r})
+sys.path.insert(0, os.path.join({root!r}, "examples"))
+import python_impl
+from impls import MapPages
+
+
+class NoRollback(MapPages):
+    name = "map_pages"
+
+    def rollback(self, iova, mapped):
+        pass  # the planted bug: a failed map leaves what it mapped
+
+
+python_impl.IMPLEMENTATIONS["map_pages"] = NoRollback
+sys.exit(python_impl.main(["--impl", "map_pages"]))
+'''
+
+
+def test_planted_bug_behind_the_protocol_is_shrunk_and_named(tmp_path):
+    """A protocol implementation whose map forgets its rollback fails as MAP_ROLLBACK with a short reproducer."""
+    import pathlib
+    import re
+    import sys
+
+    from hypothesis import settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from difftest import DiffFailure, build_machine
+    from difftest.external import ExternalFactory
+
+    root = str(pathlib.Path(__file__).resolve().parents[1])
+    script = tmp_path / "buggy_impl.py"
+    script.write_text(PLANTED.format(root=root))
+    with ExternalFactory(f"{sys.executable} {script}", timeout=10) as factory:
+        hello = factory.hello()
+        machine = build_machine(factory, "intel-vtd", "generic-pt", label=hello.name)
+        with pytest.raises(DiffFailure) as info:
+            run_state_machine_as_test(machine, settings=settings(
+                settings.get_profile("ci"), max_examples=300, stateful_step_count=15))
+    report = str(info.value)
+    assert "violates MAP_ROLLBACK" in report
+    calls = re.findall(r"^        (?:assert impl\.|impl\.|iotlb_fill)", report, re.M)
+    assert 1 <= len(calls) <= 6, report
