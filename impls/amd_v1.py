@@ -54,7 +54,7 @@ from spec import (IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ,
 from spec.errors import EINVAL, ENOMEM, ERANGE
 
 from .core import Core
-from .lpae import TableMemory
+from .tables import TableMemory
 from .driver_args import map_args_ok, pages_ok
 
 SZ_4K = 1 << 12

@@ -36,7 +36,7 @@ from spec.errors import EADDRINUSE, EINVAL, ENOMEM, ERANGE
 
 from .core import Core
 from .driver_args import map_args_ok, pages_ok
-from .lpae import TableMemory
+from .tables import TableMemory
 
 SZ_4K, SZ_2M, SZ_1G = 1 << 12, 1 << 21, 1 << 30
 GPT_PGSIZES = SZ_4K | SZ_2M | SZ_1G

@@ -32,8 +32,8 @@ Two departures from Linux, both so the table matches what the model assumes:
   IOMMU_READ was not asked for, so ``leaves()`` reports the prot the caller
   passed.
 
-The module also holds :class:`TableMemory`, the page-table page allocator the
-other table drivers (``generic_pt``, ``amd_v1``) share.
+Table pages come from :class:`impls.tables.TableMemory`, which the other
+table drivers (``generic_pt``, ``amd_v1``) share.
 """
 
 from dataclasses import dataclass
@@ -43,58 +43,10 @@ from spec import (IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ,
 from spec.errors import EEXIST, EINVAL, ENOMEM, ERANGE
 
 from .core import Core
+from .tables import TableMemory
 from .driver_args import map_args_ok, pages_ok
 
 SZ_4K, SZ_16K, SZ_64K = 1 << 12, 1 << 14, 1 << 16
-
-
-# ---------------------------------------------------------------------------
-# Page-table memory, shared by the table drivers
-# ---------------------------------------------------------------------------
-
-class TableMemory:
-    """Page-table pages in simulated physical memory.
-
-    ``alloc(entries)`` returns the physical address of a new zeroed table of
-    ``entries`` 64-bit descriptors, or None when the allocation fails;
-    ``pages[pa]`` is that table (a list of ints); ``free(pa)`` gives it back.
-    ``counters.table_pages`` always equals the tables allocated now.
-
-    ``fail_alloc(after)`` arms fault injection: the (after+1)-th allocation
-    from now on fails, once (as a GFP_ATOMIC allocation may in Linux).
-    Addresses start at ``base`` and step by ``page_size``; freed addresses are
-    reused, so descriptors hold small, stable numbers.
-    """
-
-    def __init__(self, counters, base: int, page_size: int) -> None:
-        self.counters = counters
-        self.pages: dict[int, list[int]] = {}
-        self._base, self._page_size = base, page_size
-        self._next = base
-        self._free: list[int] = []
-        self._fail_after: int | None = None
-
-    def fail_alloc(self, after: int) -> None:
-        self._fail_after = after
-
-    def alloc(self, entries: int) -> int | None:
-        if self._fail_after is not None:
-            if self._fail_after == 0:
-                self._fail_after = None
-                return None
-            self._fail_after -= 1
-        if self._free:
-            pa = self._free.pop()
-        else:
-            pa, self._next = self._next, self._next + self._page_size
-        self.pages[pa] = [0] * entries
-        self.counters.table_pages += 1
-        return pa
-
-    def free(self, pa: int) -> None:
-        del self.pages[pa]
-        self._free.append(pa)
-        self.counters.table_pages -= 1
 
 
 # ---------------------------------------------------------------------------
