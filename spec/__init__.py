@@ -8,6 +8,7 @@ malformed calls raise :class:`SpecUsageError` and change nothing.
 from .domain import ReferenceDomain
 from .errors import SpecUsageError, errno_name
 from .iotlb import Iotlb, Stale, iotlb_fill, iotlb_stale
+from . import lifetime  # noqa: F401  (registers DOMAIN_FREE)
 from .leafmap import LeafRun, Translation, canonical_leaves, translations_of
 from .pgsize import greedy_chunks, greedy_leaves, pgsize, pgsize_and_count
 from .profiles import PROFILES, Profile, get_profile
