@@ -54,7 +54,7 @@ from spec import (IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ,
 from spec.errors import EINVAL, ENOMEM, ERANGE
 
 from .core import Core
-from .tables import TableMemory
+from .tables import TableLifetime, TableMemory
 from .driver_args import map_args_ok, pages_ok
 
 SZ_4K = 1 << 12
@@ -153,7 +153,7 @@ def inv_range(address: int, size: int) -> tuple:
     return ("range", address & ~(span - 1), span)
 
 
-class AmdV1Driver:
+class AmdV1Driver(TableLifetime):
     """``iommu_v1_map_pages`` / ``iommu_v1_unmap_pages`` / ``iommu_v1_iova_to_phys`` on a 6-level table."""
 
     def __init__(self, impl) -> None:
@@ -336,16 +336,10 @@ class AmdV1Driver:
             else:
                 self._collect(pte & PM_ADDR_MASK, level - 1, va, out)
 
-    # -- lifetime -------------------------------------------------------------------
-    def fail_alloc(self, after: int) -> None:
-        self.mem.fail_alloc(after)
-
-    def free(self) -> int:
-        """``free_sub_pt`` from the root; returns the table pages left (0)."""
-        if self.root is not None:
-            self._free_sub_pt(self.root, TOP_LEVEL)
-            self.root = None
-        return self.counters.table_pages
+    # -- lifetime (fail_alloc and free: impls.tables.TableLifetime) ------------------
+    def free_root(self, root: int) -> None:
+        """``free_sub_pt`` from the root."""
+        self._free_sub_pt(root, TOP_LEVEL)
 
 
 class AmdV1(Core):

@@ -36,7 +36,7 @@ from spec.errors import EADDRINUSE, EINVAL, ENOMEM, ERANGE
 
 from .core import Core
 from .driver_args import map_args_ok, pages_ok
-from .tables import TableMemory
+from .tables import TableLifetime, TableMemory
 
 SZ_4K, SZ_2M, SZ_1G = 1 << 12, 1 << 21, 1 << 30
 GPT_PGSIZES = SZ_4K | SZ_2M | SZ_1G
@@ -108,7 +108,7 @@ class _MapArgs:
         self.oa, self.leaf_level, self.attrs = oa, leaf_level, attrs
 
 
-class GenericPtDriver:
+class GenericPtDriver(TableLifetime):
     """The iommupt map/unmap walks over an x86-64 format table."""
 
     def __init__(self, impl) -> None:
@@ -271,16 +271,10 @@ class GenericPtDriver:
             else:
                 self._collect(pte & X86_64_FMT_OA, level - 1, va, out)
 
-    # -- lifetime -------------------------------------------------------------------
-    def fail_alloc(self, after: int) -> None:
-        self.mem.fail_alloc(after)
-
-    def free(self) -> int:
-        """Free every table, the top one included; returns the table pages left (0)."""
-        if self.root is not None:
-            self._free_tree(self.root, TOP_LEVEL)
-            self.root = None
-        return self.counters.table_pages
+    # -- lifetime (fail_alloc and free: impls.tables.TableLifetime) ------------------
+    def free_root(self, root: int) -> None:
+        """Free every table, the top one included."""
+        self._free_tree(root, TOP_LEVEL)
 
 
 class GenericPt(Core):

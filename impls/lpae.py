@@ -43,7 +43,7 @@ from spec import (IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ,
 from spec.errors import EEXIST, EINVAL, ENOMEM, ERANGE
 
 from .core import Core
-from .tables import TableMemory
+from .tables import TableLifetime, TableMemory
 from .driver_args import map_args_ok, pages_ok
 
 SZ_4K, SZ_16K, SZ_64K = 1 << 12, 1 << 14, 1 << 16
@@ -201,7 +201,7 @@ def lpae_unsupported(profile) -> str | None:
 # The driver
 # ---------------------------------------------------------------------------
 
-class LpaeDriver:
+class LpaeDriver(TableLifetime):
     """An io-pgtable-arm stage-1 table: ``map_pages``, ``unmap_pages``, ``iova_to_phys``.
 
     ``semantics.partial_unmap`` chooses what an unmap of part of a block does:
@@ -419,16 +419,10 @@ class LpaeDriver:
             else:
                 self._collect(geo.pte_to_paddr(pte), lvl + 1, iova, out)
 
-    # -- lifetime -------------------------------------------------------------------
-    def fail_alloc(self, after: int) -> None:
-        self.mem.fail_alloc(after)
-
-    def free(self) -> int:
-        """``arm_lpae_free_pgtable``: free every table, the pgd included; returns the pages left."""
-        if self.root is not None:
-            self._free_tree(self.root, self.geo.start_level)
-            self.root = None
-        return self.counters.table_pages
+    # -- lifetime (fail_alloc and free: impls.tables.TableLifetime) ------------------
+    def free_root(self, root: int) -> None:
+        """``arm_lpae_free_pgtable``: free every table, the pgd included."""
+        self._free_tree(root, self.geo.start_level)
 
 
 # ---------------------------------------------------------------------------

@@ -44,3 +44,23 @@ class TableMemory:
         del self.pages[pa]
         self._free.append(pa)
         self.counters.table_pages -= 1
+
+
+class TableLifetime:
+    """``fail_alloc`` and ``free`` for a table driver, written once.
+
+    The driver holds ``mem`` (a TableMemory), ``root`` (the top table's address,
+    or None once freed) and ``counters``, and says how to free the tree from
+    the root in ``free_root(root)``.
+    """
+
+    def fail_alloc(self, after: int) -> None:
+        """The (after+1)-th table allocation from now on fails with -ENOMEM, once."""
+        self.mem.fail_alloc(after)
+
+    def free(self) -> int:
+        """Free every table, the top one included; returns the table pages left (must be 0)."""
+        if self.root is not None:
+            self.free_root(self.root)
+            self.root = None
+        return self.counters.table_pages
