@@ -21,6 +21,7 @@ COMMANDS = {
     "bench": ("bench.__main__", "main", "run the benchmarks (cost of implementations vs the minimum)"),
     "vectors": ("difftest.vectors", "vectors_main", "write conformance vectors (JSON) from the spec"),
     "run-vectors": ("difftest.vectors", "run_vectors_main", "check an implementation against conformance vectors"),
+    "kernel": ("linuxpt.cli", "kernel_main", "build Linux's own io-pgtable code from a kernel tree and serve protocol v1 over it"),
 }
 
 

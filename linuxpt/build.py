@@ -1,0 +1,376 @@
+"""Compile linuxpt's harness against a kernel tree's own io-pgtable code.
+
+:func:`build` takes the root of a Linux source tree and returns the path of a
+harness binary that serves protocol v1 (docs/protocol.md) over that tree's
+``drivers/iommu/io-pgtable.c``, ``io-pgtable-arm.c``, ``io-pgtable-arm-v7s.c``
+and ``io-pgtable-dart.c``, compiled unmodified.  The tree's own
+``include/linux/io-pgtable.h``, ``drivers/iommu/io-pgtable-arm.h`` and (6.x
+where present) ``drivers/iommu/iommu-pages.h`` are used as they are; every
+other kernel header is linuxpt's shim (``linuxpt/shim/include``), except the
+IOTLB gather helpers, which are extracted from the tree's
+``include/linux/iommu.h`` at build time (:func:`extract_gather`).
+
+Nothing from the tree is stored in this repository: the tree is read when
+the harness is built, and the generated files live in the build cache
+(``~/.cache/iommu-spec/build/<hash>/``, or ``$IOMMU_SPEC_CACHE/build/<hash>/``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+SHIM_DIR = Path(__file__).resolve().parent / "shim"
+BINARY_NAME = "linuxpt-harness"
+
+#: Compiler flags.  The kernel builds with -fno-strict-aliasing,
+#: -fno-delete-null-pointer-checks and -fno-strict-overflow (wrapping signed
+#: and pointer arithmetic); io-pgtable relies on the same.  -w: the kernel's
+#: files are not ours to lint.
+CFLAGS = ["-std=gnu11", "-O1", "-g", "-fno-strict-aliasing", "-fwrapv",
+          "-fno-strict-overflow", "-fno-delete-null-pointer-checks", "-fno-common", "-w"]
+
+#: The kernel files compiled, relative to the tree (all required).
+KERNEL_SOURCES = [
+    "drivers/iommu/io-pgtable.c",
+    "drivers/iommu/io-pgtable-arm.c",
+    "drivers/iommu/io-pgtable-arm-v7s.c",
+    "drivers/iommu/io-pgtable-dart.c",
+]
+#: Other tree files the build reads (required).
+KERNEL_HEADERS = [
+    "Makefile",
+    "drivers/iommu/io-pgtable-arm.h",
+    "include/linux/io-pgtable.h",
+    "include/linux/iommu.h",
+]
+#: Tree files used when present: iommu-pages.h (v6.11+), mtk_iommu.c (to tell
+#: which mtk_iommu map/unmap interface the tree's driver uses).
+KERNEL_OPTIONAL = [
+    "drivers/iommu/iommu-pages.h",
+    "drivers/iommu/mtk_iommu.c",
+]
+
+#: What is extracted from include/linux/iommu.h, in the order it is searched.
+GATHER_STRUCT = "iommu_iotlb_gather"
+GATHER_FUNCTIONS = [
+    "iommu_iotlb_gather_init",
+    "iommu_iotlb_sync",
+    "iommu_iotlb_gather_is_disjoint",
+    "iommu_iotlb_gather_add_range",
+    "iommu_iotlb_gather_add_page",
+    "iommu_iotlb_gather_queued",
+]
+#: Of those, the ones linuxpt's glue needs in every version.
+GATHER_REQUIRED = {"iommu_iotlb_gather_init", "iommu_iotlb_sync",
+                   "iommu_iotlb_gather_add_range", "iommu_iotlb_gather_add_page"}
+
+
+class KernelTreeError(Exception):
+    """The harness cannot be built: the message is one line saying what is missing or failed."""
+
+
+def cache_root() -> Path:
+    """``$IOMMU_SPEC_CACHE`` or ``~/.cache/iommu-spec``."""
+    env = os.environ.get("IOMMU_SPEC_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "iommu-spec"
+
+
+# ---------------------------------------------------------------------------
+# The tree
+# ---------------------------------------------------------------------------
+
+def kernel_version(src_dir: Path | str) -> tuple[int, int, int, str]:
+    """(VERSION, PATCHLEVEL, SUBLEVEL, EXTRAVERSION) from the tree's top-level Makefile."""
+    makefile = Path(src_dir) / "Makefile"
+    try:
+        text = makefile.read_text(errors="replace")
+    except OSError:
+        raise KernelTreeError(f"{makefile} is missing: not the root of a Linux source tree") from None
+    fields = {}
+    for name in ("VERSION", "PATCHLEVEL", "SUBLEVEL", "EXTRAVERSION"):
+        m = re.search(rf"^{name}\s*=[ \t]*(\S*)[ \t]*$", text, re.M)
+        fields[name] = m.group(1) if m else None
+    try:
+        return (int(fields["VERSION"]), int(fields["PATCHLEVEL"]), int(fields["SUBLEVEL"] or 0),
+                fields["EXTRAVERSION"] or "")
+    except (TypeError, ValueError):
+        raise KernelTreeError(f"{makefile} has no VERSION/PATCHLEVEL/SUBLEVEL lines: "
+                              f"not a Linux top-level Makefile") from None
+
+
+def check_tree(src_dir: Path | str) -> Path:
+    """The tree's root as an absolute Path; KernelTreeError naming the first missing file."""
+    src = Path(src_dir).expanduser()
+    if not src.is_dir():
+        raise KernelTreeError(f"kernel tree {src} does not exist (or is not a directory)")
+    src = src.resolve()
+    # the most telling file first
+    for rel in ["drivers/iommu/io-pgtable-arm.c"] + KERNEL_SOURCES + KERNEL_HEADERS:
+        if not (src / rel).is_file():
+            raise KernelTreeError(f"kernel tree {src} lacks {rel}")
+    return src
+
+
+# ---------------------------------------------------------------------------
+# Extraction from include/linux/iommu.h
+# ---------------------------------------------------------------------------
+
+def _skip_to_close(text: str, open_at: int) -> int:
+    """Index just past the brace matching the '{' at ``open_at``, skipping comments and literals."""
+    depth, i, n = 0, open_at, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            i = text.find("\n", i)
+            if i < 0:
+                break
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                break
+            i = end + 2
+            continue
+        if c in "\"'":
+            i += 1
+            while i < n and text[i] != c:
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise ValueError("unbalanced braces")
+
+
+def _strip_comments(text: str) -> str:
+    """The text with comments blanked (same length), so searches skip kernel-doc."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            out.append(re.sub(r"[^\n]", " ", text[i:end]))
+            i = end
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            out.append(" " * (end - i))
+            i = end
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def extract_gather(iommu_h: str, needed_by: str = "", origin: str = "include/linux/iommu.h") -> str:
+    """The gather struct and inlines of ``iommu_h`` (the text of a tree's iommu.h), as C text.
+
+    Each item is found by its first definition with a body (the
+    ``CONFIG_IOMMU_API`` one; the stubs for !CONFIG_IOMMU_API come later) and
+    cut out by brace matching.  Items are emitted in the order they appear in
+    the file.  A function in :data:`GATHER_REQUIRED`, or one named in
+    ``needed_by`` (the text of the files that will use it) or in another
+    extracted body, must be found; else KernelTreeError.
+    """
+    code = _strip_comments(iommu_h)
+    items: list[tuple[int, str, str]] = []
+
+    for m in re.finditer(rf"\bstruct\s+{GATHER_STRUCT}\s*\{{", code):
+        end = _skip_to_close(code, m.end() - 1)
+        body = code[m.end():end - 1]
+        if body.strip():
+            semi = code.find(";", end)
+            items.append((m.start(), GATHER_STRUCT, iommu_h[m.start():semi + 1]))
+            break
+    else:
+        raise KernelTreeError(f"{origin}: struct {GATHER_STRUCT} with members not found")
+
+    found: dict[str, str] = {}
+    for name in GATHER_FUNCTIONS:
+        pattern = rf"\bstatic\s+inline\b[\w\s\*]*?\b{name}\s*\("
+        for m in re.finditer(pattern, code):
+            brace = code.find("{", m.end())
+            semi = code.find(";", m.end())
+            if brace < 0 or (0 <= semi < brace):
+                continue  # a declaration, not a definition
+            end = _skip_to_close(code, brace)
+            found[name] = iommu_h[m.start():end]
+            items.append((m.start(), name, found[name]))
+            break
+
+    bodies = needed_by + "\n".join(found.values())
+    for name in GATHER_FUNCTIONS:
+        if name in found:
+            continue
+        if name in GATHER_REQUIRED or re.search(rf"\b{name}\b", bodies):
+            raise KernelTreeError(f"{origin}: static inline {name}() not found "
+                                  f"(linuxpt extracts it by brace matching)")
+    items.sort()
+    parts = [f"/* extracted from {origin} by linuxpt/build.py at build time */",
+             "#ifndef LINUXPT_IOMMU_GATHER_H", "#define LINUXPT_IOMMU_GATHER_H", ""]
+    for _, name, text in items:
+        parts += [f"/* {origin}: {name} */", text, ""]
+    parts.append("#endif")
+    return "\n".join(parts) + "\n"
+
+
+def mtk_single_page(src: Path) -> bool:
+    """Does this tree's mtk_iommu map and unmap one page per call (``iop->map`` / ``iop->unmap``)?
+
+    Read from drivers/iommu/mtk_iommu.c when the tree has it; otherwise
+    assumed from io-pgtable.h still offering ``.map`` (v6.1 and older).
+    """
+    mtk = src / "drivers/iommu/mtk_iommu.c"
+    if mtk.is_file():
+        return re.search(r"iop->map\s*\(", mtk.read_text(errors="replace")) is not None
+    header = (src / "include/linux/io-pgtable.h").read_text(errors="replace")
+    return re.search(r"\(\s*\*\s*map\s*\)\s*\(", header) is not None
+
+
+# ---------------------------------------------------------------------------
+# The compiler
+# ---------------------------------------------------------------------------
+
+def find_compiler() -> str:
+    """$CC, else cc, else gcc; KernelTreeError when there is none."""
+    for cand in [os.environ.get("CC"), "cc", "gcc"]:
+        if cand:
+            path = shutil.which(cand.split()[0])
+            if path:
+                return path
+    raise KernelTreeError("no C compiler (cc/gcc not found): install gcc (e.g. apt-get install gcc)")
+
+
+def compiler_version(cc: str) -> str:
+    try:
+        out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KernelTreeError(f"the C compiler {cc} does not run: {exc}") from None
+    return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else cc
+
+
+def shim_files() -> list[Path]:
+    return sorted(p for p in SHIM_DIR.rglob("*") if p.is_file() and p.suffix in (".c", ".h"))
+
+
+def tree_files(src: Path) -> list[str]:
+    return KERNEL_SOURCES + KERNEL_HEADERS + [f for f in KERNEL_OPTIONAL if (src / f).is_file()]
+
+
+def build_hash(src: Path, cc_version: str) -> str:
+    h = hashlib.sha256()
+    h.update(f"linuxpt-1\0{cc_version}\0{' '.join(CFLAGS)}\0".encode())
+    for rel in tree_files(src):
+        h.update(f"tree:{rel}\0".encode())
+        h.update((src / rel).read_bytes())
+    for path in shim_files():
+        h.update(f"shim:{path.relative_to(SHIM_DIR)}\0".encode())
+        h.update(path.read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:20]
+
+
+def _first_errors(stderr: str, limit: int = 4) -> str:
+    lines = [ln for ln in stderr.splitlines() if "error" in ln.lower()]
+    return " | ".join((lines or stderr.strip().splitlines() or ["(no output)"])[:limit])
+
+
+def _compile(cc: str, args: list[str], what: str, cwd: Path) -> None:
+    try:
+        res = subprocess.run([cc] + args, capture_output=True, text=True, cwd=cwd, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KernelTreeError(f"compiling {what} failed: {exc}") from None
+    if res.returncode:
+        raise KernelTreeError(f"compiling {what} failed: {_first_errors(res.stderr)}")
+
+
+def build(src_dir: Path | str, cache_dir: Path | str | None = None, force: bool = False) -> Path:
+    """Build (or reuse) the harness for the kernel tree at ``src_dir``; returns the binary's path.
+
+    The build directory is ``<cache>/build/<hash>/``, the hash covering the
+    tree files used, linuxpt's shim files and the compiler version, so a
+    cached binary is reused exactly when nothing that went into it changed.
+    Raises KernelTreeError with a one-line message on any problem.
+    """
+    src = check_tree(src_dir)
+    version = kernel_version(src)
+    cc = find_compiler()
+    digest = build_hash(src, compiler_version(cc))
+    root = Path(cache_dir).expanduser() if cache_dir else cache_root() / "build"
+    out_dir = root / digest
+    binary = out_dir / BINARY_NAME
+    if binary.is_file() and os.access(binary, os.X_OK) and not force:
+        return binary
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f"{digest}.tmp-", dir=root))
+    except OSError as exc:
+        raise KernelTreeError(f"cannot create the build directory under {root}: {exc}") from None
+    try:
+        _build_in(work, src, version, cc)
+        if out_dir.exists():
+            shutil.rmtree(out_dir, ignore_errors=True)
+        os.replace(work, out_dir)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return binary
+
+
+def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str) -> None:
+    gen = work / "gen"
+    (gen / "linux").mkdir(parents=True)
+    (gen / "linuxpt").mkdir(parents=True)
+    major, minor, sub, extra = version
+    users = "\n".join((src / f).read_text(errors="replace") for f in KERNEL_SOURCES)
+    users += (src / "drivers/iommu/iommu-pages.h").read_text(errors="replace") \
+        if (src / "drivers/iommu/iommu-pages.h").is_file() else ""
+    iommu_h = (src / "include/linux/iommu.h").read_text(errors="replace")
+    try:
+        gather = extract_gather(iommu_h, needed_by=users, origin=str(src / "include/linux/iommu.h"))
+    except ValueError as exc:
+        raise KernelTreeError(f"{src / 'include/linux/iommu.h'}: cannot extract the gather "
+                              f"helpers: {exc}") from None
+    (gen / "linuxpt" / "iommu_gather.h").write_text(gather)
+    # the tree's own io-pgtable.h, by absolute path (the file stays in the tree)
+    (gen / "linux" / "io-pgtable.h").write_text(
+        "/* generated by linuxpt/build.py: the tree's own io-pgtable.h */\n"
+        f'#include "{src / "include/linux/io-pgtable.h"}"\n')
+    (gen / "linuxpt" / "version.h").write_text(
+        "/* generated by linuxpt/build.py from the tree's Makefile */\n"
+        f'#define LINUXPT_KERNEL_VERSION "{major}.{minor}.{sub}{extra}"\n'
+        f'#define LINUXPT_KERNEL_SERIES "{major}.{minor}"\n'
+        f"#define LINUXPT_KVER {(major << 16) | (minor << 8) | min(sub, 255)}\n"
+        f"#define LINUXPT_MTK_SINGLE_PAGE {int(mtk_single_page(src))}\n")
+
+    kernel_flags = CFLAGS + ["-nostdinc", "-ffreestanding", "-fno-builtin-printf",
+                             f"-fmacro-prefix-map={src}/=",
+                             "-I", str(gen), "-I", str(SHIM_DIR / "include")]
+    objects = []
+    for rel in KERNEL_SOURCES:
+        obj = work / (Path(rel).stem + ".o")
+        _compile(cc, kernel_flags + ["-c", str(src / rel), "-o", str(obj)], rel, work)
+        objects.append(obj)
+    obj = work / "glue.o"
+    _compile(cc, kernel_flags + ["-c", str(SHIM_DIR / "glue.c"), "-o", str(obj)],
+             "linuxpt/shim/glue.c", work)
+    objects.append(obj)
+    for name in ("runtime.c", "harness.c"):
+        obj = work / (Path(name).stem + ".o")
+        _compile(cc, CFLAGS + ["-c", str(SHIM_DIR / name), "-o", str(obj)],
+                 f"linuxpt/shim/{name}", work)
+        objects.append(obj)
+    _compile(cc, [str(o) for o in objects] + ["-o", str(work / BINARY_NAME)], "the harness (link)",
+             work)

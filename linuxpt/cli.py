@@ -1,0 +1,77 @@
+"""``iommu-spec kernel``: fetch a kernel tree, build linuxpt's harness, serve protocol v1.
+
+    iommu-spec kernel fetch 6.12                    print the (fetched) tree's path
+    iommu-spec kernel build --src DIR               print the harness binary's path
+    iommu-spec kernel serve --src DIR --format F    build (cached), then exec the harness
+
+Every error is one line, ``iommu-spec kernel: ...``, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+FORMATS = ("lpae-s1", "v7s", "dart")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, status 2, no usage dump
+        raise _UsageError(message)
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="iommu-spec kernel",
+                description="Compile Linux's own io-pgtable code from a kernel tree and serve "
+                            "protocol v1 (driver-only) over it.")
+    sub = p.add_subparsers(dest="cmd", metavar="{fetch,build,serve}", parser_class=_Parser)
+    f = sub.add_parser("fetch", help="download a minimal tree (Debian's linux-source-VERSION)")
+    f.add_argument("version", help="6.1 or 6.12")
+    b = sub.add_parser("build", help="build the harness for a tree; prints the binary's path")
+    b.add_argument("--src", required=True, help="root of a Linux source tree")
+    b.add_argument("--force", action="store_true", help="rebuild even if a cached binary exists")
+    s = sub.add_parser("serve", help="build (cached), then run the harness on stdin/stdout")
+    s.add_argument("--src", required=True, help="root of a Linux source tree")
+    s.add_argument("--format", required=True, help="lpae-s1, v7s or dart")
+    return p
+
+
+def kernel_main(argv: list[str]) -> int:
+    from .build import KernelTreeError, build
+    from .fetch import fetch
+
+    try:
+        args = _parser().parse_args(argv)
+        if args.cmd is None:
+            raise _UsageError("a sub-command is needed: fetch, build or serve "
+                              "(iommu-spec kernel --help)")
+        if args.cmd == "fetch":
+            print(fetch(args.version))
+            return 0
+        if args.cmd == "build":
+            print(build(args.src, force=args.force))
+            return 0
+        if args.format not in FORMATS:
+            raise _UsageError(f"unknown format {args.format!r} (known: {', '.join(FORMATS)})")
+        binary = build(args.src)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(str(binary), [str(binary), "--format", args.format])
+    except _UsageError as exc:
+        print(f"iommu-spec kernel: {exc}", file=sys.stderr)
+        return 2
+    except KernelTreeError as exc:
+        print(f"iommu-spec kernel: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"iommu-spec kernel: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("iommu-spec kernel: interrupted", file=sys.stderr)
+        return 2
+    return 0

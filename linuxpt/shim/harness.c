@@ -1,0 +1,831 @@
+/*
+ * linuxpt harness: protocol v1 (docs/protocol.md) over a kernel tree's own
+ * io-pgtable code, as a DRIVER-ONLY implementation (no "map": the tester runs
+ * its model of Linux's core over map_pages / unmap_pages).
+ *
+ *   linuxpt-harness --format lpae-s1|v7s|dart
+ *
+ * The page-table code is the tree's, compiled unmodified (linuxpt/build.py);
+ * glue.c configures and flushes it as arm-smmu-v3 / mtk_iommu / apple-dart
+ * do; this file speaks the protocol and walks the table memory itself for
+ * "dump", decoding descriptors as the hardware reads them (it does not use
+ * the kernel's iopte_to_paddr).  The JSON reader is the one of
+ * examples/c-radix/radix.c.
+ *
+ * dump's prot: what each format can encode (see linuxpt/README.md)
+ *   lpae-s1  READ always; WRITE unless AP[2] (read-only): WRITE alone maps
+ *            as READ|WRITE; PRIV when AP[1] (EL0) is clear; NOEXEC from XN;
+ *            memory type from AttrIndx: MMIO (device), CACHE (write-back);
+ *            MMIO|CACHE maps as device memory and reads back as MMIO.
+ *   v7s      (mtk_iommu: IO_PGTABLE_QUIRK_NO_PERMS) no permissions are
+ *            written: READ|WRITE always, never NOEXEC or PRIV; memory type
+ *            from TEX[0]:C:B: MMIO (device), CACHE; MMIO|CACHE reads MMIO.
+ *   dart     READ unless NO_READ, WRITE unless NO_WRITE; DART1 encodes no
+ *            CACHE, NOEXEC, MMIO or PRIV: never reported.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linuxpt.h"
+#include "runtime.h"
+
+#define IOMMU_READ 0x1u
+#define IOMMU_WRITE 0x2u
+#define IOMMU_CACHE 0x4u
+#define IOMMU_NOEXEC 0x8u
+#define IOMMU_MMIO 0x10u
+#define IOMMU_PRIV 0x20u
+
+/* ------------------------------------------------------------------------ */
+/* A tiny JSON reader: just enough for one request object per line.          */
+/* ------------------------------------------------------------------------ */
+
+enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+struct jval {
+	enum jtype type;
+	int is_uint;           /* J_NUM: a non-negative integer below 2^64 */
+	uint64_t u;
+	char *str;             /* J_STR */
+	struct jval *items;    /* J_ARR, J_OBJ (values) */
+	char **keys;           /* J_OBJ */
+	size_t n;
+};
+
+struct parser {
+	const char *p;
+	int depth;
+	int bad;
+};
+
+static void skip_ws(struct parser *ps)
+{
+	while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r' || *ps->p == '\n')
+		ps->p++;
+}
+
+static int parse_value(struct parser *ps, struct jval *v);
+
+static char *parse_string(struct parser *ps)
+{
+	size_t cap = 16, len = 0;
+	char *out = malloc(cap);
+
+	if (!out || *ps->p != '"')
+		goto bad;
+	ps->p++;
+	while (*ps->p && *ps->p != '"') {
+		char c = *ps->p++;
+		if (c == '\\') {
+			c = *ps->p++;
+			if (c == 'u') { /* keep escapes out of our way: any code unit becomes '?' */
+				for (int i = 0; i < 4; i++)
+					if (!*ps->p++)
+						goto bad;
+				c = '?';
+			} else if (c == 'n') {
+				c = '\n';
+			} else if (c == 't') {
+				c = '\t';
+			} else if (!c) {
+				goto bad;
+			}
+		}
+		if (len + 2 > cap) {
+			char *grown = realloc(out, cap *= 2);
+			if (!grown)
+				goto bad;
+			out = grown;
+		}
+		out[len++] = c;
+	}
+	if (*ps->p != '"')
+		goto bad;
+	ps->p++;
+	out[len] = 0;
+	return out;
+bad:
+	free(out);
+	ps->bad = 1;
+	return NULL;
+}
+
+static int parse_number(struct parser *ps, struct jval *v)
+{
+	int neg = 0, frac = 0, overflow = 0;
+	uint64_t u = 0;
+
+	v->type = J_NUM;
+	if (*ps->p == '-') {
+		neg = 1;
+		ps->p++;
+	}
+	if (*ps->p < '0' || *ps->p > '9')
+		return ps->bad = 1, -1;
+	while (*ps->p >= '0' && *ps->p <= '9') {
+		unsigned d = (unsigned)(*ps->p++ - '0');
+		if (u > (UINT64_MAX - d) / 10)
+			overflow = 1;
+		u = u * 10 + d;
+	}
+	if (*ps->p == '.' || *ps->p == 'e' || *ps->p == 'E') {
+		frac = 1;
+		ps->p++;
+		while ((*ps->p >= '0' && *ps->p <= '9') || *ps->p == '+' || *ps->p == '-' ||
+		       *ps->p == 'e' || *ps->p == 'E' || *ps->p == '.')
+			ps->p++;
+	}
+	v->is_uint = !neg && !frac && !overflow;
+	v->u = u;
+	return 0;
+}
+
+static int parse_list(struct parser *ps, struct jval *v, int object)
+{
+	char close = object ? '}' : ']';
+	size_t cap = 0;
+
+	v->type = object ? J_OBJ : J_ARR;
+	ps->p++;
+	skip_ws(ps);
+	if (*ps->p == close) {
+		ps->p++;
+		return 0;
+	}
+	for (;;) {
+		if (v->n == cap) {
+			cap = cap ? cap * 2 : 8;
+			struct jval *items = realloc(v->items, cap * sizeof(*items));
+			char **keys = object ? realloc(v->keys, cap * sizeof(*keys)) : NULL;
+			if (!items || (object && !keys)) {
+				if (items)
+					v->items = items;
+				if (keys)
+					v->keys = keys;
+				return ps->bad = 1, -1;
+			}
+			v->items = items;
+			if (object)
+				v->keys = keys;
+		}
+		memset(&v->items[v->n], 0, sizeof(v->items[0]));
+		if (object) {
+			skip_ws(ps);
+			v->keys[v->n] = parse_string(ps);
+			if (ps->bad)
+				return -1;
+			skip_ws(ps);
+			if (*ps->p++ != ':')
+				return ps->bad = 1, -1;
+		}
+		v->n++;
+		if (parse_value(ps, &v->items[v->n - 1]))
+			return -1;
+		skip_ws(ps);
+		if (*ps->p == ',') {
+			ps->p++;
+			continue;
+		}
+		if (*ps->p == close) {
+			ps->p++;
+			return 0;
+		}
+		return ps->bad = 1, -1;
+	}
+}
+
+static int parse_value(struct parser *ps, struct jval *v)
+{
+	if (++ps->depth > 32)
+		return ps->bad = 1, -1;
+	skip_ws(ps);
+	int ret = 0;
+	switch (*ps->p) {
+	case '{': ret = parse_list(ps, v, 1); break;
+	case '[': ret = parse_list(ps, v, 0); break;
+	case '"': v->type = J_STR; v->str = parse_string(ps); ret = ps->bad ? -1 : 0; break;
+	case 't': v->type = J_BOOL; ret = strncmp(ps->p, "true", 4) ? -1 : (ps->p += 4, 0); break;
+	case 'f': v->type = J_BOOL; ret = strncmp(ps->p, "false", 5) ? -1 : (ps->p += 5, 0); break;
+	case 'n': v->type = J_NULL; ret = strncmp(ps->p, "null", 4) ? -1 : (ps->p += 4, 0); break;
+	default: ret = parse_number(ps, v); break;
+	}
+	ps->depth--;
+	if (ret)
+		ps->bad = 1;
+	return ret;
+}
+
+static void free_value(struct jval *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		free_value(&v->items[i]);
+		if (v->keys)
+			free(v->keys[i]);
+	}
+	free(v->items);
+	free(v->keys);
+	free(v->str);
+}
+
+static const struct jval *field(const struct jval *obj, const char *key)
+{
+	for (size_t i = obj->n; i-- > 0;) /* the last duplicate wins, as in Python */
+		if (obj->keys[i] && !strcmp(obj->keys[i], key))
+			return &obj->items[i];
+	return NULL;
+}
+
+/* Read a u64 field; sets *bad and names the field when it is missing or not a u64. */
+static uint64_t get_u64(const struct jval *req, const char *key, const char **bad)
+{
+	const struct jval *v = field(req, key);
+
+	if (!v || v->type != J_NUM || !v->is_uint) {
+		if (!*bad)
+			*bad = key;
+		return 0;
+	}
+	return v->u;
+}
+
+/* ------------------------------------------------------------------------ */
+/* dump: our own walk of the table memory, per format                       */
+/* ------------------------------------------------------------------------ */
+
+static struct lpt_hw hw;
+static int format = -1;
+
+/* Leaves in IOVA order, contiguous ones of one size and prot merged into runs. */
+struct run {
+	uint64_t iova, paddr, pgsize, count;
+	unsigned prot;
+	int open, first;
+};
+
+/* Unreachable runs (DART pages beyond ias) are kept in memory and printed after the leaves. */
+static char *unreach_buf;
+static size_t unreach_len;
+static FILE *unreach_fp;
+
+struct dumpctx {
+	struct run leaves, unreachable;
+	int tables_first;
+	char *tables;          /* "[iova,span],..." */
+	size_t tables_len, tables_cap;
+	int problems;
+};
+
+static void emit_run(struct run *r, FILE *out)
+{
+	if (!r->open)
+		return;
+	fprintf(out, "%s[%llu,%llu,%llu,%llu,%u]", r->first ? "" : ",",
+		(unsigned long long)r->iova, (unsigned long long)r->paddr,
+		(unsigned long long)r->pgsize, (unsigned long long)r->count, r->prot);
+	r->first = 0;
+	r->open = 0;
+}
+
+/* Leaves go to stdout as they are found ("leaves" is the first list printed). */
+static void add_leaf(struct run *r, FILE *out, uint64_t iova, uint64_t paddr, uint64_t size,
+		     unsigned prot)
+{
+	if (r->open && r->pgsize == size && r->prot == prot &&
+	    r->iova + r->pgsize * r->count == iova && r->paddr + r->pgsize * r->count == paddr) {
+		r->count++;
+		return;
+	}
+	emit_run(r, out);
+	*r = (struct run){ iova, paddr, size, 1, prot, 1, r->first };
+}
+
+static void add_table(struct dumpctx *c, uint64_t iova, uint64_t span)
+{
+	char item[64];
+	int n = snprintf(item, sizeof(item), "%s[%llu,%llu]", c->tables_first ? "" : ",",
+			 (unsigned long long)iova, (unsigned long long)span);
+
+	if (c->tables_len + (size_t)n + 1 > c->tables_cap) {
+		c->tables_cap = (c->tables_len + (size_t)n + 1) * 2;
+		c->tables = realloc(c->tables, c->tables_cap);
+		if (!c->tables)
+			abort();
+	}
+	memcpy(c->tables + c->tables_len, item, (size_t)n + 1);
+	c->tables_len += (size_t)n;
+	c->tables_first = 0;
+}
+
+static void problem(struct dumpctx *c, const char *fmt, unsigned long long a, unsigned long long b)
+{
+	c->problems++;
+	fprintf(stderr, "harness: dump: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+}
+
+/* Table memory at physical address pa, if it lies in the arena (physical == virtual). */
+static const void *table_at(struct dumpctx *c, uint64_t pa, uint64_t len, uint64_t iova)
+{
+	if (!linuxpt_in_arena(pa, len)) {
+		problem(c, "a descriptor for iova 0x%llx points at 0x%llx, outside the table memory",
+			iova, pa);
+		return NULL;
+	}
+	return (const void *)(uintptr_t)pa;
+}
+
+/* ---- ARM LPAE, stage 1 (VMSAv8-64 long descriptors) ----------------------- */
+
+struct lpae {
+	unsigned g;        /* granule shift: 12, 14, 16 (TCR.TG0) */
+	unsigned bpl;      /* bits resolved per level: g - 3 */
+	unsigned ias;      /* 64 - TCR.T0SZ */
+	unsigned pa_bits;  /* TCR.IPS */
+};
+
+static unsigned lpae_shift(const struct lpae *l, int lvl) { return l->g + l->bpl * (3u - (unsigned)lvl); }
+
+/* Output (or next-table) address bits of a descriptor: [47:shift], and with
+ * the 64K granule and 52-bit PA (FEAT_LPA), OA[51:48] from bits [15:12]. */
+static uint64_t lpae_oa(const struct lpae *l, uint64_t d, unsigned shift)
+{
+	uint64_t oa = d & (((1ull << 48) - 1) & ~((1ull << shift) - 1));
+
+	if (l->g == 16 && l->pa_bits == 52)
+		oa |= ((d >> 12) & 0xf) << 48;
+	return oa;
+}
+
+/* Can a level-lvl descriptor of type 01 be a block? */
+static int lpae_block_ok(const struct lpae *l, int lvl)
+{
+	if (l->g == 12)
+		return lvl == 1 || lvl == 2;
+	if (l->g == 14)
+		return lvl == 2;
+	return lvl == 2 || (lvl == 1 && l->pa_bits == 52);
+}
+
+static unsigned lpae_prot(uint64_t d)
+{
+	unsigned prot = IOMMU_READ, attrindx = (d >> 2) & 7;
+
+	if (!(d & (1ull << 7)))          /* AP[2]: read-only */
+		prot |= IOMMU_WRITE;
+	if (!(d & (1ull << 6)))          /* AP[1]: EL0 access */
+		prot |= IOMMU_PRIV;
+	if (d & (1ull << 54))            /* UXN/XN */
+		prot |= IOMMU_NOEXEC;
+	if (attrindx == 2)               /* MAIR index 2: Device-nGnRE */
+		prot |= IOMMU_MMIO;
+	else if (attrindx == 1)          /* MAIR index 1: write-back cacheable */
+		prot |= IOMMU_CACHE;
+	return prot;
+}
+
+static void lpae_walk(struct dumpctx *c, const struct lpae *l, uint64_t pa, int lvl, uint64_t base,
+		      uint64_t entries)
+{
+	unsigned shift = lpae_shift(l, lvl);
+	const uint64_t *t = table_at(c, pa, entries * 8, base);
+
+	if (!t)
+		return;
+	for (uint64_t i = 0; i < entries; i++) {
+		uint64_t d = t[i], iova = base + (i << shift), size = 1ull << shift;
+		unsigned type = d & 3;
+
+		if (!(d & 1))
+			continue;
+		if (lvl < 3 && type == 3) {
+			add_table(c, iova, size);
+			lpae_walk(c, l, lpae_oa(l, d, l->g), lvl + 1, iova, 1ull << l->bpl);
+			continue;
+		}
+		if ((lvl == 3 && type == 3) || (lvl < 3 && type == 1 && lpae_block_ok(l, lvl))) {
+			uint64_t oa = lpae_oa(l, d, shift);
+			if (!(d & (1ull << 10)))
+				problem(c, "leaf at iova 0x%llx has AF clear (descriptor 0x%llx): access flag fault",
+					iova, d);
+			if (l->pa_bits < 64 && (oa >> l->pa_bits))
+				problem(c, "leaf at iova 0x%llx: output address 0x%llx beyond TCR.IPS: address size fault",
+					iova, oa);
+			else
+				add_leaf(&c->leaves, stdout, iova, oa, size, lpae_prot(d));
+			continue;
+		}
+		problem(c, "invalid descriptor for the level at iova 0x%llx: 0x%llx (translation fault)",
+			iova, d);
+	}
+}
+
+static void dump_lpae(struct dumpctx *c)
+{
+	static const unsigned ips_bits[] = { 32, 36, 40, 42, 44, 48, 52, 56 };
+	struct lpae l;
+
+	l.g = hw.tcr_tg == 0 ? 12 : hw.tcr_tg == 1 ? 16 : 14; /* TG0: 0 4K, 1 64K, 2 16K */
+	l.bpl = l.g - 3;
+	l.ias = 64 - hw.tcr_tsz;
+	l.pa_bits = ips_bits[hw.tcr_ips & 7];
+	unsigned va_bits = l.ias - l.g;
+	unsigned levels = (va_bits + l.bpl - 1) / l.bpl;
+	int start = 4 - (int)levels;
+	unsigned root_bits = va_bits - l.bpl * (levels - 1);
+	lpae_walk(c, &l, hw.ttbr & ((1ull << 48) - 1) & ~7ull, start, 0, 1ull << root_bits);
+}
+
+/* ---- ARM v7 short descriptors (with MediaTek's PA extension) -------------- */
+
+/* MediaTek's IO_PGTABLE_QUIRK_ARM_MTK_EXT: PA[32], PA[33], PA[34] in bits 9, 4, 5. */
+static uint64_t mtk_ext(uint32_t d)
+{
+	if (!hw.mtk_ext)
+		return 0;
+	return ((uint64_t)((d >> 9) & 1) << 32) | ((uint64_t)((d >> 4) & 1) << 33) |
+	       ((uint64_t)((d >> 5) & 1) << 34);
+}
+
+/* prot from B, C, TEX[0] (TEX remap index), AP and XN given where they sit */
+static unsigned v7s_prot(struct dumpctx *c, uint64_t iova, unsigned b, unsigned cb, unsigned tex,
+			 unsigned ap1, unsigned ap2, unsigned xn)
+{
+	unsigned idx = ((tex & 1) << 2) | (cb << 1) | b, prot;
+
+	if (hw.no_perms) {
+		prot = IOMMU_READ | IOMMU_WRITE; /* nothing written, nothing checked */
+	} else {
+		prot = IOMMU_READ;
+		if (!ap2)
+			prot |= IOMMU_WRITE;
+		if (!ap1)
+			prot |= IOMMU_PRIV;
+		if (xn)
+			prot |= IOMMU_NOEXEC;
+	}
+	if (idx == 1)                   /* PRRR TR1: device */
+		prot |= IOMMU_MMIO;
+	else if (idx == 7)              /* NMRR 7: write-back write-allocate */
+		prot |= IOMMU_CACHE;
+	else if (idx != 4)              /* 4: normal non-cacheable */
+		problem(c, "leaf at iova 0x%llx: TEX remap index %llu is not one io-pgtable-arm-v7s writes",
+			iova, idx);
+	return prot;
+}
+
+static unsigned v7s_prot_l1(struct dumpctx *c, uint64_t iova, uint32_t d)
+{
+	return v7s_prot(c, iova, (d >> 2) & 1, (d >> 3) & 1, (d >> 12) & 7, (d >> 11) & 1,
+			(d >> 15) & 1, hw.mtk_ext ? 0 : (d >> 4) & 1);
+}
+
+static unsigned v7s_prot_small(struct dumpctx *c, uint64_t iova, uint32_t d)
+{
+	return v7s_prot(c, iova, (d >> 2) & 1, (d >> 3) & 1, (d >> 6) & 7, (d >> 5) & 1,
+			(d >> 9) & 1, d & 1);
+}
+
+static unsigned v7s_prot_large(struct dumpctx *c, uint64_t iova, uint32_t d)
+{
+	return v7s_prot(c, iova, (d >> 2) & 1, (d >> 3) & 1, (d >> 12) & 7, (d >> 5) & 1,
+			(d >> 9) & 1, (d >> 15) & 1);
+}
+
+/* Are the 16 entries of the replicated group holding t[i] identical? */
+static int v7s_group_same(const uint32_t *t, unsigned i)
+{
+	unsigned g = i & ~15u;
+
+	for (unsigned k = 1; k < 16; k++)
+		if (t[g + k] != t[g])
+			return 0;
+	return 1;
+}
+
+static void v7s_l2(struct dumpctx *c, uint64_t pa, uint64_t base)
+{
+	const uint32_t *t = table_at(c, pa, 256 * 4, base);
+
+	if (!t)
+		return;
+	for (unsigned j = 0; j < 256; j++) {
+		uint32_t d = t[j];
+		uint64_t iova = base + ((uint64_t)j << 12);
+
+		if (!(d & 3))
+			continue;
+		if (d & 2) { /* small page (bit 0 is XN) */
+			add_leaf(&c->leaves, stdout, iova, (d & 0xfffff000u) | mtk_ext(d), 1u << 12,
+				 v7s_prot_small(c, iova, d));
+			continue;
+		}
+		/* large page: 16 replicated entries make one 64K leaf */
+		uint64_t oa = (d & 0xffff0000u) | mtk_ext(d);
+		if (v7s_group_same(t, j)) {
+			if ((j & 15) == 0)
+				add_leaf(&c->leaves, stdout, iova, oa, 1u << 16, v7s_prot_large(c, iova, d));
+			continue;
+		}
+		problem(c, "large page at iova 0x%llx: the 16 replicated entries differ (entry 0x%llx)",
+			iova, d);
+		add_leaf(&c->leaves, stdout, iova, oa | (iova & 0xf000), 1u << 12,
+			 v7s_prot_large(c, iova, d));
+	}
+}
+
+static void dump_v7s(struct dumpctx *c)
+{
+	unsigned n1 = 1u << (hw.ias - 20);
+	uint64_t l1size = (uint64_t)n1 * 4;
+	uint64_t root = (hw.v7s_ttbr & 0xffffffffu & ~(l1size - 1));
+	const uint32_t *t;
+
+	if (hw.mtk_ext) /* mtk: ttbr = paddr | upper_32_bits(paddr) */
+		root = (hw.v7s_ttbr & 0xffffffffu & ~(l1size - 1)) | ((hw.v7s_ttbr & 7) << 32);
+	t = table_at(c, root, l1size, 0);
+	if (!t)
+		return;
+	for (unsigned i = 0; i < n1; i++) {
+		uint32_t d = t[i];
+		uint64_t iova = (uint64_t)i << 20;
+
+		if ((d & 3) == 0)
+			continue;
+		if ((d & 3) == 1) { /* page table */
+			add_table(c, iova, 1u << 20);
+			v7s_l2(c, d & 0xfffffc00u, iova);
+			continue;
+		}
+		if (!(d & (1u << 18))) { /* section */
+			add_leaf(&c->leaves, stdout, iova, (d & 0xfff00000u) | mtk_ext(d), 1u << 20,
+				 v7s_prot_l1(c, iova, d));
+			continue;
+		}
+		/* supersection: 16 replicated entries make one 16M leaf */
+		uint64_t oa = (d & 0xff000000u) | mtk_ext(d);
+		if (!hw.mtk_ext) /* ARMv7 supersection: PA[35:32] in [23:20], PA[39:36] in [8:5] */
+			oa |= ((uint64_t)((d >> 20) & 0xf) << 32) | ((uint64_t)((d >> 5) & 0xf) << 36);
+		if (v7s_group_same(t, i)) {
+			if ((i & 15) == 0)
+				add_leaf(&c->leaves, stdout, iova, oa, 1u << 24, v7s_prot_l1(c, iova, d));
+			continue;
+		}
+		problem(c, "supersection at iova 0x%llx: the 16 replicated entries differ (entry 0x%llx)",
+			iova, d);
+		add_leaf(&c->leaves, stdout, iova, oa | (iova & 0xf00000), 1u << 20, v7s_prot_l1(c, iova, d));
+	}
+}
+
+/* ---- Apple DART (t8020, "DART1") ----------------------------------------- */
+
+static void dump_dart(struct dumpctx *c)
+{
+	uint64_t pg = hw.pgsize_bitmap;        /* one page size: 4K or 16K */
+	unsigned pshift = (unsigned)__builtin_ctzll(pg), bpl = pshift - 3;
+	uint64_t n = 1ull << bpl, l2span = n << pshift, pamask = ((1ull << 36) - 1) & ~0xfffull;
+	uint64_t limit = hw.ias >= 64 ? 0 : 1ull << hw.ias;
+
+	for (unsigned tt = 0; tt < hw.dart_n_ttbrs; tt++) {
+		uint64_t tbase = (uint64_t)tt << (3 * bpl + 3);
+		const uint64_t *l1 = table_at(c, hw.dart_ttbr[tt], pg, tbase);
+		if (!l1)
+			continue;
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t d = l1[i], base = tbase + i * l2span;
+			if (!(d & 1))
+				continue;
+			add_table(c, base, l2span);
+			const uint64_t *l2 = table_at(c, d & pamask, pg, base);
+			if (!l2)
+				continue;
+			for (uint64_t j = 0; j < n; j++) {
+				uint64_t e = l2[j], iova = base + (j << pshift);
+				unsigned prot = 0;
+				if (!(e & 1))
+					continue;
+				if (!(e & (1u << 8)))
+					prot |= IOMMU_READ;
+				if (!(e & (1u << 7)))
+					prot |= IOMMU_WRITE;
+				if (!(e & 2)) /* subpage protection on: only [start, end] of the page */
+					problem(c, "page at iova 0x%llx has subpage protection enabled (0x%llx)",
+						iova, e);
+				if (limit && iova >= limit) {
+					fprintf(stderr, "harness: dump: page at iova 0x%llx is beyond ias %u: "
+						"the DART cannot reach it (listed under \"unreachable\")\n",
+						(unsigned long long)iova, hw.ias);
+					add_leaf(&c->unreachable, unreach_fp, iova, e & pamask, pg, prot);
+				} else {
+					add_leaf(&c->leaves, stdout, iova, e & pamask, pg, prot);
+				}
+			}
+		}
+	}
+}
+
+
+static void dump(void)
+{
+	struct dumpctx c = { .leaves = { .first = 1 }, .unreachable = { .first = 1 }, .tables_first = 1 };
+
+	unreach_fp = open_memstream(&unreach_buf, &unreach_len);
+	printf("{\"ret\":0,\"leaves\":[");
+	if (format == LPT_LPAE_S1)
+		dump_lpae(&c);
+	else if (format == LPT_V7S)
+		dump_v7s(&c);
+	else
+		dump_dart(&c);
+	emit_run(&c.leaves, stdout);
+	emit_run(&c.unreachable, unreach_fp);
+	fclose(unreach_fp);
+	printf("],\"tables\":[%s]", c.tables ? c.tables : "");
+	if (unreach_len)
+		printf(",\"unreachable\":[%s]", unreach_buf);
+	if (c.problems)
+		printf(",\"problems\":%d", c.problems);
+	free(unreach_buf);
+	unreach_buf = NULL;
+	free(c.tables);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The protocol                                                              */
+/* ------------------------------------------------------------------------ */
+
+static const char *FORMATS[] = { "lpae-s1", "v7s", "dart" };
+
+static const char *OPS = "[\"hello\",\"domain_alloc\",\"domain_free\",\"map_pages\",\"unmap_pages\","
+			 "\"iotlb_sync\",\"iova_to_phys\",\"dump\",\"fail_alloc\"]";
+
+/* prot bits dump can report faithfully, per format (see the comment at the top) */
+static unsigned prot_mask(void)
+{
+	if (format == LPT_LPAE_S1)
+		return IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO | IOMMU_PRIV;
+	if (format == LPT_V7S)
+		return hw.no_perms ? IOMMU_CACHE | IOMMU_MMIO
+				   : IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO | IOMMU_PRIV;
+	return IOMMU_READ | IOMMU_WRITE;
+}
+
+static long warnings_before;
+
+static void reply_end(void)
+{
+	linuxpt_tlb_emit(stdout);
+	if (linuxpt_warnings != warnings_before)
+		printf(",\"warnings\":%ld", linuxpt_warnings - warnings_before);
+	warnings_before = linuxpt_warnings;
+	printf("}\n");
+}
+
+static void serve(const struct jval *req)
+{
+	const struct jval *opv = field(req, "op");
+	const char *op = opv && opv->type == J_STR ? opv->str : "", *bad = NULL;
+
+	if (!strcmp(op, "hello")) {
+		printf("{\"version\":1,\"name\":\"linux-%s-%s\",\"ops\":%s,\"kernel\":\"%s\","
+		       "\"format\":\"%s\"}\n", lpt_kernel_series(), FORMATS[format], OPS,
+		       lpt_kernel_version(), FORMATS[format]);
+		return;
+	}
+	if (!strcmp(op, "domain_alloc")) {
+		uint64_t b = get_u64(req, "pgsize_bitmap", &bad), ias = get_u64(req, "ias", &bad),
+			 oas = get_u64(req, "oas", &bad);
+		if (bad)
+			goto bad_field;
+		if (ias > 64 || oas > 64) {
+			lpt_domain_free();
+			printf("{\"ret\":%d", -EINVAL);
+			reply_end();
+			return;
+		}
+		linuxpt_fail_alloc(-1);
+		int ret = lpt_domain_alloc(format, b, (unsigned)ias, (unsigned)oas, &hw);
+		if (ret)
+			printf("{\"ret\":%d", ret);
+		else
+			printf("{\"ret\":0,\"pgsize_bitmap\":%llu,\"ias\":%u,\"oas\":%u,\"prot_mask\":%u",
+			       hw.pgsize_bitmap, hw.ias, hw.oas, prot_mask());
+		reply_end();
+		return;
+	}
+	if (!strcmp(op, "domain_free")) {
+		lpt_domain_free();
+		printf("{\"ret\":0,\"table_pages\":%ld", linuxpt_live_tables);
+		reply_end();
+		return;
+	}
+	if (!strcmp(op, "fail_alloc")) {
+		uint64_t after = get_u64(req, "after", &bad);
+		if (bad)
+			goto bad_field;
+		linuxpt_fail_alloc(after >= (1ull << 62) - 1 ? -1 : (long)after);
+		printf("{\"ret\":0");
+		reply_end();
+		return;
+	}
+	if (strcmp(op, "map_pages") && strcmp(op, "unmap_pages") && strcmp(op, "iotlb_sync") &&
+	    strcmp(op, "iova_to_phys") && strcmp(op, "dump")) {
+		printf("{\"error\":\"unsupported\"}\n");
+		return;
+	}
+	if (!lpt_have_domain()) {
+		printf("{\"error\":\"no domain: send domain_alloc first\"}\n");
+		return;
+	}
+	uint64_t iova = 0, paddr = 0, pgsize = 0, pgcount = 0, prot = 0;
+	if (!strcmp(op, "map_pages") || !strcmp(op, "unmap_pages") || !strcmp(op, "iova_to_phys"))
+		iova = get_u64(req, "iova", &bad);
+	if (!strcmp(op, "map_pages")) {
+		paddr = get_u64(req, "paddr", &bad);
+		prot = get_u64(req, "prot", &bad);
+		if (!bad && prot > 0xff)
+			bad = "prot";
+	}
+	if (!strcmp(op, "map_pages") || !strcmp(op, "unmap_pages")) {
+		pgsize = get_u64(req, "pgsize", &bad);
+		pgcount = get_u64(req, "pgcount", &bad);
+	}
+	if (bad)
+		goto bad_field;
+
+	if (!strcmp(op, "map_pages")) {
+		unsigned long long mapped = 0;
+		int ret = lpt_map_pages(iova, paddr, pgsize, pgcount, (int)prot, &mapped);
+		printf("{\"ret\":%d,\"mapped\":%llu", ret, mapped);
+	} else if (!strcmp(op, "unmap_pages")) {
+		printf("{\"ret\":%llu", lpt_unmap_pages(iova, pgsize, pgcount));
+	} else if (!strcmp(op, "iotlb_sync")) {
+		lpt_iotlb_sync();
+		printf("{\"ret\":0");
+	} else if (!strcmp(op, "iova_to_phys")) {
+		printf("{\"ret\":%llu", lpt_iova_to_phys(iova));
+	} else {
+		dump();
+	}
+	reply_end();
+	return;
+bad_field:
+	printf("{\"error\":\"bad request: field %s is missing or not an integer in [0, 2^64)\"}\n", bad);
+}
+
+static int usage(const char *argv0)
+{
+	fprintf(stderr, "usage: %s --format lpae-s1|v7s|dart\n"
+		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's io-pgtable code.\n",
+		argv0, lpt_kernel_version());
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	char *line = NULL;
+	size_t cap = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *name = NULL;
+		if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			name = argv[++i];
+		else if (!strncmp(argv[i], "--format=", 9))
+			name = argv[i] + 9;
+		else if (!strcmp(argv[i], "--version")) {
+			printf("%s\n", lpt_kernel_version());
+			return 0;
+		} else
+			return usage(argv[0]);
+		format = -1;
+		for (int f = 0; f < 3; f++)
+			if (!strcmp(name, FORMATS[f]))
+				format = f;
+		if (format < 0) {
+			fprintf(stderr, "%s: unknown format %s (known: lpae-s1, v7s, dart)\n", argv[0], name);
+			return 2;
+		}
+	}
+	if (format < 0)
+		return usage(argv[0]);
+
+	while (getline(&line, &cap, stdin) > 0) {
+		struct jval req = {0};
+		struct parser ps = {line, 0, 0};
+		parse_value(&ps, &req);
+		skip_ws(&ps);
+		if (ps.bad || *ps.p || req.type != J_OBJ)
+			printf("{\"error\":\"bad request: not a JSON object\"}\n");
+		else
+			serve(&req);
+		fflush(stdout);
+		free_value(&req);
+	}
+	free(line);
+	lpt_domain_free();
+	return 0;
+}

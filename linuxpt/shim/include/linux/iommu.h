@@ -1,0 +1,71 @@
+/*
+ * linuxpt shim for <linux/iommu.h> (our own code).
+ *
+ * The tree's include/linux/iommu.h is far too big to compile in userspace.
+ * This header defines what io-pgtable and linuxpt's driver glue need (prot
+ * bits, struct iommu_domain with its ops, struct iommu_domain_ops with
+ * iotlb_sync, the dirty-bitmap types), and then includes
+ * <linuxpt/iommu_gather.h>: a header that linuxpt/build.py generates at build
+ * time by extracting, from the tree's own iommu.h, struct iommu_iotlb_gather
+ * and the static inlines iommu_iotlb_gather_init, _add_range, _is_disjoint,
+ * _add_page, _queued and iommu_iotlb_sync.  So the gather logic that runs is
+ * exactly the tree's.
+ */
+#ifndef LINUXPT_LINUX_IOMMU_H
+#define LINUXPT_LINUX_IOMMU_H
+
+#include <linuxpt/kshim.h>
+
+/* prot bits, numbered as in every kernel since v3.x and as in protocol v1 */
+#define IOMMU_READ (1 << 0)
+#define IOMMU_WRITE (1 << 1)
+#define IOMMU_CACHE (1 << 2)
+#define IOMMU_NOEXEC (1 << 3)
+#define IOMMU_MMIO (1 << 4)
+#define IOMMU_PRIV (1 << 5)
+
+#define IOMMU_DIRTY_NO_CLEAR (1 << 0)
+
+struct iommu_iotlb_gather;
+struct iommu_domain;
+
+/* The members of iommu.h's struct iommu_domain_ops that linuxpt's drivers use. */
+struct iommu_domain_ops {
+	void (*flush_iotlb_all)(struct iommu_domain *domain);
+	void (*iotlb_sync)(struct iommu_domain *domain, struct iommu_iotlb_gather *iotlb_gather);
+};
+
+struct iommu_domain_geometry {
+	u64 aperture_start;
+	u64 aperture_end;
+	bool force_aperture;
+};
+
+struct iommu_domain {
+	unsigned type;
+	const struct iommu_domain_ops *ops;
+	unsigned long pgsize_bitmap;
+	struct iommu_domain_geometry geometry;
+};
+
+/*
+ * Dirty tracking (6.12's arm_lpae_read_and_clear_dirty): linuxpt never asks
+ * for it; the types and the record hook exist so the file compiles.
+ */
+struct iova_bitmap;
+struct iommu_dirty_bitmap {
+	struct iova_bitmap *bitmap;
+	struct iommu_iotlb_gather *gather;
+};
+
+#include <linuxpt/iommu_gather.h> /* generated from the tree's iommu.h */
+
+static inline void iommu_dirty_bitmap_record(struct iommu_dirty_bitmap *dirty,
+					     unsigned long iova, unsigned long length)
+{
+	/* linuxpt records no dirty bits; a gather gets the range as the kernel's does */
+	if (dirty->gather)
+		iommu_iotlb_gather_add_range(dirty->gather, iova, length);
+}
+
+#endif

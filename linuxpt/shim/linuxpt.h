@@ -1,0 +1,45 @@
+/*
+ * The interface between linuxpt's driver glue (glue.c, compiled against the
+ * kernel shim with the tree's io-pgtable code) and the protocol server
+ * (harness.c, compiled against the C library).  Plain C types only.
+ */
+#ifndef LINUXPT_H
+#define LINUXPT_H
+
+enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2 };
+
+/* What the hardware is given for a domain: what dump's walker reads. */
+struct lpt_hw {
+	int format;
+	unsigned long long pgsize_bitmap; /* cfg.pgsize_bitmap after the format restricted it */
+	unsigned ias, oas;                /* cfg.ias / cfg.oas after alloc */
+	unsigned long long quirks;
+	int no_perms, mtk_ext;            /* v7s quirks in force */
+	/* lpae-s1: TTBR0 and the TCR fields (arm_lpae_s1_cfg) */
+	unsigned long long ttbr;
+	unsigned tcr_tsz, tcr_tg, tcr_ips;
+	/* v7s: arm_v7s_cfg.ttbr */
+	unsigned long long v7s_ttbr;
+	/* dart: apple_dart_cfg */
+	unsigned long long dart_ttbr[4];
+	unsigned dart_n_ttbrs;
+};
+
+/* The kernel tree's version ("6.12.118") and series ("6.12"). */
+const char *lpt_kernel_version(void);
+const char *lpt_kernel_series(void);
+
+/* 0 or -errno (-EINVAL when the format refuses the configuration). */
+int lpt_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias, unsigned oas,
+		     struct lpt_hw *hw);
+/* free_io_pgtable_ops; no-op without a domain */
+void lpt_domain_free(void);
+int lpt_have_domain(void);
+int lpt_map_pages(unsigned long long iova, unsigned long long paddr, unsigned long long pgsize,
+		  unsigned long long pgcount, int prot, unsigned long long *mapped);
+unsigned long long lpt_unmap_pages(unsigned long long iova, unsigned long long pgsize,
+				   unsigned long long pgcount);
+void lpt_iotlb_sync(void);
+unsigned long long lpt_iova_to_phys(unsigned long long iova);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * linuxpt runtime: the services the kernel shim declares in
+ * include/linuxpt/rt.h, on top of the C library.
+ *
+ * Page-table memory comes from one arena mapped below 4 GiB (MAP_32BIT, or a
+ * fixed low hint), where physical == virtual: v7s needs its tables to fit in
+ * 32 bits, DART in 36.  Blocks are powers of two from 1K, aligned to their
+ * size, kept on one free list per size; a registry of every block ever handed
+ * out catches double frees, frees of unknown pointers, and frees with another
+ * size or kind than the allocation's: each prints one line and aborts.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "include/linuxpt/rt.h"
+#include "runtime.h"
+
+#define ARENA_SIZE (1ull << 30) /* address space only: MAP_NORESERVE */
+#define MIN_SHIFT 10
+#define MAX_SHIFT 26            /* 64 MiB, far above any table */
+#define NCLASS (MAX_SHIFT - MIN_SHIFT + 1)
+#define POISON 0xa5
+
+static uint8_t *arena;
+static uint64_t arena_used;
+static void *free_list[NCLASS]; /* singly linked through the block's first word */
+
+/* The registry: open addressing, address -> state of the block there. */
+enum { B_EMPTY = 0, B_LIVE = 1, B_FREE = 2 };
+struct block {
+	uint64_t addr;
+	uint32_t size;
+	uint8_t state, kind;
+};
+static struct block *reg;
+static uint64_t reg_cap, reg_count;
+
+long linuxpt_live_tables;
+long linuxpt_warnings;
+static long fail_countdown = -1;
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+static void arena_init(void)
+{
+	void *p = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_32BIT, -1, 0);
+
+	if (p == MAP_FAILED) /* no MAP_32BIT on this architecture: ask for a low address */
+		p = mmap((void *)(uintptr_t)0x40000000, ARENA_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED || (uintptr_t)p + ARENA_SIZE > (1ull << 32))
+		die("harness: cannot map the page-table arena below 4 GiB (got %p)", p);
+	arena = p;
+	/* keep physical address 0 out of the arena: a table at 0 would read as an empty PTE */
+	arena_used = (uintptr_t)arena ? 0 : (1u << MAX_SHIFT);
+}
+
+static uint64_t hash(uint64_t a) { return (a >> MIN_SHIFT) * 0x9e3779b97f4a7c15ull; }
+
+static struct block *reg_find(uint64_t addr, int insert)
+{
+	if (insert && (reg_count + 1) * 2 > reg_cap) {
+		uint64_t old_cap = reg_cap;
+		struct block *old = reg;
+		reg_cap = reg_cap ? reg_cap * 2 : 4096;
+		reg = calloc(reg_cap, sizeof(*reg));
+		if (!reg)
+			die("harness: out of memory");
+		reg_count = 0;
+		for (uint64_t i = 0; i < old_cap; i++)
+			if (old[i].state != B_EMPTY) {
+				*reg_find(old[i].addr, 1) = old[i];
+				reg_count++;
+			}
+		free(old);
+	}
+	if (!reg_cap)
+		return NULL;
+	for (uint64_t i = hash(addr) & (reg_cap - 1);; i = (i + 1) & (reg_cap - 1)) {
+		if (reg[i].state == B_EMPTY)
+			return insert ? &reg[i] : NULL;
+		if (reg[i].addr == addr)
+			return &reg[i];
+	}
+}
+
+static int size_class(unsigned long size)
+{
+	int shift = MIN_SHIFT;
+
+	while ((1ull << shift) < size)
+		shift++;
+	return shift;
+}
+
+void linuxpt_fail_alloc(long after) { fail_countdown = after; }
+
+void *linuxpt_table_alloc(unsigned long size, unsigned long align, int zero, int kind)
+{
+	int shift;
+	void *p;
+
+	if (!arena)
+		arena_init();
+	if (fail_countdown == 0) {
+		fail_countdown = -1;
+		fprintf(stderr, "harness: fail_alloc: table allocation of %lu bytes fails\n", size);
+		return NULL;
+	}
+	if (fail_countdown > 0)
+		fail_countdown--;
+	shift = size_class(size > align ? size : align);
+	if (shift > MAX_SHIFT)
+		die("harness: table allocation of %lu bytes is beyond the arena's blocks", size);
+	p = free_list[shift - MIN_SHIFT];
+	if (p) {
+		free_list[shift - MIN_SHIFT] = *(void **)p;
+	} else {
+		uint64_t bs = 1ull << shift, at = (arena_used + bs - 1) & ~(bs - 1);
+		if (at + bs > ARENA_SIZE)
+			die("harness: the page-table arena (%llu MiB) is full", ARENA_SIZE >> 20);
+		p = arena + at;
+		arena_used = at + bs;
+	}
+	struct block *b = reg_find((uintptr_t)p, 1);
+	if (b->state == B_EMPTY)
+		reg_count++;
+	*b = (struct block){ (uintptr_t)p, (uint32_t)size, B_LIVE, (uint8_t)kind };
+	memset(p, zero ? 0 : POISON, 1ull << shift);
+	linuxpt_live_tables++;
+	return p;
+}
+
+static const char *kind_name(int kind) { return kind == LINUXPT_KIND_SLAB ? "kmem_cache object" : "pages"; }
+
+void linuxpt_table_free(void *p, unsigned long size, int kind)
+{
+	struct block *b = reg_find((uintptr_t)p, 0);
+
+	if (!b)
+		die("harness: unknown free of table at %p (never allocated)", p);
+	if (b->state == B_FREE)
+		die("harness: double free of table at %p", p);
+	if (b->size != size || b->kind != kind)
+		die("harness: free of table at %p as %lu bytes of %s, allocated as %u bytes of %s",
+		    p, size, kind_name(kind), b->size, kind_name(b->kind));
+	b->state = B_FREE;
+	int shift = size_class(b->size);
+	memset(p, POISON, 1ull << shift); /* a use after free reads garbage, not zeroes */
+	*(void **)p = free_list[shift - MIN_SHIFT];
+	free_list[shift - MIN_SHIFT] = p;
+	linuxpt_live_tables--;
+}
+
+int linuxpt_in_arena(uint64_t phys, uint64_t len)
+{
+	return arena && phys >= (uintptr_t)arena && phys + len <= (uintptr_t)arena + arena_used &&
+	       phys + len >= phys;
+}
+
+void *linuxpt_malloc(unsigned long size, int zero)
+{
+	void *p = zero ? calloc(1, size) : malloc(size);
+
+	if (!p)
+		die("harness: out of memory");
+	return p;
+}
+
+void linuxpt_free(void *p) { free(p); }
+
+int linuxpt_printk(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+void linuxpt_warn(const char *file, int line, const char *cond, int repeated)
+{
+	linuxpt_warnings++;
+	if (!repeated)
+		fprintf(stderr, "WARNING: %s:%d %s\n", file, line, cond);
+}
+
+void linuxpt_bug(const char *file, int line, const char *what)
+{
+	die("harness: kernel BUG at %s:%d: %s", file, line, what);
+}
+
+/* ---- TLB commands of the current reply ---------------------------------- */
+static char *tlb_buf;
+static size_t tlb_len, tlb_cap;
+static int tlb_count;
+
+static void tlb_append(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (tlb_len + n + 2 > tlb_cap) {
+		tlb_cap = (tlb_len + n + 2) * 2;
+		tlb_buf = realloc(tlb_buf, tlb_cap);
+		if (!tlb_buf)
+			die("harness: out of memory");
+	}
+	if (tlb_count++)
+		tlb_buf[tlb_len++] = ',';
+	memcpy(tlb_buf + tlb_len, s, n + 1);
+	tlb_len += n;
+}
+
+void linuxpt_tlb_range(unsigned long long iova, unsigned long long size)
+{
+	char cmd[64];
+
+	if (!size)
+		return; /* an empty range invalidates nothing */
+	if (iova + size < iova && iova + size != 0) {
+		/* would run past 2^64: the protocol cannot carry it; invalidate everything */
+		fprintf(stderr, "harness: range invalidation [0x%llx, +0x%llx) runs past 2^64: reported as all\n",
+			iova, size);
+		linuxpt_tlb_all();
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "[\"range\",%llu,%llu]", iova, size);
+	tlb_append(cmd);
+}
+
+void linuxpt_tlb_all(void) { tlb_append("[\"all\"]"); }
+
+/* Print ,"tlb":[...] when commands were issued, and start a new list. */
+void linuxpt_tlb_emit(FILE *out)
+{
+	if (tlb_count)
+		fprintf(out, ",\"tlb\":[%s]", tlb_buf);
+	tlb_count = 0;
+	tlb_len = 0;
+}
