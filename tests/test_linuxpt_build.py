@@ -1,0 +1,112 @@
+"""linuxpt's build step: its error messages and the extraction from iommu.h (no kernel tree needed)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from linuxpt.build import KernelTreeError, build, extract_gather, kernel_version
+
+# A made-up iommu.h in the shape of the real one (our own text): the
+# CONFIG_IOMMU_API definitions first, the stubs after.
+FAKE_IOMMU_H = """
+/* kernel-doc: struct iommu_iotlb_gather - mentioned in a comment { */
+struct iommu_iotlb_gather {
+	unsigned long start;
+	unsigned long end; /* } a brace in a comment */
+	size_t pgsize;
+};
+static inline void iommu_iotlb_gather_init(struct iommu_iotlb_gather *gather)
+{
+	*gather = (struct iommu_iotlb_gather) { .start = ULONG_MAX };
+}
+static inline void iommu_iotlb_sync(struct iommu_domain *domain,
+				  struct iommu_iotlb_gather *g)
+{
+	if (domain->ops->iotlb_sync) { domain->ops->iotlb_sync(domain, g); }
+	iommu_iotlb_gather_init(g);
+}
+static inline
+bool iommu_iotlb_gather_is_disjoint(struct iommu_iotlb_gather *g, unsigned long iova, size_t size)
+{
+	return g->end != 0 && iova > g->end + 1;
+}
+static inline void iommu_iotlb_gather_add_range(struct iommu_iotlb_gather *g,
+						unsigned long iova, size_t size)
+{
+	const char *s = "}";
+	if (g->start > iova) g->start = iova;
+}
+static inline void iommu_iotlb_gather_add_page(struct iommu_domain *d, struct iommu_iotlb_gather *g,
+					       unsigned long iova, size_t size)
+{
+	if (iommu_iotlb_gather_is_disjoint(g, iova, size)) iommu_iotlb_sync(d, g);
+	iommu_iotlb_gather_add_range(g, iova, size);
+}
+#else
+struct iommu_iotlb_gather {};
+static inline void iommu_iotlb_sync(struct iommu_domain *domain, struct iommu_iotlb_gather *g) { }
+#endif
+"""
+
+
+def test_extract_gather_by_brace_matching():
+    out = extract_gather(FAKE_IOMMU_H)
+    assert "unsigned long end; /* } a brace in a comment */\n\tsize_t pgsize;\n};" in out
+    assert 'const char *s = "}";' in out
+    assert "iommu_iotlb_sync(d, g);" in out
+    assert "struct iommu_iotlb_gather {};" not in out  # the stub is not taken
+    assert out.count("static inline void iommu_iotlb_sync(") == 1
+    # definitions in file order: the sync before add_page, which calls it
+    assert out.index("iommu_iotlb_sync(struct") < out.index("iommu_iotlb_gather_add_page(struct")
+
+
+def test_extract_gather_missing_function():
+    text = FAKE_IOMMU_H.replace("iommu_iotlb_sync", "iommu_iotlb_flush")
+    with pytest.raises(KernelTreeError, match=r"iommu_iotlb_sync\(\) not found"):
+        extract_gather(text)
+
+
+def test_extract_gather_queued_needed_by_a_user():
+    extract_gather(FAKE_IOMMU_H)  # queued is optional when nothing uses it
+    with pytest.raises(KernelTreeError, match=r"iommu_iotlb_gather_queued\(\) not found"):
+        extract_gather(FAKE_IOMMU_H, needed_by="if (!iommu_iotlb_gather_queued(gather))")
+
+
+def test_missing_tree(tmp_path):
+    with pytest.raises(KernelTreeError, match="does not exist"):
+        build(tmp_path / "nope", cache_dir=tmp_path / "cache")
+
+
+def test_tree_without_io_pgtable_arm(tmp_path):
+    (tmp_path / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 1\nEXTRAVERSION =\n")
+    with pytest.raises(KernelTreeError, match=r"lacks drivers/iommu/io-pgtable-arm\.c"):
+        build(tmp_path, cache_dir=tmp_path / "cache")
+
+
+def test_kernel_version(tmp_path):
+    (tmp_path / "Makefile").write_text("# SPDX\nVERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 118\n"
+                                       "EXTRAVERSION = -rc1\nNAME = Baby Opossum Posse\n")
+    assert kernel_version(tmp_path) == (6, 12, 118, "-rc1")
+    (tmp_path / "Makefile").write_text("all:\n")
+    with pytest.raises(KernelTreeError, match="VERSION"):
+        kernel_version(tmp_path)
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "cli.main", "kernel", *args],
+                          capture_output=True, text=True, env=env)
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    for args, text in [
+        (["build", "--src", str(tmp_path / "nope")], "does not exist"),
+        (["build", "--src", str(tmp_path)], "lacks drivers/iommu/io-pgtable-arm.c"),
+        (["serve", "--src", str(tmp_path), "--format", "sv48"], "known: lpae-s1, v7s, dart"),
+        (["fetch", "2.6"], "known: 6.1, 6.12"),
+        ([], "sub-command"),
+    ]:
+        res = _cli(*args)
+        assert res.returncode == 2, (args, res.stderr)
+        assert res.stderr.startswith("iommu-spec kernel: ") and text in res.stderr, res.stderr
+        assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
