@@ -16,14 +16,17 @@ from typing import Sequence
 
 from sortedcontainers import SortedSet
 
-from . import rules as R
+from . import lifetime as L, rules as R
 from .errors import SpecUsageError
 from .leafmap import LeafMap, LeafRun, Translation, translations_of
 from .profiles import Profile, get_profile
 from .prot import IOMMU_PROT_MASK
 from .semantics import Semantics, get_semantics
+from .tables import TableSet, geometry_for
 
 U64 = 1 << 64
+#: Linux's unsigned long arithmetic on IOVAs in the core's loops wraps at 2^64.
+MASK64 = U64 - 1
 
 
 def _check_u64(name: str, value) -> None:
@@ -42,7 +45,9 @@ def _check_prot(prot) -> None:
 
 
 #: The core loops the model can state (see rule CORE_BATCHES).
-CORES = ("map_pages", "map", "map-v4.16")
+CORES = ("map_pages", "map-v5.15", "map", "map-v4.16")
+#: The cores whose map_sg returns a negative errno (v5.15+; MAP_SG_ROLLBACK).
+SSIZE_MAP_SG_CORES = ("map_pages", "map-v5.15")
 
 
 class ReferenceDomain:
@@ -57,7 +62,9 @@ class ReferenceDomain:
       the profile's (as a driver may report in ``domain_alloc``); default: all;
     * ``core`` -- which core loop hands work to the driver (rule CORE_BATCHES):
       ``"map_pages"`` (v5.15+: ``(pgsize, count)`` batches, map_sg returns
-      -errno; the default), ``"map"`` (v4.17 to v5.13: one page per driver
+      -errno; the default), ``"map-v5.15"`` (the v5.15+ core over a driver that
+      offers only ``->map`` / ``->unmap``, as 6.1's mtk_iommu: one page per
+      driver call, map_sg returns -errno), ``"map"`` (v4.17 to v5.13: one page per driver
       call, map_sg returns 0 on error) or ``"map-v4.16"`` (v3.3 to v4.16: as
       ``"map"``, and map_sg maps entry by entry, MAP_SG_PER_ENTRY).
 
@@ -89,6 +96,15 @@ class ReferenceDomain:
         #: Bases of the live last-level tables, tracked only under variants whose
         #: unmap steps over holes inside them (``Semantics.hole_in_table``).
         self.last_level_tables: SortedSet = SortedSet()
+        #: The table geometry and the tables that exist, under variants that keep
+        #: empty tables (``Semantics.tables``; rule TABLE_LIFETIME), else None.
+        self.geometry = None
+        self.tables: TableSet | None = None
+        if self.semantics.tables:
+            self.geometry = geometry_for(self.semantics.tables, self.min_pagesz, self.ias)
+            self.tables = TableSet(self.geometry)
+        #: Fault injection: page-table allocations left before one fails (None: never).
+        self.alloc_fail_in: int | None = None
         #: Names of the rules that decided the most recent call, in order.
         self.decided: list[str] = []
 
@@ -113,17 +129,18 @@ class ReferenceDomain:
         return self._map(iova, paddr, size, prot)
 
     def _map(self, iova, paddr, size, prot) -> int:
-        for ret in (R.map_align(self, iova, paddr, size), R.map_zero_size(self, size),
-                    R.map_prot(self, prot), R.map_range(self, iova, paddr, size)):
+        for ret in (R.map_align(self, iova, paddr, size), R.map_zero_size(self, size)):
             if ret is not None:
                 return ret
         mapped = 0
-        while mapped < size:
-            pg, count = R.core_batches.fn(self, iova + mapped, paddr + mapped, size - mapped)
-            ret, done = self._map_pages(iova + mapped, paddr + mapped, pg, count, prot)
+        while mapped < size:  # iova and paddr are unsigned long / phys_addr_t: they wrap
+            at, pa = (iova + mapped) & MASK64, (paddr + mapped) & MASK64
+            pg, count = R.core_batches.fn(self, at, pa, size - mapped)
+            ret, done = self._map_pages(at, pa, pg, count, prot)
             mapped += done
             if ret:
-                R.map_rollback(self, iova, mapped)
+                if mapped:
+                    R.map_rollback(self, iova, mapped)
                 return ret
         return 0
 
@@ -148,9 +165,7 @@ class ReferenceDomain:
                 return ret
         unmapped = 0
         while unmapped < size:
-            at = iova + unmapped
-            if at >= U64:
-                break
+            at = (iova + unmapped) & MASK64  # unsigned long: wraps past 2^64 as Linux's does
             pg, count = R.core_batches.fn(self, at, at, size - unmapped)
             done = self._unmap_pages(at, pg, count)
             if not done:
@@ -255,10 +270,14 @@ class ReferenceDomain:
         return self._unmap_pages(iova, pgsize, pgcount)
 
     def _map_pages(self, iova, paddr, pg, count, prot) -> tuple[int, int]:
-        for ret in (R.map_prot(self, prot), R.map_range(self, iova, paddr, pg * count)):
+        sem = self.semantics
+        checks = ((R.map_prot, (prot,)), (R.map_range, (iova, paddr, pg * count)))
+        for check, args in (checks if sem.prot_first else checks[::-1]):
+            ret = check(self, *args)
             if ret is not None:
                 return ret, 0
-        sem = self.semantics
+        if self.tables is not None:
+            return self._map_pages_tables(iova, paddr, pg, count, prot)
         if sem.map_over_live == "replace":
             end = iova + pg * count
             R.map_replace_leaves(self, iova, end)
@@ -285,6 +304,141 @@ class ReferenceDomain:
             R.map_pages_install(self, iova, paddr, pg, conflict, prot)
         return ret, good_end - iova
 
+    # -- variants that keep their tables (Semantics.tables) ---------------------
+    def fail_alloc(self, after: int) -> None:
+        """Fault injection: the (after+1)-th page-table allocation from now on fails, once.
+
+        Allocations are the tables a map's walk makes (TABLE_LIFETIME); the
+        failing one makes its driver call fail with -ENOMEM (MAP_FAIL_ALLOC).
+        Only under variants with a table format (``Semantics.tables``): raises
+        SpecUsageError otherwise, where the model does not know the tables.
+        """
+        _check_u64("after", after)
+        if self.tables is None:
+            raise SpecUsageError(f"fail_alloc needs a variant whose tables the model tracks; "
+                                 f"{self.semantics.name} has none (Semantics.tables)")
+        self.alloc_fail_in = after
+
+    def table_listing(self) -> list[tuple[int, int]] | None:
+        """The tables below the root as ``(base iova, span)``, sorted; None when not tracked."""
+        return None if self.tables is None else self.tables.listing()
+
+    def _alloc_table(self) -> bool:
+        left = self.alloc_fail_in
+        if left is None:
+            return True
+        if left == 0:
+            self.alloc_fail_in = None
+            return False
+        self.alloc_fail_in = left - 1
+        return True
+
+    def _walk_down(self, iova: int, entry: int) -> int | None:
+        """A map's walk from the root to the level of ``entry``-byte entries at iova.
+
+        -EEXIST (MAP_EXISTS) at a leaf above that level; -ENOMEM when an
+        allocation fails (MAP_FAIL_ALLOC); else None, with every table on the
+        way made (TABLE_LIFETIME).
+        """
+        leaf = self.state.leaf_at(iova)
+        if leaf is not None and self.geometry.slot(leaf.pgsize) > entry:
+            return R.map_exists(self, self.semantics.exists_errno)
+        for level, base in self.tables.missing_on_path(iova, entry):
+            if not self._alloc_table():
+                return L.map_fail_alloc(self)
+            self.tables.add(level, base)
+            L.table_lifetime.fn(self, level, base, True)  # bookkeeping: not a deciding rule
+        return None
+
+    def _make_tables(self, iova: int, size: int) -> None:
+        """The tables a split makes on its way down to the level of ``size`` at iova."""
+        for level, base in self.tables.missing_on_path(iova, self.geometry.slot(size)):
+            self.tables.add(level, base)
+            L.table_lifetime.fn(self, level, base, True)
+
+    def _map_pages_tables(self, iova, paddr, pg, count, prot) -> tuple[int, int]:
+        """io-pgtable map_pages: walk down, replace tables below the page's level, refuse live leaves.
+
+        With per-table batches (io-pgtable-arm, DART) the pages share one walk
+        and are written only when every entry is free; otherwise (v7s) each
+        page walks on its own and the pages before a failure stay mapped.
+        Pages in one table share their walk, so the model takes them a table
+        at a time.
+        """
+        sem, geo = self.semantics, self.geometry
+        entry = geo.slot(pg)
+        if sem.per_table_batches:
+            count = R.pages_table_batch(self, iova, pg, count) or count
+        end = iova + pg * count
+        R.iova_past_ias(self, iova, pg * count)
+        R.paddr_past_oas(self, paddr, pg * count)
+        span = geo.span(entry)
+        at = iova
+        while at < end:
+            ret = self._walk_down(at, entry)
+            if ret is not None:
+                return ret, at - iova
+            stop = end if sem.per_table_batches else min(end, max(at - at % span + span, at + pg))
+            conflict = next((max(run.iova, at) for run in self.state.overlapping(at, stop)
+                             if geo.slot(run.pgsize) >= entry), None)
+            R.map_replace_table(self, at, stop if conflict is None else conflict, entry)
+            if conflict is not None:
+                if not sem.per_table_batches:  # the pages before the failing one are written
+                    good = conflict - (conflict - at) % pg
+                    if good > at:
+                        R.map_pages_install(self, at, paddr + (at - iova), pg, (good - at) // pg, prot)
+                    at = good
+                return R.map_exists(self, sem.exists_errno), at - iova
+            R.map_pages_install(self, at, paddr + (at - iova), pg, (stop - at) // pg, prot)
+            at = stop
+        return 0, at - iova
+
+    def _unmap_pages_tables(self, iova, pg, count) -> int:
+        """io-pgtable unmap_pages: page by page from iova, each cleared only where its entries are valid.
+
+        A page whose level lies below a live leaf is a partial unmap of that
+        leaf (UNMAP_PARTIAL_LEAF); a missing table on the way is a hole
+        (UNMAP_HOLE); at the page's level each entry must be a leaf of that
+        level or a table, which is freed with everything under it and counted
+        (UNMAP_TABLE_SLOT, empty or not).  Pages inside one run of leaves of
+        the page's level are taken together.
+        """
+        geo, tables = self.geometry, self.tables
+        entry = geo.slot(pg)
+        R.iova_past_ias(self, iova, pg * count)
+        end = iova + pg * count
+        at = iova
+        while at < end:
+            run = self.state.find(at)
+            if run is not None and (geo.slot(run.pgsize) > entry or run.pgsize > pg):
+                got = R.unmap_partial_leaf(self, self.state.leaf_at(at), at, at + pg)
+                if not got:
+                    break
+                at += got
+                continue
+            if run is not None and run.end >= at + pg:  # whole pages of one run of this level
+                stop = min(end, at + (run.end - at) // pg * pg)
+                R.unmap_leaves(self, at, stop)
+                at = stop
+                continue
+            if not tables.has(entry, at) or not all(
+                    self._entry_valid(entry, e) for e in range(at, at + pg, entry)):
+                R.unmap_hole(self, at)
+                break
+            if self.state.overlapping(at, at + pg) and tables.child(entry, at) is None:
+                R.unmap_leaves(self, at, at + pg)
+            else:
+                R.unmap_table_slot(self, at, at + pg, entry)
+            at += pg
+        return at - iova
+
+    def _entry_valid(self, entry: int, at: int) -> bool:
+        """True when the ``entry``-byte entry at ``at`` holds a leaf of its level or a table."""
+        leaf = self.state.leaf_at(at)
+        if leaf is not None and self.geometry.slot(leaf.pgsize) == entry:
+            return True
+        return self.tables.child(entry, at) is not None
+
     def _track_tables(self, iova, end, pg) -> None:
         """Last-level tables after pages of pg were written over [iova, end).
 
@@ -304,13 +458,14 @@ class ReferenceDomain:
 
     def _unmap_pages(self, iova, pg, count) -> int:
         sem = self.semantics
-        if sem.unmap_range_checked:
-            ret = R.unmap_range(self, iova, pg * count)
-            if ret is not None:
-                return ret
+        ret = R.unmap_range(self, iova, pg * count)
+        if ret is not None:
+            return ret
         if sem.per_table_batches:
             count = R.pages_table_batch(self, iova, pg, count) or count
         end = iova + pg * count
+        if self.tables is not None:
+            return self._unmap_pages_tables(iova, pg, count)
         if sem.unmap_slots:
             return self._unmap_slots(iova, end, pg)
         if sem.partial_unmap == "whole_any":
@@ -405,6 +560,16 @@ class ReferenceDomain:
         return done
 
     # -- state ----------------------------------------------------------------
+    def copy(self) -> "ReferenceDomain":
+        """An independent copy of this domain (its leaves, tables and fault injection)."""
+        out = object.__new__(ReferenceDomain)
+        out.__dict__.update(self.__dict__)
+        out.state = self.state.copy()
+        out.last_level_tables = SortedSet(self.last_level_tables)
+        out.tables = None if self.tables is None else self.tables.copy()
+        out.decided = list(self.decided)
+        return out
+
     def leaves(self) -> list[LeafRun]:
         """The page-table leaves the model implies: ``(iova, paddr, pgsize, count, prot)``
         runs of equal-size pages, sorted by iova."""

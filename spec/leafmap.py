@@ -183,3 +183,8 @@ class LeafMap:
 
     def clear(self) -> None:
         self._runs.clear()
+
+    def copy(self) -> "LeafMap":
+        out = LeafMap()
+        out._runs = self._runs.copy()
+        return out

@@ -1,6 +1,41 @@
-"""Rules about a domain's lifetime, beyond the mapping calls."""
+"""Rules about a domain's lifetime, beyond the mapping calls: its tables and their allocation.
 
+They are not decided by an operation's result alone -- tables are seen only
+through an implementation's dump, and an allocation failure only through
+fault injection -- so conformance vectors do not cover them; the state
+machine checks them.
+"""
+
+from .errors import ENOMEM
 from .rules import rule
+
+
+@rule("TABLE_LIFETIME", "io-pgtable-arm.c __arm_lpae_map / __arm_lpae_unmap; io-pgtable-arm-v7s.c __arm_v7s_map / __arm_v7s_unmap; io-pgtable-dart.c dart_map_pages (v3.18+)")
+def table_lifetime(d, entry, base, made):
+    """io-pgtable tables are made on a map's walk down and outlive their last leaf.
+
+    A map walking down to its page's level allocates each missing table (one
+    page-table allocation each) and keeps it even if the map then fails; an
+    unmap never frees a table when its last leaf goes.  A table is freed only
+    when the entry pointing to it is cleared by an unmap of that entry's size
+    (UNMAP_TABLE_SLOT, which counts it as unmapped even when empty), replaced
+    by a block (MAP_REPLACE_TABLE), or at domain free.  ``made`` is True for
+    an allocation, False for a free; returns the table's base.
+    """
+    return base
+
+
+@rule("MAP_FAIL_ALLOC", "io-pgtable-arm.c __arm_lpae_alloc_pages; io-pgtable-arm-v7s.c __arm_v7s_alloc_table; io-pgtable-dart.c __dart_alloc_pages")
+def map_fail_alloc(d):
+    """A page-table allocation that fails makes the driver call fail with -ENOMEM.
+
+    The tables allocated before it stay (TABLE_LIFETIME); the pages the call
+    had already written are reported as mapped (v7s) or none are (a per-table
+    batch is written after its walk), and the core rolls back
+    (MAP_ROLLBACK).  Fault injection: ``ReferenceDomain.fail_alloc(after)``.
+    """
+    return -ENOMEM
+
 
 
 @rule("DOMAIN_FREE", "drivers/iommu/iommu.c iommu_domain_free; io-pgtable-arm.c arm_lpae_free_pgtable; generic_pt deinit")

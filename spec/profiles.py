@@ -79,7 +79,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
             "generic-pt"),
     Profile("apple-dart", SZ_16K, 32, 36,
             "drivers/iommu/apple-dart.c apple_dart_hw_t8103 (16K pages only)",
-            "arm-lpae-v6.14",
+            "apple-dart",
             "io-pgtable-dart: one page size, so partial-leaf rules never apply."),
     Profile("exynos", SZ_4K | SZ_64K | SZ_1M, 32, 32,
             "drivers/iommu/exynos-iommu.c SECT_SIZE | LPAGE_SIZE | SPAGE_SIZE",

@@ -24,12 +24,18 @@ from .prot import IOMMU_READ, IOMMU_WRITE
 
 @dataclass(frozen=True)
 class Rule:
-    """A named rule: ``name``, ``source`` (Linux file, function, versions) and ``doc``."""
+    """A named rule: ``name``, ``source`` (Linux file, function, versions) and ``doc``.
+
+    ``defect`` marks a rule that names a known Linux defect class: the model
+    states the mapping that was asked for, Linux writes something else, and a
+    difference on a call this rule decided is reported under it.
+    """
 
     name: str
     source: str
     doc: str
     fn: Callable
+    defect: bool = False
 
     def __call__(self, d, *args):
         out = self.fn(d, *args)
@@ -45,9 +51,9 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(name: str, source: str):
+def rule(name: str, source: str, defect: bool = False):
     def register(fn):
-        r = Rule(name, source, fn.__doc__ or "", fn)
+        r = Rule(name, source, fn.__doc__ or "", fn, defect)
         assert name not in RULES, name
         RULES[name] = r
         return r
@@ -98,23 +104,63 @@ def map_prot(d, prot):
     return None
 
 
-@rule("MAP_RANGE", "io-pgtable-arm.c arm_lpae_map_pages (iaext, paddr >> oas); generic_pt make_range / pt_check_range")
+@rule("MAP_RANGE", "io-pgtable-arm.c arm_lpae_map_pages (iaext, paddr >> oas); io-pgtable-arm-v7s.c arm_v7s_map_pages; io-pgtable-dart.c dart_map_pages; generic_pt make_range / pt_check_range")
 def map_range(d, iova, paddr, size):
-    """The IOVA range must end at or below 2^ias and the physical range at or below 2^oas.
+    """Each driver call checks its own range; out of range it fails with -ERANGE and maps nothing.
 
-    A range beyond the input or output address size, or one whose end wraps
-    past 2^64, fails with -ERANGE and nothing changes.  The model checks the
-    whole request before mapping anything (and each map_pages call on its own).
-    Linux checks per driver call -- io-pgtable-arm tests the batch's start
-    (``iova >> ias``, ``paddr >> oas``), generic_pt its IOVA range and start
-    paddr -- and rolls back earlier batches, so the outcome is the same except
-    in one corner the model does not follow: a request that also overlaps a
-    live leaf in a batch *before* the out-of-range one gets MAP_EXISTS's errno
-    from Linux, and which batch comes first depends on the kernel's batching.
+    The core (iommu.c ``__iommu_map``) makes no range check: the driver
+    judges each ``map_pages`` call, and the core rolls back the calls before
+    (MAP_ROLLBACK).  What is checked is a variant point (``range_check``):
+
+    * ``"start"`` -- io-pgtable-arm and v7s check only the call's start,
+      ``iova >> ias`` and ``paddr >> oas``;
+    * ``"paddr_start"`` -- io-pgtable-dart checks only ``paddr >> oas``;
+    * ``"whole"`` -- generic_pt: the call's IOVA range must end at or below
+      2^ias and its physical range at or below 2^oas.
+
+    A call accepted with a range past 2^ias or 2^oas is a Linux defect class
+    of its own (IOVA_PAST_IAS, PADDR_PAST_OAS).  ``size`` is the call's bytes.
     """
-    if iova + size > 1 << d.ias or paddr + size > 1 << d.oas:
-        return -ERANGE
-    return None
+    mode = d.semantics.range_check
+    if mode == "whole":
+        bad = iova + size > 1 << d.ias or paddr + size > 1 << d.oas
+    elif mode == "start":
+        bad = iova >> d.ias or paddr >> d.oas
+    else:
+        bad = paddr >> d.oas
+    return -ERANGE if bad else None
+
+
+@rule("IOVA_PAST_IAS", "io-pgtable-arm-v7s.c arm_v7s_map_pages / arm_v7s_unmap_pages (ARM_V7S_LVL_IDX); io-pgtable-dart.c dart_get_table (v5.15 to v6.12 at least)", defect=True)
+def iova_past_ias(d, iova, size):
+    """A driver call accepted with an IOVA range that runs past 2^ias: Linux writes elsewhere.
+
+    The driver checked only the call's start (v7s) or nothing (DART), so the
+    pages past 2^ias are indexed with the IOVA's upper bits masked off:
+    v7s's per-page loop wraps to level-1 index 0 (a map past 2^32 overwrites
+    IOVA 0 onwards, an unmap there clears it), and DART aliases every IOVA
+    modulo its tables' reach.  The model states the pages asked for; an
+    implementation that maps or unmaps something else on such a call is
+    reported under this rule.  (DART's tables reach 2^36 for ias 32: between
+    the two the pages are written where asked, at IOVAs the device never
+    sends.)  Input class ``iova-past-ias``.
+    """
+    return True if iova + size > 1 << d.ias else None
+
+
+@rule("PADDR_PAST_OAS", "io-pgtable-arm.c paddr_to_iopte; io-pgtable-dart.c paddr_to_iopte (v5.15 to v6.12 at least)", defect=True)
+def paddr_past_oas(d, paddr, size):
+    """A driver call accepted with a physical range that runs past 2^oas: the descriptor cannot hold it.
+
+    The driver checked only ``paddr >> oas`` of the call's start, then wrote
+    descriptors for every page; an output address at or above 2^oas does not
+    fit.  io-pgtable-arm's ``paddr_to_iopte`` folds bits 51:48 into bits
+    15:12, which with a 4K or 16K granule are address bits, so the leaf
+    translates to another physical page; DART masks them off.  The model
+    states the pages asked for; an implementation that maps something else on
+    such a call is reported under this rule.  Input class ``paddr-past-oas``.
+    """
+    return True if paddr + size > 1 << d.oas else None
 
 
 @rule("PGSIZE_SELECT", "drivers/iommu/iommu.c iommu_pgsize (v3.3; (pgsize, count) form since v5.14)")
@@ -139,6 +185,9 @@ def core_batches(d, iova, paddr, size):
     (``core="map"``) passes one page of that pgsize per ->map / ->unmap call.
     Both choose the same pages (spec.proofs P5), so they differ only where a
     driver judges a whole call at once: UNMAP_RANGE and PAGES_TABLE_BATCH.
+    A v5.15+ core over a driver with only ``->map`` / ``->unmap``
+    (``core="map-v5.15"``: 6.1's mtk_iommu) also passes one page per call
+    (``__iommu_map_pages``: ``*mapped = ret ? 0 : pgsize``).
     """
     pg, count = _pgsize.pgsize_and_count(d.pgsize_bitmap, iova, paddr, size)
     return (pg, count) if d.core == "map_pages" else (pg, 1)
@@ -167,16 +216,20 @@ def map_exists(d, errno_value):
 
 
 @rule("MAP_REPLACE_TABLE", "drivers/iommu/io-pgtable-arm.c arm_lpae_init_pte; io-pgtable-arm-v7s.c arm_v7s_init_pte")
-def map_replace_table(d, start, end):
-    """Where a block goes over a table that holds only smaller leaves, the table is freed.
+def map_replace_table(d, start, end, entry=None):
+    """Where a block goes over a table, the table is freed with every leaf in it.
 
-    io-pgtable-arm unmaps and frees that table -- with every leaf in it --
-    before writing the block entry; those leaves are gone even if the map later
-    fails and is rolled back.  generic_pt instead fails with -EADDRINUSE
-    (MAP_EXISTS).  Returns the bytes of leaves removed.
+    io-pgtable-arm unmaps and frees that table -- with every leaf in it, and
+    empty or not -- before writing the block entry, entry by entry up to the
+    first one holding a leaf of the block's level (MAP_EXISTS); those leaves
+    are gone even if the map then fails and is rolled back.  generic_pt
+    instead fails with -EADDRINUSE (MAP_EXISTS).  ``entry`` is the block's
+    level (its entry size) under a variant with a table format.  Returns the
+    bytes of leaves removed, or None when nothing was there.
     """
     removed = d.state.remove(start, end)
-    return removed if removed else None
+    freed = d.tables.free_under(start, end, entry) if entry and d.tables is not None else 0
+    return removed if removed or freed else None
 
 
 @rule("MAP_REPLACE_LEAVES", "drivers/iommu/amd/io_pgtable.c alloc_pte / free_clear_pte / iommu_v1_map_pages (v5.4+)")
@@ -215,11 +268,11 @@ def map_rollback(d, iova, mapped):
     The core calls ``iommu_unmap(domain, orig_iova, orig_size - size)`` on the
     bytes its map_pages calls reported as mapped, and returns the error.  The
     domain is then as it was before the call, except for leaves a block
-    replaced (MAP_REPLACE_TABLE) or a map replaced (MAP_REPLACE_LEAVES).
-    Returns the bytes unmapped.
+    replaced (MAP_REPLACE_TABLE) or a map replaced (MAP_REPLACE_LEAVES), and
+    for tables the map allocated (TABLE_LIFETIME).  The undo is an ordinary
+    ``iommu_unmap``, so its own rules apply.  Returns the bytes unmapped.
     """
-    d.state.remove(iova, iova + mapped)
-    return mapped
+    return d._unmap(iova, mapped)
 
 
 # ---------------------------------------------------------------------------
@@ -256,11 +309,13 @@ def unmap_hole(d, iova):
     """Unmap stops at the first IOVA that is not mapped and returns the bytes unmapped so far.
 
     The driver returns 0 for an empty entry and the core's loop ends there.
-    Known divergence not modelled: io-pgtable-arm keeps a table after its last
-    leaf is unmapped, so a later unmap whose slot covers that empty table
-    counts it as unmapped instead of stopping; the model assumes empty tables
-    are gone.  The legacy AMD v1 table steps over a hole inside a last-level
-    table instead (UNMAP_HOLE_IN_TABLE).
+    Under a variant with a table format, a hole is an entry that is neither a
+    leaf of its level nor a table (an empty table is not a hole:
+    UNMAP_TABLE_SLOT), or a missing table on the way down; a page that spans
+    several entries of its level (v7s: 16M, 64K) is unmapped only if every
+    one of them is valid -- __arm_v7s_unmap checks them all first and clears
+    nothing otherwise.  The legacy AMD v1 table steps over a hole inside a
+    last-level table instead (UNMAP_HOLE_IN_TABLE).
     """
     return iova
 
@@ -283,30 +338,43 @@ def unmap_hole_in_table(d, start, end):
     return end - start
 
 
-@rule("UNMAP_RANGE", "drivers/iommu/generic_pt/iommu_pt.h unmap_range (make_range / pt_check_range)")
+@rule("UNMAP_RANGE", "drivers/iommu/generic_pt/iommu_pt.h unmap_range (make_range / pt_check_range); io-pgtable-arm.c arm_lpae_unmap_pages; io-pgtable-arm-v7s.c arm_v7s_unmap_pages")
 def unmap_range(d, iova, size):
-    """Under generic_pt, a driver unmap whose range runs past 2^ias unmaps nothing.
+    """A driver unmap whose range the driver rejects unmaps nothing (returns 0).
 
-    unmap_range builds the range with make_range, whose pt_check_range fails
-    with -ERANGE when the last byte is beyond the table's address space;
-    unmap_pages then returns 0 and the core's loop stops, even when the range
-    starts on a live leaf.  (io-pgtable-arm and v7s check only the start,
-    ``iova >> ias``, and past 2^ias nothing is mapped, so there it is a hole.)
-    Returns 0, or None when the range fits.
+    Under generic_pt (``unmap_range_checked``) unmap_range builds the range
+    with make_range, whose pt_check_range fails with -ERANGE when the last
+    byte is beyond the table's address space; unmap_pages then returns 0 and
+    the core's loop stops, even when the range starts on a live leaf.
+    io-pgtable-arm and v7s (``range_check`` "start") reject only a start at
+    or above 2^ias (WARN_ON, 0); DART checks nothing.  Returns 0, or None when
+    the driver goes on.
     """
-    if iova + size > 1 << d.ias:
-        return 0
-    return None
+    sem = d.semantics
+    if sem.unmap_range_checked:
+        bad = iova + size > 1 << d.ias
+    elif sem.range_check == "start":
+        bad = iova >> d.ias
+    else:
+        bad = False
+    return 0 if bad else None
 
 
-@rule("UNMAP_PARTIAL_LEAF", "io-pgtable-arm.c arm_lpae_split_blk_unmap (to v6.13) / __arm_lpae_unmap (v6.14+); generic_pt __unmap_range; amd/io_pgtable.c iommu_v1_unmap_pages")
+@rule("UNMAP_PARTIAL_LEAF", "io-pgtable-arm.c arm_lpae_split_blk_unmap (to v6.13) / __arm_lpae_unmap (v6.14+); io-pgtable-arm-v7s.c arm_v7s_split_cont / arm_v7s_split_blk_unmap (to v6.13); generic_pt __unmap_range; amd/io_pgtable.c iommu_v1_unmap_pages")
 def unmap_partial_leaf(d, leaf, start, end):
     """An unmap that covers only part of a leaf follows the semantic variant.
 
     * split (io-pgtable-arm up to v6.13): the leaf is replaced by smaller leaves
       for the part that stays mapped, and the part asked for is unmapped.
-    * refuse (io-pgtable-arm from v6.14, v7s): nothing is unmapped; the driver
-      returns 0 and the core's loop stops.
+      arm_lpae_split_blk_unmap splits level by level, which gives the
+      largest aligned pages of each level: the greedy tiling.
+    * split_to_pgsize (v7s up to v6.13): a 16M supersection or 64K large page
+      first becomes 16 entries of its level (arm_v7s_split_cont); a 1M
+      section the unmap reaches into then becomes a level-2 table of pages of
+      the unmap's own size, 4K or 64K (arm_v7s_split_blk_unmap), minus the one
+      unmapped.
+    * refuse (io-pgtable-arm and v7s from v6.14): nothing is unmapped; the
+      driver returns 0 and the core's loop stops.
     * whole (generic_pt, Intel, AMD): when the request starts at the leaf's
       base, the whole leaf is removed and its full size counted, which can be
       more than was asked; a request that starts inside the leaf unmaps nothing.
@@ -314,8 +382,10 @@ def unmap_partial_leaf(d, leaf, start, end):
       leaf is removed and its full size counted wherever the request starts
       in it; the core then moves on by that count, from where it started.
 
-    ``leaf`` is the single leaf; [start, end) the part the request covers.
-    Returns the bytes this rule unmapped (0 for refuse).
+    A split makes the tables on its way down (TABLE_LIFETIME); the model does
+    not inject allocation failures into splits.  ``leaf`` is the single leaf;
+    [start, end) the part the request covers.  Returns the bytes this rule
+    unmapped (0 for refuse).
     """
     mode = d.semantics.partial_unmap
     if mode == "split":
@@ -325,21 +395,54 @@ def unmap_partial_leaf(d, leaf, start, end):
                 for iova, paddr, pg, count in _pgsize.greedy_chunks(
                         d.pgsize_bitmap, lo, leaf.paddr + (lo - leaf.iova), hi - lo):
                     d.state.insert(iova, paddr, pg, count, leaf.prot)
+        d._make_tables(start, end - start)
+        return end - start
+    if mode == "split_to_pgsize":
+        if d.geometry.slot(leaf.pgsize) > end - start:  # a section becomes a level-2 table
+            unmap_split_section(d, leaf, start)
+        d.state.remove(leaf.iova, leaf.end)
+        entry = d.geometry.slot(leaf.pgsize)
+        sub = start - (start - leaf.iova) % entry  # the entry of the leaf's level that holds start
+        pieces = [(leaf.iova, sub, entry), (sub, start, end - start), (end, sub + entry, end - start),
+                  (sub + entry, leaf.end, entry)]
+        for lo, hi, pg in pieces:
+            if hi > lo:
+                d.state.insert(lo, leaf.paddr + (lo - leaf.iova), pg, (hi - lo) // pg, leaf.prot)
+        d._make_tables(start, end - start)
         return end - start
     if mode == "whole_any" or (mode == "whole" and start == leaf.iova):
         return d.state.remove(leaf.iova, leaf.end)
     return 0
 
 
-@rule("UNMAP_TABLE_SLOT", "drivers/iommu/io-pgtable-arm.c __arm_lpae_unmap (table entry at the unmap size's level)")
-def unmap_table_slot(d, start, end):
-    """An unmap slot of the core's page size that holds only smaller leaves is a table: it is freed whole.
+@rule("UNMAP_SPLIT_SECTION", "drivers/iommu/io-pgtable-arm-v7s.c arm_v7s_split_blk_unmap (v4.6 to v6.13; split removed in v6.14)", defect=True)
+def unmap_split_section(d, leaf, start):
+    """v7s's split of a section builds the new level-2 entries without the section's output address.
+
+    arm_v7s_split_blk_unmap starts the entries from ``arm_v7s_prot_to_pte(
+    arm_v7s_pte_to_prot(blk_pte, 1), 2, cfg)`` -- attributes only -- and adds
+    the page size for each, so the pages left mapped translate to physical
+    address 0 plus their offset in the section instead of the section's own
+    memory.  The model states the split as intended (the pages keep their
+    addresses); a difference on such an unmap is reported under this rule.
+    Input class ``section-split``.  Returns the leaf's base.
+    """
+    return leaf.iova
+
+
+@rule("UNMAP_TABLE_SLOT", "drivers/iommu/io-pgtable-arm.c __arm_lpae_unmap (table entry at the unmap size's level); io-pgtable-arm-v7s.c __arm_v7s_unmap")
+def unmap_table_slot(d, start, end, entry=None):
+    """An unmap slot of the core's page size that holds a table: the table is freed whole and counted.
 
     io-pgtable-arm clears the table entry and frees the table under it,
-    counting the slot's full size even where the table had holes.  Returns the
-    slot size.
+    counting the slot's full size even where the table had holes -- or had
+    no leaf at all, since tables outlive their last leaf (TABLE_LIFETIME).
+    ``entry`` is the slot's level (its entry size) under a variant with a
+    table format.  Returns the slot size.
     """
     d.state.remove(start, end)
+    if entry and d.tables is not None:
+        d.tables.free_under(start, end, entry)
     return end - start
 
 
@@ -372,7 +475,7 @@ def map_sg_rollback(d, iova, mapped, ret):
     ``"map-v4.16"``).  Returns what ``map_sg`` returns.
     """
     d.state.remove(iova, iova + mapped)
-    return ret if d.core == "map_pages" else 0
+    return ret if d.core in ("map_pages", "map-v5.15") else 0
 
 
 @rule("MAP_SG_PER_ENTRY", "drivers/iommu/iommu.c default_iommu_map_sg (v3.19 to v4.16)")
@@ -413,11 +516,15 @@ def pages_table_batch(d, iova, pgsize, pgcount):
     With per-table batches (io-pgtable-arm), a call whose pages run past the
     end of the table they start in stops there and reports only those bytes;
     the core calls again for the rest.  A table holds granule/8 entries (the
-    granule is the smallest page size).  Returns the page count handled, or
-    None when the whole request fits.
+    granule is the smallest page size); under a variant with a table format
+    the table is the one at the page's level (spec.tables).  Returns the page
+    count handled, or None when the whole request fits.
     """
-    entries = d.min_pagesz // 8
-    span = pgsize * entries
+    geometry = getattr(d, "geometry", None)
+    if geometry is not None:
+        span = geometry.span(geometry.slot(pgsize))
+    else:
+        span = pgsize * (d.min_pagesz // 8)
     left = (span - iova % span) // pgsize
     return left if left < pgcount else None
 

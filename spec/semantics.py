@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from .errors import EADDRINUSE, EEXIST, EINVAL
 
 SPLIT, REFUSE, WHOLE, WHOLE_ANY = "split", "refuse", "whole", "whole_any"
+#: v7s's split: a 16M supersection or 64K large page becomes 16 entries, and a
+#: section the unmap reaches into becomes pages of the unmap's own size.
+SPLIT_TO_PGSIZE = "split_to_pgsize"
+#: Where a driver call's range is checked (rule MAP_RANGE).
+WHOLE_RANGE, START, PADDR_START = "whole", "start", "paddr_start"
 FAIL, REPLACE = "fail", "replace"
 SZ_4K = 1 << 12
 
@@ -56,7 +61,22 @@ class Semantics:
       walk.  The model then tracks which last-level tables exist.
     * ``unmap_range_checked`` -- the driver's ``unmap_pages`` rejects a range
       that runs past 2^ias and unmaps nothing (UNMAP_RANGE); otherwise only the
-      range's start is checked, and past 2^ias is simply a hole.
+      range's start is checked (``range_check`` "start") or nothing is.
+    * ``range_check`` -- what each driver call checks of its range (MAP_RANGE):
+      ``"whole"`` (the IOVA range below 2^ias and the physical range below
+      2^oas), ``"start"`` (only ``iova >> ias`` and ``paddr >> oas``: io-pgtable-arm,
+      v7s) or ``"paddr_start"`` (only ``paddr >> oas``: DART).  The core makes
+      no range check of its own.  A call accepted with a range past 2^ias or
+      2^oas is reported under IOVA_PAST_IAS / PADDR_PAST_OAS.
+    * ``prot_first`` -- the driver checks prot (MAP_PROT) before the range
+      (generic_pt), or after it (io-pgtable: ``-ERANGE`` wins).
+    * ``tables`` -- None, or the table format (``"lpae"``, ``"v7s"``,
+      ``"dart"``, :mod:`spec.tables`) whose tables outlive their last leaf: the
+      model then tracks which tables exist (TABLE_LIFETIME), since an unmap
+      slot over an empty table counts it, and a failed map keeps the tables it
+      allocated.  A leaf lives at its format level and a map conflicts with a
+      leaf at the same or a higher level (MAP_EXISTS) but replaces tables
+      below it (MAP_REPLACE_TABLE).
     """
 
     name: str
@@ -70,6 +90,11 @@ class Semantics:
     map_over_live: str = FAIL
     hole_in_table: int = 0
     unmap_range_checked: bool = False
+    range_check: str = WHOLE_RANGE
+    prot_first: bool = True
+    tables: str | None = None
+    #: The Linux versions this variant states, as text ("v6.1 to v6.13").
+    versions: str = ""
     differences: dict[str, str] = field(default_factory=dict)
 
 
@@ -79,6 +104,9 @@ _ARM = dict(
     replace_table=True,
     unmap_slots=True,
     per_table_batches=True,
+    range_check=START,
+    prot_first=False,
+    tables="lpae",
 )
 _ARM_DIFF = {
     "exists_errno": "-EEXIST from arm_lpae_init_pte / __arm_lpae_map (\"We require an unmap first\").",
@@ -90,31 +118,101 @@ _ARM_DIFF = {
                    "table under it whole.",
     "per_table_batches": "arm_lpae_map_pages / arm_lpae_unmap_pages stop at the end of the "
                          "current table (ARM_LPAE_PTES_PER_TABLE).",
+    "range_check": "arm_lpae_map_pages checks only the call's start: WARN_ON(iaext || paddr >> "
+                   "cfg->oas) -> -ERANGE; arm_lpae_unmap_pages: WARN_ON(iaext) -> 0.",
+    "prot_first": "arm_lpae_map_pages checks the range (-ERANGE) before prot (-EINVAL).",
+    "tables": "__arm_lpae_map allocates the missing tables on the way down and keeps them if "
+              "the map then fails; __arm_lpae_unmap never frees a table when its last leaf "
+              "goes, only when its own entry is cleared by an unmap of that entry's size or "
+              "replaced by a block (arm_lpae_init_pte), or at arm_lpae_free_pgtable.",
+}
+
+_V7S = {**_ARM, "per_table_batches": False, "tables": "v7s"}
+_V7S_DIFF = {
+    **_ARM_DIFF,
+    "exists_errno": "arm_v7s_init_pte: -EEXIST for any valid entry that is not a table, so a "
+                    "page conflicts with a live page of its own level too (4K over 64K, 16M "
+                    "over a 1M section): only tables are replaced.",
+    "per_table_batches": "arm_v7s_map_pages / arm_v7s_unmap_pages loop page by page, so a "
+                         "call never stops at a table end; the pages before a failing one "
+                         "stay mapped and are reported in *mapped.",
+    "range_check": "arm_v7s_map_pages checks only the call's start: WARN_ON(iova >= 1 << ias "
+                   "|| paddr >= 1 << oas) -> -ERANGE; arm_v7s_unmap_pages: WARN_ON(iova >= 1 "
+                   "<< ias) -> 0.  Later pages of the call are indexed with ARM_V7S_LVL_IDX, "
+                   "which wraps past 2^32 (IOVA_PAST_IAS).",
+    "prot_first": "arm_v7s_map_pages checks the range (-ERANGE) before prot (-EINVAL).",
+    "tables": "__arm_v7s_map allocates a level-2 table for a 4K/64K page where the level-1 "
+              "entry is empty and keeps it; __arm_v7s_unmap frees it only when its level-1 "
+              "entry is cleared (an unmap of 1M or 16M there) or arm_v7s_init_pte puts a "
+              "section over it.",
+    "unmap_slots": "__arm_v7s_unmap reads all num_entries entries of a 16M or 64K page first "
+                   "and returns 0 if any is not valid (WARN_ON), clearing nothing; a level-1 "
+                   "table entry under a 1M or 16M unmap is freed with its table and counted.",
 }
 
 SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
         name="arm-lpae-v6.13", partial_unmap=SPLIT,
         source="drivers/iommu/io-pgtable-arm.c up to v6.13 (arm_lpae_split_blk_unmap)",
+        versions="v5.15 to v6.13 (checked against Debian 6.1.192 and 6.12.118)",
         differences={**_ARM_DIFF, "partial_unmap":
-                     "arm_lpae_split_blk_unmap replaces the block by a table of smaller "
-                     "entries minus the part unmapped, and returns the size asked for."},
+                     "arm_lpae_split_blk_unmap replaces the block by a table of next-level "
+                     "blocks minus the part unmapped (level by level down to the unmap size), "
+                     "and returns the size asked for."},
         **_ARM),
     Semantics(
         name="arm-lpae-v6.14", partial_unmap=REFUSE,
         source="drivers/iommu/io-pgtable-arm.c from v6.14 (split removed; WARN and return 0)",
+        versions="v6.14+",
         differences={**_ARM_DIFF, "partial_unmap":
                      "v6.14 removed the split: __arm_lpae_unmap warns and returns 0, so "
                      "iommu_unmap stops there."},
         **_ARM),
     Semantics(
+        name="arm-v7s-v6.13", partial_unmap=SPLIT_TO_PGSIZE,
+        source="drivers/iommu/io-pgtable-arm-v7s.c up to v6.13 (arm_v7s_split_cont, "
+               "arm_v7s_split_blk_unmap)",
+        versions="v5.15 to v6.13 (checked against Debian 6.1.192 and 6.12.118)",
+        differences={**_V7S_DIFF, "partial_unmap":
+                     "arm_v7s_split_cont rewrites a supersection as 16 sections (a large page "
+                     "as 16 small pages); arm_v7s_split_blk_unmap replaces a section by a "
+                     "level-2 table of pages of the unmap's own size (4K, or 64K large pages) "
+                     "minus the one unmapped, and returns that size."},
+        **_V7S),
+    Semantics(
         name="arm-v7s", partial_unmap=REFUSE,
-        source="drivers/iommu/io-pgtable-arm-v7s.c from v6.14",
-        differences={**_ARM_DIFF,
-                     "partial_unmap": "Split removed in v6.14, as for LPAE: returns 0.",
-                     "per_table_batches": "arm_v7s_map_pages loops over every page, so a "
-                                          "call never stops at a table end."},
-        **{**_ARM, "per_table_batches": False}),
+        source="drivers/iommu/io-pgtable-arm-v7s.c from v6.14 (split removed)",
+        versions="v6.14+",
+        differences={**_V7S_DIFF, "partial_unmap":
+                     "v6.14 removed arm_v7s_split_cont and arm_v7s_split_blk_unmap: "
+                     "__arm_v7s_unmap warns (\"Unmap of a partial large IOPTE is not "
+                     "allowed\") and returns 0."},
+        **_V7S),
+    Semantics(
+        name="apple-dart", exists_errno=EEXIST, map_zero_size=0, partial_unmap=REFUSE,
+        replace_table=False, unmap_slots=True, per_table_batches=True,
+        range_check=PADDR_START, prot_first=False, tables="dart",
+        source="drivers/iommu/io-pgtable-dart.c (dart_map_pages, dart_unmap_pages)",
+        versions="v5.15+ (checked against Debian 6.1.192 and 6.12.118)",
+        differences={
+            "exists_errno": "dart_init_pte: -EEXIST when any entry of the batch is valid; "
+                            "nothing is written.",
+            "map_zero_size": "The classic core's `while (size)` loop does nothing: 0.",
+            "partial_unmap": "One page size: an unmap never covers part of a leaf.",
+            "replace_table": "No blocks: tables only hold pages.",
+            "unmap_slots": "dart_unmap_pages clears the batch's entries until an empty one "
+                           "(WARN_ON(!pte)); a missing level-2 table is 0.",
+            "per_table_batches": "dart_map_pages / dart_unmap_pages stop at the end of the "
+                                 "level-2 table (DART_PTES_PER_TABLE).",
+            "range_check": "dart_map_pages checks only paddr >> oas (-ERANGE); the IOVA is never "
+                           "checked: bits above the tables' reach are masked off "
+                           "(dart_get_table), so such an IOVA aliases a lower one "
+                           "(IOVA_PAST_IAS).",
+            "prot_first": "dart_map_pages checks paddr (-ERANGE) before prot (-EINVAL).",
+            "tables": "dart_map_pages allocates a level-2 table where the level-1 entry is "
+                      "empty; dart_unmap_pages never frees one: only apple_dart_free_pgtable "
+                      "does.",
+        }),
     Semantics(
         name="generic-pt", exists_errno=EADDRINUSE, map_zero_size=-EINVAL,
         partial_unmap=WHOLE, replace_table=False, unmap_slots=False,
