@@ -25,12 +25,14 @@ gather.  Subclasses choose how the range is cut into driver calls
 holds the page table.
 """
 
-from spec import IOMMU_READ, IOMMU_WRITE
-from spec.errors import EINVAL, ERANGE
+from spec.errors import EINVAL
 
 from .base import Implementation
 from .flat import FlatDriver
 from .gather import IotlbGather
+
+
+MASK64 = (1 << 64) - 1
 
 
 class DriverError(RuntimeError):
@@ -61,6 +63,8 @@ class Core(Implementation):
         self.min_pagesz = self.pgsize_bitmap & -self.pgsize_bitmap
         self.driver = self.driver_class(self)
         self.gather = self.new_gather()
+        if hasattr(self.driver, "tables"):  # the tables below the root, where the driver keeps them
+            self.tables = self.driver.tables
 
     # -- policy hooks ---------------------------------------------------------------
     def used_bitmap(self) -> int:
@@ -96,37 +100,31 @@ class Core(Implementation):
             return -EINVAL
         if size == 0:
             return self.semantics.map_zero_size
-        ret = self.check_request(iova, paddr, size, prot)
-        if ret:
-            return ret
         ret = self._map_range(iova, paddr, size, prot)
         if ret == 0 and self.sync_on_map:
             self._invalidate_range(iova, size)
         return ret
 
-    def check_request(self, iova, paddr, size, prot) -> int:
-        """Up-front prot and range checks, before any driver call (spec MAP_PROT, MAP_RANGE)."""
-        if not prot & (IOMMU_READ | IOMMU_WRITE):
-            return -EINVAL
-        if iova + size > 1 << self.profile.ias or paddr + size > 1 << self.profile.oas:
-            return -ERANGE
-        return 0
-
     def _map_range(self, iova, paddr, size, prot) -> int:
+        """``__iommu_map``'s loop: no range or prot check of its own; each driver call judges itself.
+
+        iova and paddr are unsigned long / phys_addr_t in Linux: they wrap at 2^64.
+        """
         mapped = 0
         while mapped < size:
-            pg, count = self.next_pages(iova + mapped, paddr + mapped, size - mapped)
-            ret, done = self.driver.map_pages(iova + mapped, paddr + mapped, pg, count, prot)
+            at, pa = (iova + mapped) & MASK64, (paddr + mapped) & MASK64
+            pg, count = self.next_pages(at, pa, size - mapped)
+            ret, done = self.driver.map_pages(at, pa, pg, count, prot)
             if not ret and not done:
                 # Linux's loop would spin forever here; a tester must not.
-                raise DriverError(f"{type(self.driver).__name__}.map_pages({iova + mapped:#x}, "
-                                  f"{paddr + mapped:#x}, {pg:#x}, {count}) returned 0 but mapped "
-                                  f"nothing: the core cannot make progress")
+                raise DriverError(f"{type(self.driver).__name__}.map_pages({at:#x}, {pa:#x}, "
+                                  f"{pg:#x}, {count}) returned 0 but mapped nothing: the core "
+                                  f"cannot make progress (iommu.c __iommu_map would loop forever)")
             mapped += done
             if ret:
                 self.rollback(iova, mapped)
                 return ret
-            self.after_driver_map(iova + mapped - done, done)
+            self.after_driver_map(at, done)
         return 0
 
     def rollback(self, iova: int, mapped: int) -> None:
@@ -151,9 +149,7 @@ class Core(Implementation):
             return 0
         unmapped = 0
         while unmapped < size:
-            at = iova + unmapped
-            if at >> 64:
-                break
+            at = (iova + unmapped) & MASK64  # unsigned long: wraps as Linux's does
             pg, count = self.next_pages(at, at, size - unmapped)
             done = self.driver.unmap_pages(at, pg, count, gather)
             self.after_driver_unmap(gather)
@@ -191,12 +187,12 @@ class Core(Implementation):
         """Undo a failed map_sg; it returns -errno since v5.15, size_t 0 before (spec MAP_SG_ROLLBACK)."""
         if mapped:
             self.unmap(iova, mapped)
-        return ret if self.core == "map_pages" else 0
+        return ret if self.core in ("map_pages", "map-v5.15") else 0
 
     def _map_run(self, iova, paddr, size, prot) -> int:
         if (iova | paddr | size) & (self.min_pagesz - 1):
             return -EINVAL
-        return self.check_request(iova, paddr, size, prot) or self._map_range(iova, paddr, size, prot)
+        return self._map_range(iova, paddr, size, prot)
 
     # -- driver level and state -------------------------------------------------------
     def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:

@@ -1,14 +1,22 @@
 """A table-less driver: one sorted dictionary entry per leaf.
 
-This is the driver under the ``pagewise`` and ``pgsize`` cores.  It honours a
-semantic variant's driver-level contract (what an unmap of part of a leaf
-does, which errno a map over a live leaf gets, per-table batches) on a flat
-store, so the cores above it can be checked against the model.
+This is the driver under the ``pagewise``, ``pgsize``, ``sg_per_entry`` and
+``map_pages`` cores.  It honours a semantic variant's driver-level contract
+(what an unmap of part of a leaf does, which errno a map over a live leaf
+gets, per-table batches) on a flat store, so the cores above it can be
+checked against the model.
+
+Under a variant whose tables outlive their leaves (``Semantics.tables``:
+io-pgtable-arm, v7s, DART) what a driver call does depends on tables a flat
+store does not have, so there the driver is the model's own driver level
+(``spec.ReferenceDomain.map_pages`` / ``unmap_pages``): those four
+implementations exist to check the core loops, and the real table drivers
+(``lpae``, and Linux's own code through the kernel harness) check the tables.
 """
 
 from sortedcontainers import SortedDict
 
-from spec import greedy_chunks
+from spec import ReferenceDomain, greedy_chunks
 from spec.errors import EINVAL, ERANGE
 
 from .driver_args import map_args_ok, pages_ok
@@ -24,6 +32,31 @@ class FlatDriver:
         self.min_page = self.bitmap & -self.bitmap
         self.ias, self.oas = impl.profile.ias, impl.profile.oas
         self.entries = SortedDict()
+        #: The model's driver level, under variants with a table format (see the module doc).
+        self.model = (ReferenceDomain(impl.profile, self.sem, pgsize_bitmap=self.bitmap)
+                      if self.sem.tables else None)
+        if self.model is not None:
+            self.map_pages, self.unmap_pages = self._model_map_pages, self._model_unmap_pages
+            self.iova_to_phys, self.leaves = self.model.iova_to_phys, self.model.leaves
+            self.tables = self.model.table_listing
+            self.fail_alloc = self.model.fail_alloc
+
+    # -- the model's driver level (variants with a table format) -------------------
+    def _model_map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
+        self.impl.counters.driver_calls += 1
+        ret, mapped = self.model.map_pages(iova, paddr, pgsize, pgcount, prot)
+        self.impl.counters.pte_writes += mapped // pgsize if pgsize else 0
+        if "MAP_REPLACE_TABLE" in self.model.decided:  # freed tables' walks may be cached
+            self.impl.issue_invalidation(("range", iova, pgsize * pgcount))
+        return ret, mapped
+
+    def _model_unmap_pages(self, iova, pgsize, pgcount, gather) -> int:
+        self.impl.counters.driver_calls += 1
+        unmapped = self.model.unmap_pages(iova, pgsize, pgcount)
+        for at in range(iova, iova + unmapped, pgsize or 1):
+            self.impl.counters.pte_writes += 1
+            self.gather_leaf(gather, at, pgsize)
+        return unmapped
 
     # -- helpers ----------------------------------------------------------------
     def _overlap(self, start: int, end: int) -> list[int]:

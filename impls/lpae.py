@@ -19,13 +19,18 @@ drivers/iommu/io-pgtable-arm.c:
   ``arm_lpae_split_blk_unmap`` for the v6.13 variant;
 * ``arm_lpae_iova_to_phys`` (a table walk) and ``arm_lpae_free_pgtable``.
 
-Two departures from Linux, both so the table matches what the model assumes:
+Tables outlive their last leaf, as in Linux (spec rule TABLE_LIFETIME): an
+emptied table stays until its entry is cleared by an unmap of the entry's
+size, replaced by a block, or the domain is freed; ``tables()`` lists them.
 
-* a table whose last entry is cleared is freed at once, and its parent entry
-  cleared, up to (not including) the pgd.  Linux keeps empty tables until the
-  domain is freed, so a later unmap slot over such a table counts it as
-  unmapped (see the rule UNMAP_HOLE); the model assumes empty tables are gone.
-  Tables allocated by a map that then fails are given back the same way.
+Two departures from Linux's descriptors:
+
+* the output address is kept in bits[50:12] for every granule.  Linux's
+  ``paddr_to_iopte`` folds PA[51:48] into bits[15:12], which are address
+  bits under a 4K or 16K granule, so a call whose physical range crosses
+  2^oas (accepted: only its start is checked) writes a leaf that translates
+  elsewhere -- a Linux defect the tester names PADDR_PAST_OAS.  This table
+  states the mapping it was asked for instead.
 * stage 1 has no write-only permission: a map with IOMMU_WRITE but not
   IOMMU_READ is read-write in hardware, as in Linux, and software bit 56
   (``PTE_SW_NOREAD``; bits 58:55 are reserved for software) remembers that
@@ -70,7 +75,7 @@ PTE_SW_NOREAD = 1 << 56       # ours, in the software bits: IOMMU_READ was not a
 ATTRINDX_SHIFT = 2
 ATTRINDX_MASK = 7 << ATTRINDX_SHIFT
 MAIR_ATTR_IDX_NC, MAIR_ATTR_IDX_CACHE, MAIR_ATTR_IDX_DEV = 0, 1, 2
-PTE_ADDR_MASK = ((1 << 48) - 1) & ~((1 << 12) - 1)       # bits[47:12]
+PTE_ADDR_MASK = ((1 << 51) - 1) & ~((1 << 12) - 1)       # bits[50:12] (see the module doc)
 #: What a split copies from the block into its new entries (iopte_prot): the
 #: attribute bits[11:2], XN, and our software bit.
 PTE_ATTR_MASK = (0x3FF << 2) | PTE_XN | PTE_SW_NOREAD
@@ -113,8 +118,8 @@ def pte_to_prot(pte: int) -> int:
 
 
 def paddr_to_pte(paddr: int) -> int:
-    """``paddr_to_iopte``: PA[47:12] in place; PA[51:48] folded into bits[15:12] (64K granule)."""
-    return (paddr | (paddr >> 36)) & PTE_ADDR_MASK
+    """The output-address field: PA[50:12] in place (Linux's ``paddr_to_iopte`` folds PA[51:48] into bits[15:12])."""
+    return paddr & PTE_ADDR_MASK
 
 
 def iopte_is_leaf(pte: int, lvl: int) -> bool:
@@ -151,11 +156,8 @@ class LpaeGeometry:
         return (iova >> self.shift(lvl)) & (self.entries(lvl) - 1)
 
     def pte_to_paddr(self, pte: int) -> int:
-        """``iopte_to_paddr``: the output address of a descriptor."""
-        paddr = pte & PTE_ADDR_MASK
-        if self.granule_shift < 16:
-            return paddr
-        return (paddr | (paddr << 36)) & (PTE_ADDR_MASK << 4)
+        """The output address of a descriptor (see :func:`paddr_to_pte`)."""
+        return pte & PTE_ADDR_MASK
 
 
 def lpae_geometry(granule: int, ias: int) -> LpaeGeometry:
@@ -237,23 +239,16 @@ class LpaeDriver(TableLifetime):
                     self._free_tree(self.geo.pte_to_paddr(pte), lvl + 1)
         self.mem.free(pa)
 
-    def _drop_if_empty(self, table: list[int], idx: int, child: int, iova: int, lvl: int) -> None:
-        """Free the table at ``table[idx]`` if it has no entries left (not done by Linux)."""
-        if not any(self.mem.pages[child]):
-            self._write(table, idx, 0)
-            size = self.geo.block_size(lvl)
-            self._flush_walk(iova & ~(size - 1), size)
-            self.mem.free(child)
-
     # -- map ------------------------------------------------------------------------
     def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
         """``arm_lpae_map_pages``: map up to the end of one table; returns ``(ret, mapped)``."""
         self.counters.driver_calls += 1
+        if not pages_ok(self.bitmap, iova, paddr, pgsize, pgcount):
+            return -EINVAL, 0
+        if iova >> self.ias or paddr >> self.oas:  # the call's start only (spec MAP_RANGE)
+            return -ERANGE, 0
         if not map_args_ok(self.bitmap, iova, paddr, pgsize, pgcount, prot):
             return -EINVAL, 0
-        size = pgsize * pgcount
-        if iova + size > 1 << self.ias or paddr + size > 1 << self.oas:
-            return -ERANGE, 0
         return self._map(iova, paddr, pgsize, pgcount, prot_to_pte(prot),
                          self.geo.start_level, self.root)
 
@@ -278,10 +273,7 @@ class LpaeDriver(TableLifetime):
             return -EEXIST, 0  # a larger block is in the way: "We require an unmap first"
         else:
             child = geo.pte_to_paddr(pte)
-        ret, mapped = self._map(iova, paddr, size, pgcount, attrs, lvl + 1, child)
-        if fresh:
-            self._drop_if_empty(table, idx, child, iova, lvl)
-        return ret, mapped
+        return self._map(iova, paddr, size, pgcount, attrs, lvl + 1, child)
 
     def _init_ptes(self, iova, paddr, attrs, lvl, count, table, idx) -> int:
         """``arm_lpae_init_pte``: -EEXIST over a leaf; a table where a leaf goes is freed first."""
@@ -342,10 +334,7 @@ class LpaeDriver(TableLifetime):
             if self.split:
                 return self._split_blk_unmap(gather, iova, size, pte, lvl + 1, table, idx, pgcount)
             return 0  # v6.14: "Unmap of a partial large IOPTE is not allowed"
-        child = geo.pte_to_paddr(pte)
-        unmapped = self._unmap(gather, iova, size, pgcount, lvl + 1, child)
-        self._drop_if_empty(table, idx, child, iova, lvl)
-        return unmapped
+        return self._unmap(gather, iova, size, pgcount, lvl + 1, geo.pte_to_paddr(pte))
 
     def _split_blk_unmap(self, gather, iova, size, blk_pte, lvl, parent, pidx, pgcount) -> int:
         """``arm_lpae_split_blk_unmap``: replace a block by a table of next-level entries, minus the unmap.
@@ -378,7 +367,6 @@ class LpaeDriver(TableLifetime):
             unmapped = count * size
         else:
             unmapped = self._unmap(gather, iova, size, pgcount, lvl, new_pa)
-        self._drop_if_empty(parent, pidx, new_pa, iova, lvl - 1)
         return unmapped
 
     # -- walks ----------------------------------------------------------------------
@@ -418,6 +406,19 @@ class LpaeDriver(TableLifetime):
                 out.append((iova, geo.pte_to_paddr(pte), size, 1, prot))
             else:
                 self._collect(geo.pte_to_paddr(pte), lvl + 1, iova, out)
+
+    def tables(self) -> list[tuple[int, int]]:
+        """Every table below the pgd as ``(base iova, span)``, sorted (spec TABLE_LIFETIME)."""
+        out: list[tuple[int, int]] = []
+        self._collect_tables(self.root, self.geo.start_level, 0, out)
+        return sorted(out)
+
+    def _collect_tables(self, pa, lvl, base, out) -> None:
+        shift = self.geo.shift(lvl)
+        for i, pte in enumerate(self.mem.pages[pa]):
+            if pte and not iopte_is_leaf(pte, lvl):
+                out.append((base + (i << shift), 1 << shift))
+                self._collect_tables(self.geo.pte_to_paddr(pte), lvl + 1, base + (i << shift), out)
 
     # -- lifetime (fail_alloc and free: impls.tables.TableLifetime) ------------------
     def free_root(self, root: int) -> None:

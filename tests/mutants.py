@@ -17,8 +17,8 @@ class NoRollback(Pgsize):
 
 # -- the bug classes of the optimized implementations -----------------------------------
 
-from impls.batched import GatheringFlatDriver, MapPages  # noqa: E402
-from spec import greedy_chunks  # noqa: E402
+from impls.batched import MapPages  # noqa: E402
+from impls.lpae import LpaeDriver, LpaeSplit  # noqa: E402
 from impls.gather import IotlbGather  # noqa: E402
 
 
@@ -41,26 +41,20 @@ class WrongRollbackSize(MapPages):
             self.unmap(iova, mapped - self.min_pagesz)
 
 
-class _WrongRemainderDriver(GatheringFlatDriver):
-    def _split(self, key, lo, hi, gather):
-        pgsize, paddr, prot = self.entries[key]
-        if self.sem.partial_unmap != "split":
-            return super()._split(key, lo, hi, gather)
-        self._remove(key, gather)
-        # bug: the remainder after the hole starts one page too late (a page is lost)
-        for a, b in ((key, lo), (hi + self.min_page, key + pgsize)):
-            if b > a:
-                for iova, pa, pg, count in greedy_chunks(self.bitmap, a, paddr + (a - key), b - a):
-                    for i in range(count):
-                        self._set(iova + i * pg, pg, pa + i * pg, prot)
-        return hi - lo
+class _WrongRemainderDriver(LpaeDriver):
+    def _split_blk_unmap(self, gather, iova, size, blk_pte, lvl, parent, pidx, pgcount):
+        got = super()._split_blk_unmap(gather, iova, size, blk_pte, lvl, parent, pidx, pgcount)
+        after = iova + got
+        if got and after % self.geo.block_size(lvl - 1):
+            # bug: the remainder after the hole starts one page too late (a page is lost)
+            self._unmap(None, after, size, 1, self.geo.start_level, self.root)
+        return got
 
 
-class SplitWrongRemainder(MapPages):
-    """map_pages over a driver whose block split writes the wrong remainder (arm-lpae-v6.13)."""
+class SplitWrongRemainder(LpaeSplit):
+    """The lpae table (arm-lpae-v6.13) whose block split writes the wrong remainder."""
 
-    name = "map_pages-bad-split"
-    semantics_name = "arm-lpae-v6.13"
+    name = "lpae-bad-split"
     driver_class = _WrongRemainderDriver
 
 
