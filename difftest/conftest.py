@@ -22,11 +22,43 @@ def pytest_addoption(parser):
                     help="seconds to wait for each reply of the --impl-cmd process (default: 5)")
     group.addoption("--save-failure", default=None, metavar="DIR",
                     help="also write each failure as a conformance vector (JSON) into DIR")
+    group.addoption("--kernel-src", default=None, metavar="DIR[,DIR]",
+                    help="Linux source trees whose own page-table code to check (default: "
+                         "$IOMMU_SPEC_KERNEL_SRC, else the trees `iommu-spec kernel fetch` cached; "
+                         "'none' for no kernel items)")
+    group.addoption("--kernel-format", default="", metavar="F[,F]",
+                    help="io-pgtable formats of the kernel items: lpae-s1, v7s, dart (default: all)")
+    group.addoption("--kernel-semantics", default=None, metavar="NAME",
+                    help="hold kernel items to this variant instead of the one their version runs")
+    group.addoption("--set-aside", default="", metavar="CLASS[,CLASS]",
+                    help="input classes whose calls the generator drops (difftest/inputs.py): "
+                         "iova-past-ias, paddr-past-oas, section-split, partial-unmap, no-access-prot, "
+                         "zero-length-sg-entry")
+    group.addoption("--report-known-findings", action="store_true",
+                    help="do not set aside the known Linux defects (docs/linux-findings.md) on "
+                         "kernel items: report them")
+    group.addoption("--fresh-process", action="store_true",
+                    help="start a fresh implementation process for every domain (external and "
+                         "kernel items), so memory corruption cannot leak into the next example")
+    group.addoption("--out-of-contract", action="store_true",
+                    help="also send external and kernel implementations driver calls Linux's core "
+                         "never makes (a pgsize outside the domain's bitmap)")
+
 
 
 def pytest_configure(config):
     if not config.getoption("hypothesis_profile", None):
         load_default_profile()
+    from difftest.inputs import parse_set_aside
+    from difftest.kernel import default_trees, kernel_items, split_list
+    try:
+        config.difftest_set_aside = parse_set_aside(config.getoption("--set-aside", ""))
+        src = config.getoption("--kernel-src", None)
+        trees = [] if src == "none" else (split_list(src) if src else default_trees())
+        formats = split_list(config.getoption("--kernel-format", ""))
+        config.difftest_kernel_items = kernel_items(trees, formats) if trees else []
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_collection_modifyitems(config, items):
@@ -35,7 +67,10 @@ def pytest_collection_modifyitems(config, items):
               for opt in ("--impl", "--profile")}
     keep, drop = [], []
     for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
+        params = dict(getattr(getattr(item, "callspec", None), "params", {}))
+        kernel = params.get("kernel_item")
+        if kernel is not None:
+            params["profile_name"] = kernel.profile
         ok = all(not wanted[opt] or params.get(name) in wanted[opt]
                  for opt, name in (("--impl", "impl_name"), ("--profile", "profile_name"))
                  if name in params)
@@ -80,3 +115,10 @@ def pytest_terminal_summary(terminalreporter, config):
     terminalreporter.section("difftest summary")
     terminalreporter.write_line(tabulate(
         rows, headers=["implementation", "profile", "semantics", *stats.FIELDS]))
+    aside = {key: names for key, names in stats.SET_ASIDE.items() if names}
+    if aside:
+        terminalreporter.write_line("")
+        terminalreporter.write_line("set aside (input classes dropped by the generator; "
+                                    "docs/linux-findings.md):")
+        for (impl, profile, _), names in sorted(aside.items()):
+            terminalreporter.write_line(f"  {impl} {profile}: {', '.join(sorted(names))}")

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from spec import Profile, Semantics, get_profile, get_semantics, pgsize_and_count
+from spec.domain import CORES
 from spec.errors import errno_name
 
 from impls.base import Counters
@@ -64,7 +65,7 @@ DRIVER_OPS = ("domain_alloc", "domain_free", "map_pages", "unmap_pages")
 #: list of [iova, paddr, pgsize, count, prot].  A kind ending in ``?`` may be
 #: absent.  Every reply may also carry ``tlb`` (see :func:`check_tlb`).
 REPLY_FIELDS: dict[str, dict[str, str]] = {
-    "hello": {"version": "u64", "name": "str", "ops": "ops", "semantics": "str?"},
+    "hello": {"version": "u64", "name": "str", "ops": "ops", "semantics": "str?", "core": "str?"},
     "domain_alloc": {"ret": "errno0", "pgsize_bitmap": "u64?"},
     "map": {"ret": "errno0"},
     "unmap": {"ret": "u64"},
@@ -75,7 +76,7 @@ REPLY_FIELDS: dict[str, dict[str, str]] = {
     "iotlb_sync": {"ret": "zero"},
     "fail_alloc": {"ret": "zero"},
     "domain_free": {"ret": "zero", "table_pages": "u64"},
-    "dump": {"ret": "zero", "leaves": "leaves"},
+    "dump": {"ret": "zero", "leaves": "leaves", "tables": "tables?"},
 }
 
 _KIND_TEXT = {
@@ -86,6 +87,7 @@ _KIND_TEXT = {
     "str": "a string",
     "ops": "a list of operation names (strings)",
     "leaves": "a list of [iova, paddr, pgsize, count, prot]",
+    "tables": "a list of [iova, span]",
 }
 
 
@@ -121,6 +123,7 @@ class Hello:
     name: str
     ops: frozenset[str]
     semantics: str | None
+    core: str | None = None
 
     @property
     def driver_only(self) -> bool:
@@ -164,6 +167,10 @@ def check_value(kind: str, value) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "leaves":
         return isinstance(value, list)  # each leaf is checked by check_leaves
+    if kind == "tables":
+        return isinstance(value, list) and all(
+            isinstance(t, list) and len(t) == 2 and all(_is_int(v) and 0 <= v < U64 for v in t)
+            and t[1] and not t[1] & (t[1] - 1) for t in value)
     if not _is_int(value):
         return False
     if kind == "u64":
@@ -454,7 +461,10 @@ class ExternalProcess:
         if "map" not in ops and not {"dump", "iova_to_phys"} & ops:
             self._fail("is driver-only but offers neither dump nor iova_to_phys, so its page "
                        "table cannot be checked", line)
-        return Hello(reply["name"], ops, sem)
+        core = reply.get("core")
+        if core is not None and core not in CORES:
+            self._fail(f"declares core {core!r}; known cores: {', '.join(CORES)}", line)
+        return Hello(reply["name"], ops, sem, core)
 
     # -- failure ------------------------------------------------------------------------
     def _read_stdout(self, stream) -> None:
@@ -556,17 +566,18 @@ class _ExternalDriver:
     def __init__(self, impl: "_ExternalCore") -> None:
         self.impl = impl
         self.adapter = impl.adapter
-        if "fail_alloc" in self.adapter.ops:
-            self.fail_alloc = self.adapter.fail_alloc
+        #: What the implementation's hello offers (the adapter's own ``ops`` become the core's).
+        self.offered = impl.adapter.process.hello.ops
+        if "fail_alloc" in self.offered:
+            self.fail_alloc = self.adapter._fail_alloc
+        if "dump" in self.offered:
+            self.tables = self.adapter.tables
 
     def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
+        # A reply of ret 0 with 0 bytes mapped is the core's problem (impls.core.DriverError:
+        # __iommu_map would loop forever); a direct driver call may answer it.
         self.impl.counters.driver_calls += 1
-        ret, mapped = self.adapter._map_pages(iova, paddr, pgsize, pgcount, prot)
-        if ret == 0 and mapped == 0:
-            self.adapter.process._fail(
-                "replied to map_pages with ret 0 and mapped 0: iommu.c's __iommu_map loop "
-                "would never end", None)
-        return ret, mapped
+        return self.adapter._map_pages(iova, paddr, pgsize, pgcount, prot)
 
     def unmap_pages(self, iova, pgsize, pgcount, gather) -> int:
         self.impl.counters.driver_calls += 1
@@ -576,7 +587,7 @@ class _ExternalDriver:
         return unmapped
 
     def iova_to_phys(self, iova: int) -> int:
-        if "iova_to_phys" in self.adapter.ops:
+        if "iova_to_phys" in self.offered:
             return self.adapter._ret("iova_to_phys", iova=iova)
         for l_iova, paddr, pgsize, count, _ in self.leaves():
             if l_iova <= iova < l_iova + pgsize * count:
@@ -605,20 +616,23 @@ class _ExternalCore(Core):
     def __init__(self, adapter: "ExternalImplementation") -> None:
         self.adapter = adapter
         super().__init__(adapter.profile, adapter.semantics)
+        self.core = adapter.core
         self.counters = adapter.counters
 
     @property
     def ops(self) -> frozenset[str]:
-        return super().ops - {"unmap_fast"}
+        drop = {"unmap_fast"} | ({"iotlb_sync"} - self.adapter.process.hello.ops)
+        return super().ops - drop
 
     def used_bitmap(self) -> int:
         return self.adapter.pgsize_bitmap
 
     def next_pages(self, iova, paddr, size):
-        return pgsize_and_count(self.pgsize_bitmap, iova, paddr, size)
+        pg, count = pgsize_and_count(self.pgsize_bitmap, iova, paddr, size)
+        return (pg, count) if self.adapter.core in ("map_pages",) else (pg, 1)
 
     def _invalidate_range(self, iova: int, size: int) -> None:
-        if "iotlb_sync" in self.adapter.ops:
+        if "iotlb_sync" in self.adapter.process.hello.ops:
             self.adapter._ret("iotlb_sync")
 
     def issue_invalidation(self, command) -> None:
@@ -669,11 +683,14 @@ class ExternalImplementation:
         hello = process.hello or process.start()
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self.name = hello.name
+        if hello.core:
+            self.core = hello.core
         self.semantics = resolve_semantics(hello.semantics, semantics, self.profile)
         self.counters = Counters()
         self._tlb: list[tuple] = []
         self._domain = False
         self._freed_pages: int | None = None
+        self._tables: list | None = None
         asked = self.profile.pgsize_bitmap if pgsize_bitmap is None else pgsize_bitmap
         reply = self._call("domain_alloc", pgsize_bitmap=asked, ias=self.profile.ias,
                            oas=self.profile.oas)
@@ -751,7 +768,13 @@ class ExternalImplementation:
     def _dump(self):
         if "dump" not in self.process.hello.ops:
             return None
-        return [tuple(leaf) for leaf in self._call("dump")["leaves"]]
+        reply = self._call("dump")
+        self._tables = reply.get("tables")
+        return [tuple(leaf) for leaf in reply["leaves"]]
+
+    def tables(self) -> list[tuple[int, int]] | None:
+        """The tables below the root from the last ``dump`` (its optional ``tables``), or None."""
+        return None if self._tables is None else [tuple(t) for t in self._tables]
 
     def _map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
         reply = self._call("map_pages", iova=iova, paddr=paddr, pgsize=pgsize, pgcount=pgcount,
@@ -818,9 +841,16 @@ class ExternalFactory:
     call starts a new one.  ``close()`` (or leaving a ``with`` block) ends it.
     """
 
-    def __init__(self, cmd: str | Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, cmd: str | Sequence[str], timeout: float = DEFAULT_TIMEOUT,
+                 fresh: bool = False, recorded_prot=None) -> None:
         self.cmd = cmd
         self.timeout = timeout
+        #: ``prot -> prot`` as the implementation's leaves record it (a format that
+        #: cannot say write-only, say), or None: the tester compares leaves through it.
+        self.recorded_prot = recorded_prot
+        #: Start a new process for every domain (``--fresh-process``), so memory a
+        #: buggy implementation corrupted never reaches the next example.
+        self.fresh = fresh
         self.process: ExternalProcess | None = None
         # The failure report's reproducer builds the implementation as
         # ``difftest.external.ExternalFactory(cmd)(profile, semantics)``.
@@ -837,9 +867,13 @@ class ExternalFactory:
 
     def __call__(self, profile: Profile | str, semantics: Semantics | str | None = None,
                  pgsize_bitmap: int | None = None) -> ExternalImplementation:
+        if self.fresh:
+            self.close()
         self.hello()
-        return ExternalImplementation(self.process, profile, semantics,
-                                      pgsize_bitmap=pgsize_bitmap)
+        impl = ExternalImplementation(self.process, profile, semantics, pgsize_bitmap=pgsize_bitmap)
+        if self.recorded_prot is not None:
+            impl.recorded_prot = self.recorded_prot
+        return impl
 
     def close(self) -> None:
         """End the process, if any."""

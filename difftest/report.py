@@ -142,6 +142,9 @@ def repro(calls: list[Call], impl_ctor: str, spec_ctor: str, final_check: str,
         if call.kind == "dma":
             body.append(f"    iotlb_fill(spec, tlb, {call.args['iova']:#x})  # device access")
             continue
+        if call.kind == "setup":  # made on both, nothing to compare (fault injection)
+            body.append(f"    {call.source('spec')}; {call.source('impl')}")
+            continue
         if call.kind == "impl":
             note = f"  # {call.rules[0]}" if call.rules else ""
             body.append(f"    {call.source('impl')}{note}")

@@ -2,10 +2,20 @@
 
 from collections import defaultdict
 
-FIELDS = ("examples", "steps", "ops", "pte_writes", "invalidations", "failures")
+FIELDS = ("examples", "steps", "ops", "pte_writes", "invalidations", "set_aside", "failures")
 
 #: (implementation, profile, semantics) -> {field: count}
 STATS: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
+
+
+#: (implementation, profile, semantics) -> the input classes set aside for it.
+SET_ASIDE: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+
+
+def note_set_aside(key: tuple[str, str, str], names) -> None:
+    """Remember which input classes an item sets aside (the summary lists them)."""
+    SET_ASIDE[key].update(names)
+    STATS[key]  # the item has a row even if it never runs an example
 
 
 def record(key: tuple[str, str, str], **counts: int) -> None:
@@ -16,9 +26,12 @@ def record(key: tuple[str, str, str], **counts: int) -> None:
 
 def merge(rows: list) -> None:
     """Merge rows exported by ``export`` (e.g. from pytest-xdist workers)."""
-    for key, counts in rows:
+    for key, counts, *rest in rows:
         record(tuple(key), **counts)
+        if rest:
+            SET_ASIDE[tuple(key)].update(rest[0])
 
 
 def export() -> list:
-    return [[list(key), dict(counts)] for key, counts in STATS.items()]
+    return [[list(key), dict(counts), sorted(SET_ASIDE.get(key, ()))]
+            for key, counts in STATS.items()]

@@ -8,6 +8,7 @@ conformance vector that replays against any implementation.
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
+from difftest import stats
 from difftest.machine import build_machine, saving_failures
 from impls import IMPLEMENTATIONS
 from spec import PROFILES
@@ -23,9 +24,11 @@ def test_difftest(impl_name, profile_name, request):
     config = request.config
     factory = IMPLEMENTATIONS[impl_name]
     semantics = config.getoption("--semantics")
-    machine = build_machine(factory, profile_name, semantics)
+    set_aside = config.difftest_set_aside
+    machine = build_machine(factory, profile_name, semantics, set_aside=set_aside)
     sem = semantics or factory.semantics_name or PROFILES[profile_name].default_semantics
     request.node.difftest_key = (impl_name, profile_name, sem)
+    stats.note_set_aside(request.node.difftest_key, set_aside)
     directory = config.getoption("--save-failure", None)
     if directory:
         machine = saving_failures(machine, directory, impl_name)

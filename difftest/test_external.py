@@ -10,6 +10,7 @@ implementation's hello declares none; ``--impl-timeout`` bounds each reply;
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
+from difftest import stats
 from difftest.external import ExternalFactory, UnsupportedProfile, resolve_semantics
 from difftest.machine import build_machine, saving_failures
 from spec import PROFILES
@@ -23,7 +24,8 @@ def test_external(profile_name, request):
     if not cmd:
         pytest.skip("no external implementation: pass --impl-cmd 'CMD' (protocol v1, "
                     "docs/protocol.md)")
-    with ExternalFactory(cmd, timeout=config.getoption("--impl-timeout")) as factory:
+    with ExternalFactory(cmd, timeout=config.getoption("--impl-timeout"),
+                         fresh=config.getoption("--fresh-process")) as factory:
         hello = factory.hello()
         try:
             sem = resolve_semantics(hello.semantics, config.getoption("--semantics"),
@@ -34,8 +36,11 @@ def test_external(profile_name, request):
             factory(profile_name, sem).close()
         except UnsupportedProfile as exc:
             pytest.skip(str(exc))
-        request.node.difftest_key = (hello.name, profile_name, sem.name)
-        machine = build_machine(factory, profile_name, sem.name, label=hello.name)
+        request.node.difftest_key = key = (hello.name, profile_name, sem.name)
+        stats.note_set_aside(key, config.difftest_set_aside)
+        machine = build_machine(factory, profile_name, sem.name, label=hello.name,
+                                set_aside=config.difftest_set_aside,
+                                driver_contract=not config.getoption("--out-of-contract"))
         directory = config.getoption("--save-failure")
         if directory:
             machine = saving_failures(machine, directory, hello.name)

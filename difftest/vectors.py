@@ -256,7 +256,9 @@ def _map_prot(c: Ctx):
 
 @scenario("map-range")
 def _map_range(c: Ctx):
-    """Ranges past 2^ias, past 2^oas or past 2^64 fail with -ERANGE; ranges ending exactly there map."""
+    """Ranges past 2^ias, past 2^oas or past 2^64 fail with -ERANGE where the driver checks them;
+    where it checks only a call's start they are accepted (IOVA_PAST_IAS, PADDR_PAST_OAS);
+    ranges ending exactly there map."""
     otop = 1 << c.profile.oas
     return [MAP(c.top - c.m, c.Y, 2 * c.m), MAP(c.A, otop - c.m, 2 * c.m),
             MAP(U64 - c.m, c.Y, c.m), MAP(U64 - c.m, c.Y, 2 * c.m),
@@ -355,6 +357,17 @@ def _unmap_table_slot(c: Ctx):
         return None
     m = c.m
     return [MAP(c.A, c.Y, m), MAP(c.A + 2 * m, c.Y + 2 * m, m), UNMAP(c.A, c.p1), PHYS(c.A + 2 * m)]
+
+
+@scenario("unmap-table-slot-p2")
+def _unmap_table_slot_p2(c: Ctx):
+    """The same with the third smallest page size as the slot: under v7s the 64K slot is 16
+    entries of one level-2 table (all must be valid), and a 1M slot is the table itself."""
+    if len(c.sizes) < 3:
+        return None
+    m = c.m
+    return [MAP(c.A, c.Y, m), MAP(c.A + 2 * m, c.Y + 2 * m, m), UNMAP(c.A, c.sizes[2]),
+            PHYS(c.A + 2 * m)]
 
 
 @scenario("unmap-leaves")
@@ -639,6 +652,13 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
     "UNMAP_HOLE_IN_TABLE": (lambda s: bool(s.hole_in_table), "hole_in_table != 0"),
     "UNMAP_RANGE": (lambda s: s.unmap_range_checked, "unmap_range_checked"),
     "PAGES_TABLE_BATCH": (lambda s: s.per_table_batches, "per_table_batches"),
+    "IOVA_PAST_IAS": (lambda s: s.range_check == "paddr_start" or (
+        s.range_check == "start" and not s.per_table_batches),
+        "a driver call that can run past 2^ias (range_check 'start' without per-table "
+        "batches, or no IOVA check)"),
+    "PADDR_PAST_OAS": (lambda s: s.range_check != "whole", "range_check != 'whole'"),
+    "UNMAP_SPLIT_SECTION": (lambda s: s.partial_unmap == "split_to_pgsize",
+                            "partial_unmap == 'split_to_pgsize'"),
     "CORE_BATCHES": (lambda s: s.per_table_batches or getattr(s, "unmap_range_checked", False),
                      "per_table_batches or unmap_range_checked (where batches are judged whole)"),
 }
@@ -795,6 +815,9 @@ def vector_from_calls(calls, profile: Profile | str, semantics: Semantics | str,
     requests, expects = [], []
     for call in calls:
         kind = getattr(call, "kind", "both")
+        if kind == "setup" and call.op == "fail_alloc" and call.args.get("after", 0) < (1 << 62) - 1:
+            raise ValueError("the call log holds an injected allocation failure; such a failure "
+                             "does not replay elsewhere")
         if kind == "dma" or call.op in ("fail_alloc", "domain_free", "dma_access"):
             continue
         if kind == "impl" and call.op != "iotlb_sync":

@@ -185,4 +185,10 @@ def test_a_wrong_unmapped_size_is_caught_at_its_line(setup, calls, data):
     wrong = got + SZ_4K if data.draw(st.booleans()) or not got else got - SZ_4K
     lines[index] = f"{prefix}unmap: IOMMU: iova={iova:#018x}{rng} size={size} unmapped_size={wrong}"
     report = check_lines(lines, profile, semantics=semantics, complete=True)
-    assert [(f.loc.line, f.rule) for f in report.findings] == [(index + 1, "TRACE_UNMAPPED_SIZE")]
+    found = [(f.loc.line, f.rule) for f in report.findings]
+    # The first finding is at exactly that line.  A size too large also claims a page
+    # that a later unmap in the log may then unmap again: that later line contradicts
+    # the (wrong) trace too, and is rightly reported after it.
+    assert found[:1] == [(index + 1, "TRACE_UNMAPPED_SIZE")]
+    assert all(line > index + 1 and rule == "TRACE_UNMAPPED_SIZE" for line, rule in found[1:])
+    assert wrong > got or len(found) == 1

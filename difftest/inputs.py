@@ -1,0 +1,106 @@
+"""Named input classes: kinds of call the generator can set aside.
+
+Real kernel code has real defects, and one known defect must not stop the
+search for the next.  An *input class* names a kind of call by what the model
+decides about it (the rules in ``spec.RULES`` it records) or by its
+arguments.  ``pytest difftest --set-aside CLASS[,CLASS...]`` makes the state
+machine drop every generated call of those classes: the model is rolled back
+to before the call and the implementation never sees it.  The summary counts
+what was set aside, per item.
+
+Known Linux defects are set aside for the kernel items they apply to
+(:data:`KNOWN_LINUX_FINDINGS`, documented in docs/linux-findings.md), unless
+``--report-known-findings`` asks for them to be reported.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class InputClass:
+    """``name``; ``rules``: a call is of this class when the model decided any of them; ``doc``."""
+
+    name: str
+    rules: frozenset[str]
+    doc: str
+    matches_args: Callable[[str, dict], bool] | None = None
+
+
+def _zero_length_sg(op: str, args: dict) -> bool:
+    return op == "map_sg" and any(entry[2] == 0 for entry in args["sg"])
+
+
+INPUT_CLASSES: dict[str, InputClass] = {c.name: c for c in [
+    InputClass("iova-past-ias", frozenset({"IOVA_PAST_IAS"}),
+               "a driver call accepted with an IOVA range past 2^ias (spec IOVA_PAST_IAS)"),
+    InputClass("paddr-past-oas", frozenset({"PADDR_PAST_OAS"}),
+               "a driver call accepted with a physical range past 2^oas (spec PADDR_PAST_OAS)"),
+    InputClass("section-split", frozenset({"UNMAP_SPLIT_SECTION"}),
+               "an unmap that splits a v7s section into a level-2 table (spec UNMAP_SPLIT_SECTION)"),
+    InputClass("partial-unmap", frozenset({"UNMAP_PARTIAL_LEAF"}),
+               "an unmap that covers part of a leaf (spec UNMAP_PARTIAL_LEAF)"),
+    InputClass("no-access-prot", frozenset({"MAP_PROT"}),
+               "a map whose prot grants neither read nor write (spec MAP_PROT)"),
+    InputClass("zero-length-sg-entry", frozenset(),
+               "a map_sg with a zero-length scatterlist entry (spec MAP_SG_COALESCE)",
+               _zero_length_sg),
+]}
+
+
+def parse_set_aside(text: str | None) -> frozenset[str]:
+    """``"a,b"`` -> the class names; ValueError naming the known ones for an unknown name."""
+    names = frozenset(n.strip() for n in (text or "").split(",") if n.strip())
+    unknown = sorted(names - INPUT_CLASSES.keys())
+    if unknown:
+        raise ValueError(f"unknown input class {', '.join(map(repr, unknown))} for --set-aside; "
+                         f"known: {', '.join(sorted(INPUT_CLASSES))}")
+    return names
+
+
+def classes_of(op: str, args: dict, rules: list[str], names: frozenset[str]) -> list[str]:
+    """The classes among ``names`` that a call (its op, args and the rules the model decided) is in."""
+    out = []
+    for name in sorted(names):
+        c = INPUT_CLASSES[name]
+        if c.rules.intersection(rules) or (c.matches_args is not None and c.matches_args(op, args)):
+            out.append(name)
+    return out
+
+
+@dataclass(frozen=True)
+class LinuxFinding:
+    """A known defect in Linux's own page-table code, found by this tester.
+
+    ``input_class`` sets it aside; ``formats`` are kernel-harness formats
+    (``lpae-s1``, ``v7s``, ``dart``); ``versions`` the trees it was seen in
+    (``(major, minor)`` inclusive bounds); ``anchor`` its section in
+    docs/linux-findings.md.
+    """
+
+    input_class: str
+    formats: frozenset[str]
+    versions: tuple[tuple[int, int], tuple[int, int]]
+    anchor: str
+
+    def applies(self, fmt: str, version: tuple[int, int]) -> bool:
+        lo, hi = self.versions
+        return fmt in self.formats and lo <= version[:2] <= hi
+
+
+#: The known findings (docs/linux-findings.md).  Each is set aside for the
+#: kernel items it applies to, and tests/test_linux_findings.py shows it is
+#: still found when it is not.
+KNOWN_LINUX_FINDINGS: tuple[LinuxFinding, ...] = (
+    LinuxFinding("paddr-past-oas", frozenset({"lpae-s1", "dart"}), ((6, 1), (6, 12)),
+                 "paddr-past-oas"),
+    LinuxFinding("iova-past-ias", frozenset({"dart"}), ((6, 1), (6, 12)), "iova-past-ias"),
+    # 6.1's mtk_iommu maps one page per call, so v7s's per-call loop never crosses 2^32 there.
+    LinuxFinding("iova-past-ias", frozenset({"v7s"}), ((6, 12), (6, 12)), "iova-past-ias"),
+    LinuxFinding("section-split", frozenset({"v7s"}), ((6, 1), (6, 13)), "section-split"),
+)
+
+
+def known_set_aside(fmt: str, version: tuple[int, int]) -> frozenset[str]:
+    """The input classes set aside by default for a kernel item of ``fmt`` from a tree of ``version``."""
+    return frozenset(f.input_class for f in KNOWN_LINUX_FINDINGS if f.applies(fmt, version))
