@@ -283,6 +283,16 @@ int lpt_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias,
 	return 0;
 }
 
+/*
+ * The core loop Linux runs over this format's driver, for hello's "core":
+ * a tree whose mtk_iommu offers only .map/.unmap gets one page per call from
+ * the v5.15+ core (iommu.c __iommu_map_pages: *mapped = ret ? 0 : pgsize).
+ */
+const char *lpt_core(int format)
+{
+	return LINUXPT_MTK_SINGLE_PAGE && format == LPT_V7S ? "map-v5.15" : "map_pages";
+}
+
 int lpt_map_pages(unsigned long long iova, unsigned long long paddr, unsigned long long pgsize,
 		  unsigned long long pgcount, int prot, unsigned long long *mapped)
 {

@@ -692,8 +692,8 @@ static void serve(const struct jval *req)
 
 	if (!strcmp(op, "hello")) {
 		printf("{\"version\":1,\"name\":\"linux-%s-%s\",\"ops\":%s,\"kernel\":\"%s\","
-		       "\"format\":\"%s\"}\n", lpt_kernel_series(), FORMATS[format], OPS,
-		       lpt_kernel_version(), FORMATS[format]);
+		       "\"format\":\"%s\",\"core\":\"%s\"}\n", lpt_kernel_series(), FORMATS[format],
+		       OPS, lpt_kernel_version(), FORMATS[format], lpt_core(format));
 		return;
 	}
 	if (!strcmp(op, "domain_alloc")) {

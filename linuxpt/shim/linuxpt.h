@@ -8,6 +8,9 @@
 
 enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2 };
 
+/* The core loop Linux runs over this format's driver in this tree (hello's "core"). */
+const char *lpt_core(int format);
+
 /* What the hardware is given for a domain: what dump's walker reads. */
 struct lpt_hw {
 	int format;
