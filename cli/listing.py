@@ -33,7 +33,7 @@ def semantics_main(argv: list[str]) -> int:
     args = _parser("semantics", "The semantic variants and every point where they differ.").parse_args(argv)
     points = ["exists_errno", "map_zero_size", "partial_unmap", "replace_table",
               "unmap_slots", "per_table_batches", "map_over_live", "hole_in_table",
-              "unmap_range_checked"]
+              "unmap_range_checked", "range_check", "prot_first", "tables"]
     rows = []
     for s in SEMANTICS.values():
         row = {"name": s.name}
@@ -44,6 +44,7 @@ def semantics_main(argv: list[str]) -> int:
             elif pt == "map_zero_size":
                 v = errno_name(v)
             row[pt] = v
+        row["versions"] = s.versions or "-"
         row["source"] = s.source
         rows.append(row)
     if args.json:
@@ -57,7 +58,8 @@ def semantics_main(argv: list[str]) -> int:
 
 def rules_main(argv: list[str]) -> int:
     args = _parser("rules", "The named rules of the model.").parse_args(argv)
-    rows = [{"rule": r.name, "states": r.summary, "source": r.source} for r in RULES.values()]
+    rows = [{"rule": r.name + (" (Linux defect)" if r.defect else ""), "states": r.summary,
+             "source": r.source} for r in RULES.values()]
     if args.json:
         json.dump([{**row, "doc": RULES[row["rule"]].doc.strip()} for row in rows], sys.stdout, indent=2)
         print()
