@@ -293,5 +293,5 @@ def test_json_subset_run(capsys):
 
 def test_cli_dispatch_reaches_prove(capsys):
     """iommu-spec prove is wired to spec.proofs.main (a usage error comes back as 2)."""
-    from cli.main import main as cli_main
+    from iommu_spec.cli.main import main as cli_main
     assert cli_main(["prove", "--bogus"]) == 2

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from cli.main import main as cli_main
+from iommu_spec.cli.main import main as cli_main
 from difftest import DiffFailure, build_machine
 from difftest.report import Call
 from difftest.vectors import (FORMAT, SCENARIOS, ExternalTarget, InProcessTarget, applies, coverage,

@@ -1,11 +1,11 @@
-"""``python -m bench [model|difftest|costs|all] ...``: run benchmarks and print their tables.
+"""``python -m iommu_spec.bench [model|difftest|costs|all] ...``: run benchmarks and print their tables.
 
-With no sub-command, all three run.  Figures are printed, never asserted.
+With no sub-command, all three groups run (five tables).  Figures are printed, never asserted.
 """
 
 import sys
 
-from bench import costs, difftest_speed, model
+from iommu_spec.bench import costs, difftest_speed, model
 
 COMMANDS = {"model": model.main, "difftest": difftest_speed.main, "costs": costs.main}
 
@@ -13,7 +13,7 @@ COMMANDS = {"model": model.main, "difftest": difftest_speed.main, "costs": costs
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
-        print("usage: python -m bench [" + "|".join(COMMANDS) + "] [options]\n\n" + __doc__)
+        print("usage: iommu-spec bench [" + "|".join(COMMANDS) + "] [options]\n\n" + __doc__)
         return 0
     if argv and argv[0] in COMMANDS:
         return COMMANDS[argv[0]](argv[1:])

@@ -46,7 +46,7 @@ def rows(examples: int = 20) -> list[list]:
 
 def main(argv=None) -> int:
     import argparse
-    p = argparse.ArgumentParser(prog="python -m bench difftest", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m iommu_spec.bench difftest", description=__doc__.split("\n\n")[0])
     p.add_argument("--examples", type=int, default=20)
     args = p.parse_args(argv)
     print("Difftest throughput (state-machine steps per second, model + implementation)\n")

@@ -133,7 +133,7 @@ def _human(size: int) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench costs", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m iommu_spec.bench costs", description=__doc__.split("\n\n")[0])
     p.add_argument("--impl", default="", help="comma-separated implementations (default: all)")
     p.add_argument("--profile", default="", help="comma-separated profiles (default: all)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")

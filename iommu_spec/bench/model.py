@@ -6,7 +6,7 @@ Two tables:
    iova_to_phys with 10, 1,000, 10,000 and 100,000 live runs;
 2. the time of one map+unmap as the size grows from 4 KiB to 1 TiB, for the
    model (leaf runs in an interval map) and the naive per-page dictionary of
-   bench/naive.py, with their ratio.
+   iommu_spec/bench/naive.py, with their ratio.
 """
 
 import random
@@ -86,7 +86,7 @@ def size_rows() -> list[list]:
 
 def main(argv=None) -> int:
     import argparse
-    p = argparse.ArgumentParser(prog="python -m bench model", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m iommu_spec.bench model", description=__doc__.split("\n\n")[0])
     p.add_argument("--ops", type=int, default=20000, help="operations per mix measurement")
     args = p.parse_args(argv)
     rows = [[runs, f"{mix_throughput(runs, args.ops):,.0f}"] for runs in (10, 1000, 10000, 100000)]

@@ -1,0 +1,1 @@
+"""The ``iommu-spec`` command line."""

@@ -1,0 +1,5 @@
+import sys
+
+from iommu_spec.cli.main import main
+
+sys.exit(main())
