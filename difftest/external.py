@@ -34,7 +34,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Sequence
 
-from spec import Profile, Semantics, get_profile, get_semantics, pgsize_and_count
+from spec import SEMANTICS, Profile, Semantics, get_profile, get_semantics, pgsize_and_count
 from spec.domain import CORES
 from spec.errors import errno_name
 
@@ -99,7 +99,28 @@ class ExternalError(AssertionError):
     range.  The message names the implementation, what went wrong, the last
     request, the reply (if any) and the tail of stderr.  The process group has
     been killed when this is raised.
+
+    For the failure report: ``kind`` is ``"crash"`` (the process died),
+    ``"protocol"`` (a malformed or wrong reply) or ``"start"``; ``what`` says
+    what happened in a few words (``"was killed by SIGSEGV before
+    replying"``); ``request`` is the request it was answering (or None);
+    ``signal`` the signal that killed it, if one did.
     """
+
+    def __init__(self, message: str, *, kind: str = "protocol", what: str = "",
+                 request: dict | None = None, signal: str | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.what, self.request, self.signal = kind, what or message, request, signal
+
+    def headline(self) -> str:
+        """What happened, for the first line of a failure report: ``crashed (SIGSEGV) on unmap_pages(...)``."""
+        on = f" on {request_text(self.request)}" if self.request else ""
+        if self.kind == "crash":
+            how = f"crashed ({self.signal})" if self.signal else f"crashed: it {self.what}"
+            return f"the implementation {how}{on}"
+        if self.kind == "start":
+            return f"the implementation {self.what}"
+        return f"the implementation broke protocol v1{on}: it {self.what}"
 
 
 class ExternalTimeout(BaseException):
@@ -109,7 +130,55 @@ class ExternalTimeout(BaseException):
     ``Exception`` subclasses by replaying them, and every replay of a hang
     would wait out the timeout again, so this one ends the test case at once
     with the requests that led to it.  The process group has been killed.
+    ``what`` and ``request`` are as for :class:`ExternalError`.
     """
+
+    def __init__(self, message: str, *, what: str = "", request: dict | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.what, self.request = "hang", what or message, request
+
+    def headline(self) -> str:
+        on = f" on {request_text(self.request)}" if self.request else ""
+        return f"the implementation hung{on}: it {self.what}"
+
+
+def request_text(request: dict) -> str:
+    """A protocol request as a call: ``unmap_pages(iova=0x200000, pgsize=0x1000, pgcount=2)``."""
+    args = ", ".join(f"{k}={_value_text(v)}" for k, v in request.items() if k != "op")
+    return f"{request.get('op', '?')}({args})"
+
+
+def reply_text(op: str, reply: dict | None) -> str:
+    """A reply as the report shows it: ``ret 0, mapped 0x2000``; a dump as its leaf count."""
+    if reply is None:
+        return "no reply"
+    if op == "dump":
+        return f"{len(reply.get('leaves', []))} leaves"
+    parts = [f"{k} {_value_text(v, errno_=k == 'ret')}" for k, v in reply.items()
+             if k != "tlb" or v]
+    return ", ".join(parts) or "{}"
+
+
+def _value_text(value, errno_: bool = False) -> str:
+    if type(value) is int:
+        if value < 0 and errno_:
+            return errno_name(value)
+        return f"{value:#x}" if value > 9 else str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value_text(v) for v in value) + "]"
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+@dataclass
+class Exchange:
+    """One request to the implementation and its reply (None when none came)."""
+
+    seq: int
+    request: dict
+    reply: dict | None = None
+
+    def text(self) -> str:
+        return f"{request_text(self.request)} -> {reply_text(self.request.get('op', ''), self.reply)}"
 
 
 class UnsupportedProfile(Exception):
@@ -268,6 +337,8 @@ class ExternalProcess:
         self._threads: list[threading.Thread] = []
         self._last: dict | None = None
         self._eof = False
+        #: The last requests and their replies, for the failure report (:meth:`exchanges_since`).
+        self.log: deque[Exchange] = deque(maxlen=200)
 
     def __repr__(self) -> str:
         state = f"pid {self.proc.pid}" if self.alive else "not running"
@@ -293,8 +364,13 @@ class ExternalProcess:
                 self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 start_new_session=True, cwd=self.cwd, env=self.env)
         except OSError as exc:
-            raise ExternalError(f"external implementation `{self.cmd}` could not be started: "
-                                f"{exc}") from None
+            error = exc
+        else:
+            error = None
+        if error is not None:
+            what = f"could not be started: {error.strerror or error}"
+            raise ExternalError(f"external implementation `{self.cmd}` {what}", kind="start",
+                                what=what)
         os.set_blocking(self.proc.stdin.fileno(), False)
         for target, stream in ((self._read_stdout, self.proc.stdout),
                                (self._read_stderr, self.proc.stderr)):
@@ -349,6 +425,8 @@ class ExternalProcess:
         req = {"op": op, **fields}
         self._last = req
         self.requests += 1
+        exchange = Exchange(self.requests, req)
+        self.log.append(exchange)
         self._write((json.dumps(req, separators=(",", ":")) + "\n").encode())
         line = self._read_line()
         reply = self._parse(line)
@@ -357,8 +435,13 @@ class ExternalProcess:
         problem = check_tlb(tlb)
         if problem:
             self._fail(f"sent a malformed tlb field: {problem}", line)
-        reply["tlb"] = [tuple(cmd) for cmd in tlb]
+        exchange.reply = reply
+        reply = dict(reply, tlb=[tuple(cmd) for cmd in tlb])
         return reply
+
+    def exchanges_since(self, seq: int) -> list[Exchange]:
+        """The logged exchanges after request number ``seq`` (the count :attr:`requests` had then)."""
+        return [e for e in self.log if e.seq > seq]
 
     def _write(self, data: bytes) -> None:
         fd = self.proc.stdin.fileno()
@@ -406,9 +489,11 @@ class ExternalProcess:
 
     def _parse(self, line: bytes) -> dict:
         try:
-            reply = json.loads(line.decode("utf-8"))
+            reply, problem = json.loads(line.decode("utf-8")), None
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            self._fail(f"replied with a line that is not JSON ({exc})", line)
+            reply, problem = None, f"replied with a line that is not JSON ({exc})"
+        if problem:  # raised outside the handler: no chained traceback
+            self._fail(problem, line)
         if not isinstance(reply, dict):
             self._fail(f"replied with JSON that is not an object ({type(reply).__name__})", line)
         return reply
@@ -447,10 +532,9 @@ class ExternalProcess:
         ops = frozenset(reply["ops"])
         sem = reply.get("semantics")
         if sem is not None:
-            try:
-                get_semantics(sem)
-            except KeyError as exc:
-                self._fail(f"declares {exc.args[0]}", line)
+            if sem not in SEMANTICS:
+                self._fail(f"declares unknown semantics {sem!r}; known: {', '.join(SEMANTICS)}",
+                           line)
         required = DRIVER_OPS if "map" not in ops else FULL_OPS
         missing = [op for op in required if op not in ops]
         if missing:
@@ -531,14 +615,19 @@ class ExternalProcess:
 
     def _crashed(self, when: str = "before replying"):
         status = self._wait_exit()
-        self._fail(f"{_status_text(status)} {when}", None)
+        what = f"{_status_text(status)} {when}"
+        sig = None
+        if status is not None and status < 0:
+            sig = _status_text(status).removeprefix("was killed by ")
+        raise ExternalError(self._report(what, None, kill=True), kind="crash", what=what,
+                            request=self._last, signal=sig)
 
     def _hang(self, what: str):
-        raise ExternalTimeout(self._report(f"{what}; its process group was killed", None,
-                                           kill=True))
+        what = f"{what}; its process group was killed"
+        raise ExternalTimeout(self._report(what, None, kill=True), what=what, request=self._last)
 
     def _fail(self, what: str, line: bytes | None):
-        raise ExternalError(self._report(what, line, kill=True))
+        raise ExternalError(self._report(what, line, kill=True), what=what, request=self._last)
 
     def _report(self, what: str, line: bytes | None, kill: bool) -> str:
         pid = self.proc.pid if self.proc else "-"

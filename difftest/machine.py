@@ -9,6 +9,7 @@ whose message is the failure report (see :mod:`difftest.report`); Hypothesis
 then shrinks the call sequence.
 """
 
+import functools
 import os
 import zlib
 
@@ -25,7 +26,8 @@ from spec.leafmap import LeafMap, LeafRun
 from . import stats, strategies as S
 from .inputs import classes_of
 from .settings import ENV_DB
-from .report import Call, Failure, hx, render, state_table
+from .external import ExternalError, ExternalTimeout
+from .report import Call, Failure, Text, hx, render, state_table
 
 
 #: fail_alloc(NEVER) disarms fault injection (protocol v1 has no separate disarm).
@@ -37,7 +39,25 @@ MAX_LEAVES_PER_MAP = 256
 
 
 class DiffFailure(AssertionError):
-    """The implementation disagreed with the spec; the message is the full report."""
+    """The implementation disagreed with the spec, or crashed; the message is the full report."""
+
+
+def step(rule_function):
+    """A state-machine step: marks where its requests start, and turns a protocol failure into a report.
+
+    An external implementation's crash, malformed reply or hang can surface
+    in any request of the step (the call itself, a dump, iova_to_phys
+    probes); it is reported as what it is, never as the step's spec rule.
+    """
+    @functools.wraps(rule_function)
+    def run(self, *args, **kwargs):
+        self.step_start = self.requests_made()
+        try:
+            return rule_function(self, *args, **kwargs)
+        except (ExternalError, ExternalTimeout) as exc:
+            error = exc
+        self.fail_external(error)  # outside the handler: no chained traceback
+    return run
 
 
 #: The rule named when the spec recorded none for a call.
@@ -74,6 +94,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
     class DiffMachine(RuleBasedStateMachine):
         def __init__(self):
             super().__init__()
+            self.step_start = 0
             self.impl = factory(profile.name, semantics)
             self.sem = self.impl.semantics
             self.spec = ReferenceDomain(profile, self.sem, pgsize_bitmap=self.impl.pgsize_bitmap,
@@ -89,15 +110,26 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             stats.record(self.key, examples=1)
 
         # -- lockstep -----------------------------------------------------------------
+        def requests_made(self) -> int:
+            """Requests sent so far to an external implementation's process (0 in-process)."""
+            process = getattr(getattr(self, "impl", None), "process", None)
+            return getattr(process, "requests", 0)
+
         def call_impl(self, call: Call, rule_name: str):
             """Make ``call`` on the implementation; a crash is a finding, not a traceback."""
             try:
                 call.impl_ret = getattr(self.impl, call.op)(**call.args)
+            except (ExternalError, ExternalTimeout):
+                call.impl_ret = Text("no reply")
+                raise  # reported by @step as what it is
             except Exception as exc:
-                call.impl_ret = f"raised {type(exc).__name__}: {exc}"
-                self.fail(rule_name, "behaviour",
-                          f"the implementation raised {type(exc).__name__}: {exc}")
-            return call.impl_ret
+                error = exc
+            else:
+                return call.impl_ret
+            call.impl_ret = Text(f"raised {type(error).__name__}")
+            self.fail(rule_name, "behaviour", f"{type(error).__name__}: {error}",
+                      headline=f"the implementation raised {type(error).__name__}: {error} "
+                               f"on {call.pretty()}")
 
         def take_invalidations(self, rule_name: str) -> list:
             try:
@@ -135,7 +167,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             first = self.blame(rules, DEFAULT_RULE[op])
             call = Call(op, args, spec_ret, None, rules)
             self.calls.append(call)
-            stats.record(self.key, ops=1, steps=1)
+            stats.record(self.key, steps=1)
             self.call_impl(call, first)
             commands = self.take_invalidations(first)
             if call.impl_ret != spec_ret:
@@ -206,6 +238,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 want = want.paddr + (iova - want.iova) if want else 0
                 try:
                     got = self.impl.iova_to_phys(iova)
+                except (ExternalError, ExternalTimeout):
+                    raise
                 except Exception as exc:
                     got = f"raised {exc!r}"
                 if got != want:
@@ -213,11 +247,34 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                               f"iova_to_phys({hx(iova)}): spec {hx(want)}, implementation "
                               f"{got if isinstance(got, str) else hx(got)}")
 
-        def fail(self, rule_name: str, what: str, details: str):
+        def fail_external(self, error) -> None:
+            """Report a crash, hang or protocol failure of an external implementation as such."""
+            if isinstance(error, ExternalTimeout):  # not shrunk: each replay would hang again
+                self.failed = True
+                raise ExternalTimeout(self.report(None, "hang", str(error),
+                                                  headline=error.headline()),
+                                      what=error.what, request=error.request)
+            self.fail(None, error.kind, str(error), headline=error.headline())
+
+        def fail(self, rule_name: str | None, what: str, details: str, headline: str | None = None):
+            """Stop with the failure report: ``rule_name`` violated (or ``headline``: what went wrong)."""
             self.failed = True  # teardown then only cleans up, so one failure is reported once
+            raise DiffFailure(self.report(rule_name, what, details, headline))
+
+        def driver_calls(self) -> list[str] | None:
+            """The driver requests of the failing step and their replies (driver-only implementations)."""
+            process = getattr(self.impl, "process", None)
+            if getattr(self.impl, "linux_core", None) is None or process is None:
+                return None
+            return [e.text() for e in process.exchanges_since(self.step_start)]
+
+        def report(self, rule_name: str | None, what: str, details: str,
+                   headline: str | None = None) -> str:
             impl_ctor, imports = _ctor_source(factory, profile.name, self.sem.name)
             spec_ctor = repr(self.spec)
-            if what == "IOTLB":
+            if headline is not None:
+                check = f"# {headline}"
+            elif what == "IOTLB":
                 check = "assert iotlb_stale(spec, tlb) is None"
             elif what == "leaves (page sizes)":
                 check = "assert canonical_leaves(impl.leaves()) == spec.leaves()"
@@ -225,8 +282,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 check = "assert impl.domain_free() == 0"
             else:
                 check = "assert translations_of(canonical_leaves(impl.leaves())) == spec.translations()"
-            raise DiffFailure(render(self.target, Failure(rule_name, what, details), self.calls,
-                                     impl_ctor, spec_ctor, check, imports))
+            return render(self.target, Failure(rule_name, what, details, headline), self.calls,
+                          impl_ctor, spec_ctor, check, imports, driver_calls=self.driver_calls())
 
         def live(self):
             return self.spec.leaves()
@@ -254,6 +311,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
 
         # -- rules ----------------------------------------------------------------------
         @rule(data=st.data())
+        @step
         def map(self, data):
             iova = data.draw(S.iovas(self.space), label="iova")
             paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova)
@@ -261,6 +319,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.do("map", iova=iova, paddr=paddr, size=size, prot=data.draw(S.prots(), label="prot"))
 
         @rule(data=st.data())
+        @step
         def map_over_live(self, data):
             run = self.some_run(data)
             m = self.space.min_page
@@ -272,6 +331,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.do("map", iova=iova, paddr=paddr, size=size, prot=data.draw(S.prots(), label="prot"))
 
         @rule(data=st.data())
+        @step
         def unmap(self, data):
             live, m = self.live(), self.space.min_page
             if live and data.draw(st.integers(0, 4), label="from live"):
@@ -299,12 +359,14 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.do("unmap", iova=iova, size=size)
 
         @rule(data=st.data())
+        @step
         def map_sg(self, data):
             iova = data.draw(S.iovas(self.space), label="iova")
             sg = data.draw(S.scatterlists(self.space), label="sg")
             self.do("map_sg", iova=iova, sg=sg, prot=data.draw(S.prots(), label="prot"))
 
         @rule(data=st.data())
+        @step
         def iova_to_phys(self, data):
             live = self.live()
             if live and data.draw(st.booleans()):
@@ -316,6 +378,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.do("iova_to_phys", iova=iova)
 
         @rule(data=st.data())
+        @step
         def bad_map(self, data):
             m = self.space.min_page
             iova = data.draw(S.iovas(self.space), label="iova")
@@ -345,6 +408,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.do("map", iova=iova, paddr=paddr, size=size, prot=prot)
 
         @rule(data=st.data())
+        @step
         def bad_unmap(self, data):
             m = self.space.min_page
             iova = data.draw(S.iovas(self.space), label="iova")
@@ -364,6 +428,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
 
         @precondition(lambda self: "map_pages" in self.ops)
         @rule(data=st.data())
+        @step
         def map_pages(self, data):
             sizes_ = self.space.used_sizes
             pgsize = data.draw(st.sampled_from(sizes_) if driver_contract else
@@ -381,6 +446,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
 
         @precondition(lambda self: "unmap_pages" in self.ops)
         @rule(data=st.data())
+        @step
         def unmap_pages(self, data):
             run = self.some_run(data)
             pgsize = data.draw(st.sampled_from(self.space.used_sizes), label="pgsize")
@@ -401,6 +467,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.check_tlb(self.take_invalidations("IOTLB_STALE"))
 
         @rule(data=st.data())
+        @step
         def dma_access(self, data):
             """A device reads or writes through a live mapping: the IOTLB caches its translation."""
             run = self.some_run(data)
@@ -412,6 +479,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
 
         @precondition(lambda self: {"unmap_fast", "iotlb_sync"} <= self.ops)
         @rule(data=st.data())
+        @step
         def unmap_fast_then_sync(self, data):
             """One or two iommu_unmap_fast calls into one gather, then iotlb_sync.
 
@@ -429,7 +497,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 spec_ret, rules = made
                 call = Call("unmap_fast", {"iova": iova, "size": size}, spec_ret, None, rules)
                 self.calls.append(call)
-                stats.record(self.key, ops=1, steps=1)
+                stats.record(self.key, steps=1)
                 first = self.blame(rules, "UNMAP_LEAVES")
                 self.call_impl(call, first)
                 self.take_invalidations(first)
@@ -441,6 +509,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
 
         @precondition(lambda self: "fail_alloc" in self.ops)
         @rule(data=st.data())
+        @step
         def map_with_alloc_failure(self, data):
             """The k-th next page-table allocation fails: the map must roll back to the state before."""
             after = data.draw(st.integers(0, 3), label="fail_alloc after")
@@ -536,6 +605,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
 
         @precondition(lambda self: "domain_free" in self.ops)
         @rule()
+        @step
         def domain_free_and_start_over(self):
             """Free the domain (every table page must be gone), then continue on a fresh one."""
             self.check_domain_free()
@@ -557,6 +627,16 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                           f"domain_free left {left!r} page-table pages allocated (must be 0)")
 
         def teardown(self):
+            self.step_start = self.requests_made()
+            try:
+                self.finish()
+            except (ExternalError, ExternalTimeout) as exc:
+                error = exc
+            else:
+                return
+            self.fail_external(error)
+
+        def finish(self):
             counters = getattr(self.impl, "counters", None)
             if counters is not None:
                 stats.record(self.key, pte_writes=counters.pte_writes,
@@ -591,13 +671,13 @@ def saving_failures(machine_class, directory: str, label: str):
     from .vectors import save_failure
 
     class DiffMachine(machine_class):
-        def fail(self, rule_name, what, details):
+        def fail(self, rule_name, what, details, headline=None):
             try:
                 save_failure(directory, self.calls, self.spec.profile, self.sem,
-                             self.impl.pgsize_bitmap, label, f"violates {rule_name} ({what})",
-                             core=self.spec.core)
+                             self.impl.pgsize_bitmap, label,
+                             headline or f"violates {rule_name} ({what})", core=self.spec.core)
             finally:
-                super().fail(rule_name, what, details)
+                super().fail(rule_name, what, details, headline)
 
     DiffMachine.__name__ = DiffMachine.__qualname__ = "DiffMachine"
     return DiffMachine

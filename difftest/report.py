@@ -1,8 +1,11 @@
 """The failure report: the oracle's user interface.
 
-A report shows, in this order: the violated rule in one line; what the spec
-expected next to what the implementation did; and the shortest sequence of
-calls that reproduces it, as a pytest test you can paste.
+A report shows, in this order: the violated rule in one line (or what went
+wrong instead: the implementation crashed, hung or broke the protocol); what
+the spec expected next to what the implementation did, with a driver's own
+calls of that step when the harness runs the core over a driver; and the
+shortest sequence of calls that reproduces it, as a pytest test you can paste.
+tests/test_report.py pins this shape.
 """
 
 from dataclasses import dataclass, field
@@ -17,6 +20,13 @@ HEX = "#018x"
 
 def hx(v: int) -> str:
     return format(v, HEX)
+
+
+class Text(str):
+    """A result shown as it is (``no reply``, ``raised KeyError``), not as a repr."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 #: Operations the spec states under another name (it has no IOTLB of its own to defer).
@@ -48,6 +58,8 @@ class Call:
                 text = prot_expr(v)
             elif k == "sg":
                 text = "[" + ", ".join(f"({a:#x}, {b:#x}, {c:#x})" for a, b, c in v) + "]"
+            elif k in ("pgcount", "count") and named:
+                text = str(v)
             else:
                 text = hx(v) if named else f"{v:#x}"
             parts.append(f"{k}={text}" if named else text)
@@ -86,25 +98,36 @@ def state_table(spec_rows, impl_rows, headers) -> str:
 class Failure:
     """What went wrong at the failing step."""
 
-    rule: str
-    what: str           # "return value", "translation state", "leaves", ...
+    rule: str | None    # the violated rule, or None when ``headline`` says what went wrong
+    what: str           # "return value", "translation state", "leaves", "crash", "hang", ...
     details: str
+    headline: str | None = None  # "the implementation crashed (SIGSEGV) on unmap_pages(...)"
 
 
 def render(target, failure: Failure, calls: list[Call], repro_ctor: str, spec_ctor: str,
-           final_check: str, imports: str) -> str:
-    step = calls[-1]
-    r = RULES.get(failure.rule)
-    rule_line = f"{failure.rule}: {r.summary}" if r else failure.rule
-    lines = [
-        f"{target}: violates {rule_line}",
-        f"  ({r.source})" if r else "",
-        "",
-        f"step {len(calls)} of {len(calls)}: {step.pretty()}",
-        f"  spec:           {render_ret(step.spec_ret)}    rules: {', '.join(step.rules) or '-'}",
-        f"  implementation: {render_ret(step.impl_ret)}",
-        f"  mismatch in {failure.what}:",
-        *("    " + line for line in failure.details.splitlines()),
+           final_check: str, imports: str, driver_calls: list[str] | None = None) -> str:
+    """The report; ``driver_calls`` are the failing step's driver requests with their replies."""
+    if failure.headline is not None:
+        head = [f"{target}: {failure.headline}"]
+    else:
+        r = RULES.get(failure.rule)
+        head = [f"{target}: violates {failure.rule}: {r.summary}" if r else
+                f"{target}: violates {failure.rule}", f"  ({r.source})" if r else ""]
+    lines = [*head, ""]
+    if calls:
+        step = calls[-1]
+        lines += [
+            f"step {len(calls)} of {len(calls)}: {step.pretty()}",
+            f"  spec:           {render_ret(step.spec_ret)}    rules: {', '.join(step.rules) or '-'}",
+            f"  implementation: {render_ret(step.impl_ret)}",
+        ]
+    if driver_calls:
+        lines.append("  driver calls of this step (request -> reply):")
+        lines += [f"    {text}" for text in driver_calls]
+    lines.append(f"  mismatch in {failure.what}:" if failure.headline is None else
+                 "  what happened:")
+    lines += ["    " + line for line in failure.details.splitlines()]
+    lines += [
         "",
         "Reproduce (paste into a test file):",
         "",

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 
-FIELDS = ("examples", "steps", "ops", "pte_writes", "invalidations", "set_aside", "failures")
+FIELDS = ("examples", "steps", "pte_writes", "invalidations", "set_aside", "failures")
 
 #: (implementation, profile, semantics) -> {field: count}
 STATS: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
