@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
+from iommu_spec.cli.main import main
 from tracecheck.cli import check_trace_main, explain_main
 
 TRACES = Path(__file__).parent / "data" / "traces"
@@ -207,11 +207,31 @@ def test_data_copies_match_the_index():
         assert f"| {name} |" in index
 
 
-def test_empty_and_eventless_logs_are_consistent_with_a_note(tmp_path, capsys):
-    """An empty file and a file without IOMMU events exit 0 and say that nothing was checked."""
-    empty, noise = tmp_path / "empty.log", tmp_path / "noise.log"
-    empty.write_bytes(b"")
-    noise.write_text("hello\n\nworld\n")
-    assert check_trace_main([str(empty), str(noise), "--profile", "intel-vtd"]) == 0
-    out = capsys.readouterr().out
-    assert f"{empty}: the log is empty" in out and f"{noise}: no IOMMU events in this log" in out
+@pytest.mark.parametrize("content, says", [
+    (b"", "the log is empty, so nothing was checked"),
+    (b"hello\n\nworld\n", "no IOMMU events in this log, so nothing was checked"),
+    (bytes(range(256)) * 8, "not a text log"),
+])
+def test_a_log_with_nothing_to_check_is_an_error(tmp_path, capsys, content, says):
+    """An empty file, a file without IOMMU events and binary data exit 2 with one line: nothing was checked."""
+    log = tmp_path / "x.log"
+    log.write_bytes(content)
+    assert check_trace_main([str(log), "--profile", "intel-vtd"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"iommu-spec check-trace: {log}: {says}\n" or (
+        says in captured.err and captured.err.count("\n") == 1)
+
+
+def test_explain_of_a_log_without_maps_is_an_error(tmp_path, capsys):
+    """explain --trace on a log with no maps exits 2 instead of explaining 0 maps."""
+    log = tmp_path / "x.log"
+    log.write_text("garbage\n")
+    assert explain_main(["--profile", "intel-vtd", "--trace", str(log)]) == 2
+    assert capsys.readouterr().err == f"iommu-spec explain: {log}: no maps in this log, so nothing to explain\n"
+
+
+def test_an_endless_line_stops_reading_with_an_error(capsys):
+    """/dev/zero is read up to the line cap, not into memory: one line, exit 2."""
+    assert check_trace_main(["/dev/zero", "--profile", "intel-vtd"]) == 2
+    assert "line 1 is longer than 1048576 bytes: not a kernel log" in capsys.readouterr().err

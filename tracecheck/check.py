@@ -611,6 +611,9 @@ def check_file(path: str, profile: str, **options) -> FileReport:
     blank = report.skipped.get(P.BLANK, (0, None))[0]
     if binary and binary == report.lines - blank:
         raise P.TraceInputError(f"{path}: not a text log: every line is binary data")
+    if not any(report.events.values()):  # a check of nothing must not pass
+        raise P.TraceInputError(f"{path}: {'no IOMMU events in this log' if report.lines else 'the log is empty'}"
+                                f", so nothing was checked")
     return report
 
 

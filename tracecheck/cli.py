@@ -129,6 +129,8 @@ def _explain(argv: list[str]) -> int:
         if args.numbers:
             raise _UsageError("give either --trace FILE or IOVA PADDR SIZE, not both")
         maps = explain_trace(read_trace(args.trace), args.profile, file=args.trace, **options)
+        if not maps:  # an explanation of nothing must not pass
+            raise _UsageError(f"{args.trace}: no maps in this log, so nothing to explain")
         differs = any(not k.agrees for m in maps for k in m.kernel)
         if args.json:
             json.dump([{"line": m.loc.line, **m.explanation.to_json(),

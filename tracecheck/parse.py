@@ -41,6 +41,9 @@ U64 = 1 << 64
 
 #: Longer lines are skipped unread: no kernel log line comes near it.
 MAX_LINE = 4096
+#: Longest line read from a log file, in bytes: a longer one means the input is no
+#: kernel log (``/dev/zero``, a binary), and reading stops there instead of filling memory.
+MAX_READ_LINE = 1 << 20
 
 
 class FieldError(ValueError):
@@ -59,6 +62,8 @@ def parse_u64(text: str, name: str) -> int:
         raise FieldError(f"{name} is empty")
     if t.startswith("-"):
         raise FieldError(f"{name} {t!r} is negative; addresses and sizes are unsigned")
+    if len(t.lstrip("0xX")) > 24 and re.fullmatch(r"0[xX][0-9a-fA-F]+|[0-9]+", t):
+        raise FieldError(f"{name} ({len(t)} digits) is beyond 2^64 - 1")
     if re.fullmatch(r"0[xX][0-9a-fA-F]+", t):
         value = int(t, 16)
     elif re.fullmatch(r"[0-9]+", t):
@@ -392,14 +397,42 @@ class TraceInputError(Exception):
     starts with the file name."""
 
 
-def read_trace(path: str) -> list[str | None]:
-    """Read a log file into lines (see :func:`split_lines`); raises TraceInputError."""
+def read_trace(path: str):
+    """The lines of a log file (see :func:`split_lines`), read as they are consumed.
+
+    Raises TraceInputError when the file cannot be opened, and, while the
+    lines are read, when reading fails or a line is longer than
+    :data:`MAX_READ_LINE` bytes (not a kernel log: reading stops there).
+    """
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        f = open(path, "rb")
     except OSError as exc:
-        raise TraceInputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return split_lines(data)
+        error = exc
+    else:
+        return _stream(f, path)
+    raise TraceInputError(f"{path}: cannot read: {error.strerror or error}")
+
+
+def _stream(f, path: str):
+    with f:
+        number = 0
+        while True:
+            number += 1
+            try:
+                raw = f.readline(MAX_READ_LINE + 1)
+            except OSError as exc:
+                error = exc
+            else:
+                error = None
+            if error is not None:
+                raise TraceInputError(f"{path}: cannot read line {number}: "
+                                      f"{error.strerror or error}")
+            if not raw:
+                return
+            if len(raw) > MAX_READ_LINE:
+                raise TraceInputError(f"{path}: line {number} is longer than {MAX_READ_LINE} "
+                                      f"bytes: not a kernel log")
+            yield from split_lines(raw)
 
 
 def split_lines(data: bytes) -> list[str | None]:
