@@ -21,10 +21,12 @@ errors negative errno values in Linux's numbering (:mod:`spec.errors`).
 """
 
 import json
+import math
 import os
 import queue
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -74,6 +76,7 @@ REPLY_FIELDS: dict[str, dict[str, str]] = {
     "map_pages": {"ret": "errno0", "mapped": "u64"},
     "unmap_pages": {"ret": "u64"},
     "iotlb_sync": {"ret": "zero"},
+    "iotlb_sync_map": {"ret": "errno0"},
     "fail_alloc": {"ret": "zero"},
     "domain_free": {"ret": "zero", "table_pages": "u64"},
     "dump": {"ret": "zero", "leaves": "leaves", "tables": "tables?"},
@@ -218,6 +221,30 @@ def resolve_semantics(declared: str | None, asked: "Semantics | str | None",
                 f"the hello")
         return get_semantics(declared)
     return get_semantics(asked_name or profile.default_semantics)
+
+
+def check_impl_cmd(cmd: str | None) -> list[str] | None:
+    """``--impl-cmd`` as an argv, or None; ValueError (one line) when it cannot be run."""
+    if cmd is None:
+        return None
+    try:
+        argv = shlex.split(cmd)
+    except ValueError as exc:
+        raise ValueError(f"--impl-cmd {cmd!r} is not a valid command line ({exc})") from None
+    if not argv:
+        raise ValueError("--impl-cmd is empty; give the command line of an implementation "
+                         "speaking protocol v1 (docs/protocol.md)")
+    if shutil.which(argv[0]) is None:
+        raise ValueError(f"--impl-cmd: {argv[0]!r} is not an executable program (not found, or "
+                         f"not executable)")
+    return argv
+
+
+def check_timeout(seconds: float, option: str = "--impl-timeout") -> float:
+    """``seconds`` when it is a positive finite number; ValueError otherwise."""
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{option} must be a positive number of seconds, got {seconds!r}")
+    return seconds
 
 
 def _excerpt(text: str, limit: int = EXCERPT) -> str:
@@ -700,7 +727,6 @@ class _ExternalCore(Core):
 
     name = "external-driver"
     driver_class = _ExternalDriver
-    sync_on_map = False
 
     def __init__(self, adapter: "ExternalImplementation") -> None:
         self.adapter = adapter
@@ -712,6 +738,14 @@ class _ExternalCore(Core):
     def ops(self) -> frozenset[str]:
         drop = {"unmap_fast"} | ({"iotlb_sync"} - self.adapter.process.hello.ops)
         return super().ops - drop
+
+    @property
+    def sync_on_map(self) -> bool:
+        """The core calls ``iotlb_sync_map`` after a successful map where the driver offers it."""
+        return "iotlb_sync_map" in self.adapter.process.hello.ops
+
+    def sync_map(self, iova: int, size: int) -> None:
+        self.adapter._ret("iotlb_sync_map", iova=iova, size=size)
 
     def used_bitmap(self) -> int:
         return self.adapter.pgsize_bitmap

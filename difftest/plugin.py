@@ -14,15 +14,13 @@ itself (:mod:`difftest.report`), not a traceback through the harness.
 """
 
 import json
-import math
-import shlex
-import shutil
 from pathlib import Path
 
 import pytest
 from tabulate import tabulate
 
 from difftest import stats
+from difftest.external import check_impl_cmd, check_timeout
 from difftest.settings import load_default_profile
 
 #: The modules of the main job, whose items --impl / --profile select.
@@ -81,30 +79,6 @@ def names(text: str | None, known, option: str) -> list[str]:
         raise ValueError(f"unknown {option} {', '.join(map(repr, unknown))}; known: "
                          f"{', '.join(known)}")
     return listed
-
-
-def check_impl_cmd(cmd: str | None) -> list[str] | None:
-    """``--impl-cmd`` as an argv, or None; ValueError (one line) when it cannot be run."""
-    if cmd is None:
-        return None
-    try:
-        argv = shlex.split(cmd)
-    except ValueError as exc:
-        raise ValueError(f"--impl-cmd {cmd!r} is not a valid command line ({exc})") from None
-    if not argv:
-        raise ValueError("--impl-cmd is empty; give the command line of an implementation "
-                         "speaking protocol v1 (docs/protocol.md)")
-    if shutil.which(argv[0]) is None:
-        raise ValueError(f"--impl-cmd: {argv[0]!r} is not an executable program (not found, or "
-                         f"not executable)")
-    return argv
-
-
-def check_timeout(seconds: float, option: str = "--impl-timeout") -> float:
-    """``seconds`` when it is a positive finite number; ValueError otherwise."""
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise ValueError(f"{option} must be a positive number of seconds, got {seconds!r}")
-    return seconds
 
 
 def kernel_name(item) -> str:

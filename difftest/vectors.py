@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import random
 import re
 import sys
@@ -750,7 +751,13 @@ def load_vectors(directory: str | Path) -> list[tuple[Path, dict]]:
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
-            raise ValueError(f"{path}: not readable JSON ({exc})") from None
+            problem = f"{path}: not readable JSON ({exc})"
+        except RecursionError:
+            problem = f"{path}: not readable JSON (nested too deeply)"
+        else:
+            problem = None
+        if problem:
+            raise ValueError(problem)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"{path}: not a conformance vector (format must be {FORMAT!r})")
         out.append((path, data))
@@ -1090,12 +1097,20 @@ def vectors_main(argv: list[str]) -> int:
     try:
         profiles = _names(args.profile, PROFILES, "profile")
         sems = _names(args.semantics, SEMANTICS, "semantics")
+        if args.random < 0:
+            raise ValueError(f"--random must be 0 or more, got {args.random}")
+        _output_directory(args.out)
     except ValueError as exc:
         print(f"iommu-spec vectors: {exc}", file=sys.stderr)
         return 2
     vectors = generate_all(profiles, sems, args.random)
-    for v in vectors:
-        write_vector(v, args.out)
+    try:
+        for v in vectors:
+            write_vector(v, args.out)
+    except OSError as exc:
+        print(f"iommu-spec vectors: cannot write into {args.out}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
     cov = coverage(vectors)
     gaps = missing(cov)
     if args.json:
@@ -1110,13 +1125,29 @@ def vectors_main(argv: list[str]) -> int:
     return 1 if gaps else 0
 
 
+def _output_directory(path: str) -> None:
+    """Create ``path`` (and its parents) for writing; ValueError (one line) when it cannot be."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {path} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = f"--out {path}: cannot create the directory: {exc.strerror or exc}"
+    else:
+        problem = None if os.access(out, os.W_OK | os.X_OK) else f"--out {path} is not writable"
+    if problem:
+        raise ValueError(problem)
+
+
 def run_vectors_main(argv: list[str]) -> int:
     """``iommu-spec run-vectors DIR (--impl-cmd CMD | --impl NAME)``: replay vectors.
 
     Exit status 0 when every vector that applies passes, 1 when one fails or
     none applies, 2 on bad arguments or unreadable vector files.
     """
-    from .external import DEFAULT_TIMEOUT
+    from .external import (DEFAULT_TIMEOUT, ExternalError, ExternalTimeout, check_impl_cmd,
+                           check_timeout)
     p = argparse.ArgumentParser(prog="iommu-spec run-vectors",
                                 description="Check an implementation against conformance vectors.")
     p.add_argument("dir", help="directory of vectors (searched recursively for *.json)")
@@ -1139,6 +1170,12 @@ def run_vectors_main(argv: list[str]) -> int:
         profiles = _names(args.profile, PROFILES, "profile")
         _names(args.semantics, SEMANTICS, "semantics")
         _names(args.impl, IMPLEMENTATIONS, "implementation")
+        check_impl_cmd(args.impl_cmd)
+        check_timeout(args.impl_timeout)
+        if args.max_failures < 0:
+            raise ValueError(f"--max-failures must be 0 or more, got {args.max_failures}")
+        if not Path(args.dir).is_dir():
+            raise ValueError(f"{args.dir} is not a directory of vectors")
         files = load_vectors(args.dir)
         if not args.no_validate:
             _validate_files(files)
@@ -1161,9 +1198,18 @@ def run_vectors_main(argv: list[str]) -> int:
                   file=sys.stderr, flush=True)
 
     try:
+        if args.impl_cmd:
+            target.factory.hello()  # one that cannot start or greet fails once, not per vector
         outcomes = run_vectors(vectors, target, progress)
+    except (ExternalError, ExternalTimeout) as exc:
+        error = exc
+    else:
+        error = None
     finally:
         target.close()
+    if error is not None:
+        print(f"iommu-spec run-vectors: {error}", file=sys.stderr)
+        return 2 if getattr(error, "kind", "") == "start" else 1
     return _report(outcomes, target.name, args)
 
 

@@ -68,9 +68,16 @@ def rules_main(argv: list[str]) -> int:
     return 0
 
 
+#: pytest's exit status -> the command's: 0 passed, 1 failures, 2 usage error, interrupted,
+#: internal error or nothing collected (a run that checked nothing does not pass).
+PYTEST_STATUS = {0: 0, 1: 1, 2: 2, 3: 2, 4: 2, 5: 2}
+
+
 def difftest_main(argv: list[str]) -> int:
+    """``iommu-spec difftest [pytest options]``: ``pytest --pyargs difftest`` from any directory."""
     import pytest
-    return pytest.main(["--pyargs", "difftest", *argv])
+    status = int(pytest.main(["--pyargs", "difftest", *argv]))
+    return PYTEST_STATUS.get(status, 2)
 
 
 def _human(size: int) -> str:

@@ -2,10 +2,13 @@
 
 Each sub-command lives in the package that owns it and is imported only when
 it runs, so ``iommu-spec profiles`` never loads z3.  Exit status: 0 success,
-1 a check found problems, 2 usage or unreadable input.
+1 a check found problems, 2 usage or unreadable input (a check that would
+check nothing included).  Output cut short by a closed pipe
+(``iommu-spec rules | head``) is a one-line note and status 2, not a traceback.
 """
 
 import importlib
+import os
 import sys
 
 #: sub-command -> (module, function, one-line help).  The function takes argv
@@ -49,7 +52,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"iommu-spec: command {name!r} is not available in this installation ({exc})",
               file=sys.stderr)
         return 2
-    return int(entry(rest) or 0)
+    try:
+        status = int(entry(rest) or 0)
+        sys.stdout.flush()
+    except SystemExit as exc:  # argparse: --help (0) or its own usage error (2)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except BrokenPipeError:
+        _silence_stdout()
+        print(f"iommu-spec {name}: output stopped: the reader closed the pipe", file=sys.stderr)
+        return 2
+    return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit raises no second BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout has no file descriptor (tests)
+        pass
 
 
 if __name__ == "__main__":
