@@ -102,8 +102,12 @@ class Core(Implementation):
             return self.semantics.map_zero_size
         ret = self._map_range(iova, paddr, size, prot)
         if ret == 0 and self.sync_on_map:
-            self._invalidate_range(iova, size)
+            self.sync_map(iova, size)
         return ret
+
+    def sync_map(self, iova: int, size: int) -> None:
+        """``ops->iotlb_sync_map`` after a successful map (iommu.c iommu_map / iommu_map_sg)."""
+        self._invalidate_range(iova, size)
 
     def _map_range(self, iova, paddr, size, prot) -> int:
         """``__iommu_map``'s loop: no range or prot check of its own; each driver call judges itself.
@@ -180,7 +184,7 @@ class Core(Implementation):
             else:
                 run_start, run_len = phys, length
         if mapped and self.sync_on_map:
-            self._invalidate_range(iova, mapped)
+            self.sync_map(iova, mapped)
         return mapped
 
     def map_sg_failed(self, iova: int, mapped: int, ret: int) -> int:

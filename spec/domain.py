@@ -416,7 +416,8 @@ class ReferenceDomain:
                     break
                 at += got
                 continue
-            if run is not None and run.end >= at + pg:  # whole pages of one run of this level
+            if run is not None and geo.slot(run.pgsize) == entry and run.end >= at + pg:
+                # whole pages inside one run of leaves of this level: take them together
                 stop = min(end, at + (run.end - at) // pg * pg)
                 R.unmap_leaves(self, at, stop)
                 at = stop

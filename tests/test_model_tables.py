@@ -109,3 +109,11 @@ def test_dart_never_checks_the_iova():
     """apple-dart: a map at 2^32 (past ias 32) is accepted and named IOVA_PAST_IAS."""
     d = ReferenceDomain("apple-dart")
     assert d.map(1 << 32, 0, K16, RW) == 0 and "IOVA_PAST_IAS" in d.decided
+
+
+def test_a_slot_over_a_run_of_smaller_leaves_frees_their_table():
+    """UNMAP_TABLE_SLOT: a 2M unmap over a table full of 4K leaves frees the table, not just the leaves."""
+    d = ReferenceDomain("arm-lpae-4k", "arm-lpae-v6.13")
+    assert d.map(M2, 0x1000, M2, RW) == 0  # incongruent paddr: 512 4K pages
+    assert d.unmap_pages(M2, M2, 1) == M2 and d.decided == ["UNMAP_TABLE_SLOT"]
+    assert (M2, M2) not in d.table_listing() and leaves(d) == []

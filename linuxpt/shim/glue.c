@@ -133,9 +133,18 @@ static void mtk_flush_iotlb_all(struct iommu_domain *domain)
 	linuxpt_tlb_all();
 }
 
+/* mtk_iommu_sync_map: mtk_iommu_tlb_flush_range_sync(iova, size, bank) after every map */
+static int mtk_iotlb_sync_map(struct iommu_domain *domain, unsigned long iova, size_t size)
+{
+	(void)domain;
+	linuxpt_tlb_range(iova, size);
+	return 0;
+}
+
 static const struct iommu_domain_ops mtk_domain_ops = {
 	.flush_iotlb_all = mtk_flush_iotlb_all,
 	.iotlb_sync = mtk_iotlb_sync,
+	.iotlb_sync_map = mtk_iotlb_sync_map,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -160,9 +169,20 @@ static void dart_flush_iotlb_all(struct iommu_domain *domain)
 	linuxpt_tlb_all();
 }
 
+/* apple_dart_iotlb_sync_map -> apple_dart_domain_flush_tlb: the domain's whole TLB */
+static int dart_iotlb_sync_map(struct iommu_domain *domain, unsigned long iova, size_t size)
+{
+	(void)domain;
+	(void)iova;
+	(void)size;
+	linuxpt_tlb_all();
+	return 0;
+}
+
 static const struct iommu_domain_ops dart_domain_ops = {
 	.flush_iotlb_all = dart_flush_iotlb_all,
 	.iotlb_sync = dart_iotlb_sync,
+	.iotlb_sync_map = dart_iotlb_sync_map,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -357,6 +377,23 @@ unsigned long long lpt_unmap_pages(unsigned long long iova, unsigned long long p
 	}
 	/* arm_smmu_unmap_pages / mtk_iommu_unmap / apple_dart_unmap_pages */
 	return dom.iop->unmap_pages(dom.iop, iova, pgsize, pgcount, &dom.gather);
+}
+
+/*
+ * iommu.c iommu_map / iommu_map_sg: after a successful map the core calls
+ * ops->iotlb_sync_map(domain, iova, size) where the driver has one
+ * (mtk_iommu, apple-dart; not arm-smmu-v3).  Returns -1 where it has none.
+ */
+int lpt_iotlb_sync_map(unsigned long long iova, unsigned long long size)
+{
+	if (!dom.domain.ops->iotlb_sync_map)
+		return -1;
+	return dom.domain.ops->iotlb_sync_map(&dom.domain, iova, size);
+}
+
+int lpt_has_iotlb_sync_map(int format)
+{
+	return format == LPT_V7S || format == LPT_DART;
 }
 
 /* The tree's iommu_iotlb_sync(): domain->ops->iotlb_sync, then gather_init. */

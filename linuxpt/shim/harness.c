@@ -662,6 +662,10 @@ static const char *FORMATS[] = { "lpae-s1", "v7s", "dart" };
 
 static const char *OPS = "[\"hello\",\"domain_alloc\",\"domain_free\",\"map_pages\",\"unmap_pages\","
 			 "\"iotlb_sync\",\"iova_to_phys\",\"dump\",\"fail_alloc\"]";
+/* the same, with the driver's iotlb_sync_map (mtk_iommu, apple-dart) */
+static const char *OPS_SYNC_MAP = "[\"hello\",\"domain_alloc\",\"domain_free\",\"map_pages\","
+				  "\"unmap_pages\",\"iotlb_sync\",\"iotlb_sync_map\",\"iova_to_phys\","
+				  "\"dump\",\"fail_alloc\"]";
 
 /* prot bits dump can report faithfully, per format (see the comment at the top) */
 static unsigned prot_mask(void)
@@ -693,7 +697,8 @@ static void serve(const struct jval *req)
 	if (!strcmp(op, "hello")) {
 		printf("{\"version\":1,\"name\":\"linux-%s-%s\",\"ops\":%s,\"kernel\":\"%s\","
 		       "\"format\":\"%s\",\"core\":\"%s\"}\n", lpt_kernel_series(), FORMATS[format],
-		       OPS, lpt_kernel_version(), FORMATS[format], lpt_core(format));
+		       lpt_has_iotlb_sync_map(format) ? OPS_SYNC_MAP : OPS, lpt_kernel_version(),
+		       FORMATS[format], lpt_core(format));
 		return;
 	}
 	if (!strcmp(op, "domain_alloc")) {
@@ -733,7 +738,8 @@ static void serve(const struct jval *req)
 		return;
 	}
 	if (strcmp(op, "map_pages") && strcmp(op, "unmap_pages") && strcmp(op, "iotlb_sync") &&
-	    strcmp(op, "iova_to_phys") && strcmp(op, "dump")) {
+	    strcmp(op, "iova_to_phys") && strcmp(op, "dump") &&
+	    (strcmp(op, "iotlb_sync_map") || !lpt_has_iotlb_sync_map(format))) {
 		printf("{\"error\":\"unsupported\"}\n");
 		return;
 	}
@@ -741,9 +747,12 @@ static void serve(const struct jval *req)
 		printf("{\"error\":\"no domain: send domain_alloc first\"}\n");
 		return;
 	}
-	uint64_t iova = 0, paddr = 0, pgsize = 0, pgcount = 0, prot = 0;
-	if (!strcmp(op, "map_pages") || !strcmp(op, "unmap_pages") || !strcmp(op, "iova_to_phys"))
+	uint64_t iova = 0, paddr = 0, pgsize = 0, pgcount = 0, prot = 0, size = 0;
+	if (!strcmp(op, "map_pages") || !strcmp(op, "unmap_pages") || !strcmp(op, "iova_to_phys") ||
+	    !strcmp(op, "iotlb_sync_map"))
 		iova = get_u64(req, "iova", &bad);
+	if (!strcmp(op, "iotlb_sync_map"))
+		size = get_u64(req, "size", &bad);
 	if (!strcmp(op, "map_pages")) {
 		paddr = get_u64(req, "paddr", &bad);
 		prot = get_u64(req, "prot", &bad);
@@ -766,6 +775,8 @@ static void serve(const struct jval *req)
 	} else if (!strcmp(op, "iotlb_sync")) {
 		lpt_iotlb_sync();
 		printf("{\"ret\":0");
+	} else if (!strcmp(op, "iotlb_sync_map")) {
+		printf("{\"ret\":%d", lpt_iotlb_sync_map(iova, size));
 	} else if (!strcmp(op, "iova_to_phys")) {
 		printf("{\"ret\":%llu", lpt_iova_to_phys(iova));
 	} else {

@@ -11,6 +11,10 @@ enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2 };
 /* The core loop Linux runs over this format's driver in this tree (hello's "core"). */
 const char *lpt_core(int format);
 
+/* The driver's iotlb_sync_map after a successful map (mtk_iommu, apple-dart); -1 where none. */
+int lpt_iotlb_sync_map(unsigned long long iova, unsigned long long size);
+int lpt_has_iotlb_sync_map(int format);
+
 /* What the hardware is given for a domain: what dump's walker reads. */
 struct lpt_hw {
 	int format;

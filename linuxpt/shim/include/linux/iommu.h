@@ -33,6 +33,8 @@ struct iommu_domain;
 struct iommu_domain_ops {
 	void (*flush_iotlb_all)(struct iommu_domain *domain);
 	void (*iotlb_sync)(struct iommu_domain *domain, struct iommu_iotlb_gather *iotlb_gather);
+	/* int since v6.7 (void before); linuxpt's drivers return 0 */
+	int (*iotlb_sync_map)(struct iommu_domain *domain, unsigned long iova, size_t size);
 };
 
 struct iommu_domain_geometry {
