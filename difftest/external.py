@@ -718,11 +718,12 @@ class _ExternalDriver:
 
 
 class _ExternalCore(Core):
-    """Linux's core (the v5.14+ ``iommu_pgsize`` batches) over an external driver.
+    """Linux's core over an external driver: the v5.14+ ``iommu_pgsize`` batches, or one
+    page per call where the hello declares a single-page core (``map-v5.15``).
 
     IOTLB: the driver gathers what it unmaps itself; where the core syncs
     (``iommu_iotlb_sync``) the adapter sends ``iotlb_sync`` when the driver
-    offers it.  The protocol has no ``iotlb_sync_map``, so a map syncs nothing.
+    offers it, and after a successful map ``iotlb_sync_map`` when offered.
     """
 
     name = "external-driver"
