@@ -61,7 +61,9 @@ def rules_main(argv: list[str]) -> int:
     rows = [{"rule": r.name + (" (Linux defect)" if r.defect else ""), "states": r.summary,
              "source": r.source} for r in RULES.values()]
     if args.json:
-        json.dump([{**row, "doc": RULES[row["rule"]].doc.strip()} for row in rows], sys.stdout, indent=2)
+        json.dump([{"rule": r.name, "defect": bool(r.defect), "states": r.summary,
+                    "source": r.source, "doc": r.doc.strip()} for r in RULES.values()],
+                  sys.stdout, indent=2)
         print()
     else:
         print(tabulate(rows, headers="keys", maxcolwidths=[None, 70, 50]))
