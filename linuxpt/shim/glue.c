@@ -5,6 +5,7 @@
  *   lpae-s1  drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c (a stage-1 domain)
  *   v7s      drivers/iommu/mtk_iommu.c
  *   dart     drivers/iommu/apple-dart.c
+ *   amd-v1, amd-v2  drivers/iommu/amd/iommu.c: in glue_amd.c, dispatched from here
  *
  * Compiled against linuxpt's kernel shim (see include/linuxpt/kshim.h), like
  * the io-pgtable files; harness.c talks to it through linuxpt.h.  This file is
@@ -189,10 +190,37 @@ static const struct iommu_domain_ops dart_domain_ops = {
 /* The domain                                                                */
 /* ------------------------------------------------------------------------ */
 
-int lpt_have_domain(void) { return have_domain; }
+int lpt_have_amd(void) { return LINUXPT_HAVE_AMD; }
+
+#if !LINUXPT_HAVE_AMD
+/* A tree without drivers/iommu/amd: the harness refuses the AMD formats before these run. */
+int lpt_amd_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias, unsigned oas,
+			 struct lpt_hw *hw) { return -ENODEV; }
+void lpt_amd_domain_free(void) { }
+int lpt_amd_have_domain(void) { return 0; }
+void lpt_amd_refresh(struct lpt_hw *hw) { }
+int lpt_amd_map_pages(unsigned long long iova, unsigned long long paddr, unsigned long long pgsize,
+		      unsigned long long pgcount, int prot, unsigned long long *mapped) { return -ENODEV; }
+unsigned long long lpt_amd_unmap_pages(unsigned long long iova, unsigned long long pgsize,
+				       unsigned long long pgcount) { return 0; }
+void lpt_amd_iotlb_sync(void) { }
+int lpt_amd_iotlb_sync_map(unsigned long long iova, unsigned long long size) { return -1; }
+unsigned long long lpt_amd_iova_to_phys(unsigned long long iova) { return 0; }
+#endif
+
+static int is_amd(int format) { return format == LPT_AMD_V1 || format == LPT_AMD_V2; }
+
+int lpt_have_domain(void) { return have_domain || lpt_amd_have_domain(); }
+
+void lpt_refresh_hw(struct lpt_hw *hw)
+{
+	if (is_amd(hw->format))
+		lpt_amd_refresh(hw);
+}
 
 void lpt_domain_free(void)
 {
+	lpt_amd_domain_free();
 	if (!have_domain)
 		return;
 	free_io_pgtable_ops(dom.iop); /* io_pgtable_tlb_flush_all, then the format's free */
@@ -206,6 +234,8 @@ int lpt_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias,
 	enum io_pgtable_fmt fmt;
 
 	lpt_domain_free();
+	if (is_amd(format))
+		return lpt_amd_domain_alloc(format, pgsize_bitmap, ias, oas, hw);
 	dom = (struct lpt_domain){ .format = format };
 	set_dev_node(&dom.dev, NUMA_NO_NODE);
 	iommu_iotlb_gather_init(&dom.gather);
@@ -310,6 +340,8 @@ int lpt_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias,
  */
 const char *lpt_core(int format)
 {
+	if (is_amd(format))
+		return "map_pages";
 	return LINUXPT_MTK_SINGLE_PAGE && format == LPT_V7S ? "map-v5.15" : "map_pages";
 }
 
@@ -319,6 +351,8 @@ int lpt_map_pages(unsigned long long iova, unsigned long long paddr, unsigned lo
 	size_t done = 0;
 	int ret;
 
+	if (lpt_amd_have_domain())
+		return lpt_amd_map_pages(iova, paddr, pgsize, pgcount, prot, mapped);
 #if LINUXPT_MTK_SINGLE_PAGE
 	if (dom.format == LPT_V7S) {
 		/*
@@ -347,6 +381,8 @@ int lpt_map_pages(unsigned long long iova, unsigned long long paddr, unsigned lo
 unsigned long long lpt_unmap_pages(unsigned long long iova, unsigned long long pgsize,
 				   unsigned long long pgcount)
 {
+	if (lpt_amd_have_domain())
+		return lpt_amd_unmap_pages(iova, pgsize, pgcount);
 	if (dom.format == LPT_V7S) {
 #if LINUXPT_MTK_SINGLE_PAGE
 		/*
@@ -386,6 +422,8 @@ unsigned long long lpt_unmap_pages(unsigned long long iova, unsigned long long p
  */
 int lpt_iotlb_sync_map(unsigned long long iova, unsigned long long size)
 {
+	if (lpt_amd_have_domain())
+		return lpt_amd_iotlb_sync_map(iova, size);
 	if (!dom.domain.ops->iotlb_sync_map)
 		return -1;
 	return dom.domain.ops->iotlb_sync_map(&dom.domain, iova, size);
@@ -393,17 +431,23 @@ int lpt_iotlb_sync_map(unsigned long long iova, unsigned long long size)
 
 int lpt_has_iotlb_sync_map(int format)
 {
-	return format == LPT_V7S || format == LPT_DART;
+	return format == LPT_V7S || format == LPT_DART || is_amd(format);
 }
 
 /* The tree's iommu_iotlb_sync(): domain->ops->iotlb_sync, then gather_init. */
 void lpt_iotlb_sync(void)
 {
+	if (lpt_amd_have_domain()) {
+		lpt_amd_iotlb_sync();
+		return;
+	}
 	iommu_iotlb_sync(&dom.domain, &dom.gather);
 }
 
 /* arm_smmu_iova_to_phys / mtk_iommu_iova_to_phys (no 4GB mode) / apple_dart_iova_to_phys */
 unsigned long long lpt_iova_to_phys(unsigned long long iova)
 {
+	if (lpt_amd_have_domain())
+		return lpt_amd_iova_to_phys(iova);
 	return dom.iop->iova_to_phys(dom.iop, iova);
 }

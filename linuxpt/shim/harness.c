@@ -3,7 +3,7 @@
  * io-pgtable code, as a DRIVER-ONLY implementation (no "map": the tester runs
  * its model of Linux's core over map_pages / unmap_pages).
  *
- *   linuxpt-harness --format lpae-s1|v7s|dart
+ *   linuxpt-harness --format lpae-s1|v7s|dart|amd-v1|amd-v2
  *
  * The page-table code is the tree's, compiled unmodified (linuxpt/build.py);
  * glue.c configures and flushes it as arm-smmu-v3 / mtk_iommu / apple-dart
@@ -629,16 +629,153 @@ static void dump_dart(struct dumpctx *c)
 }
 
 
+/* ---- AMD IOMMU v1 (host page table, DTE mode 1-6) -------------------------- */
+
+/* AMD v1 PTE/PDE fields (AMD I/O Virtualization Technology spec, "I/O Page Tables") */
+#define AMD_PR (1ull << 0)
+#define AMD_IR (1ull << 61)
+#define AMD_IW (1ull << 62)
+#define AMD_ADDR_MASK 0x000ffffffffff000ull  /* bits 51:12 */
+#define AMD_NL(d) ((unsigned)((d) >> 9) & 7) /* next level: 0 page, 1-6 table, 7 page of another size */
+
+/* The page size a next-level-7 entry encodes: the first zero address bit n >= 12 gives 2^(n+1). */
+static uint64_t amd_nl7_size(uint64_t d)
+{
+	uint64_t a = (d & AMD_ADDR_MASK) | 0xfff;
+
+	return ~a ? 2ull << __builtin_ctzll(~a) : 0;
+}
+
+/* level is 0-based (level 0 holds 4K entries); prot is IR/IW ANDed down the walk */
+static void amd_v1_walk(struct dumpctx *c, uint64_t pa, int level, uint64_t base, unsigned prot)
+{
+	const uint64_t *t = table_at(c, pa, 4096, base);
+	unsigned shift = 12 + 9 * (unsigned)level;
+
+	if (!t)
+		return;
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t d = t[i], span = shift < 64 ? 1ull << shift : 0;
+		uint64_t iova = shift < 64 ? base + ((uint64_t)i << shift) : 0;
+		unsigned nl = AMD_NL(d), p = prot;
+
+		if (!(d & AMD_PR))
+			continue;
+		if (shift + 9 > 64 && shift < 64 && (i >> (64 - shift)))
+			{ problem(c, "present entry %llu of the top table is above 2^64 (0x%llx)", i, d); continue; }
+		if (!(d & AMD_IR))
+			p &= ~IOMMU_READ;
+		if (!(d & AMD_IW))
+			p &= ~IOMMU_WRITE;
+		if (nl >= 1 && nl <= 6) {
+			if (level == 0 || nl > (unsigned)level) {
+				problem(c, "entry at iova 0x%llx names next level %llu: invalid for its level",
+					iova, nl);
+				continue;
+			}
+			if (nl < (unsigned)level)
+				problem(c, "entry at iova 0x%llx skips levels (next level %llu): not walked",
+					iova, nl);
+			else {
+				add_table(c, iova, span);
+				amd_v1_walk(c, d & AMD_ADDR_MASK, level - 1, iova, p);
+			}
+			continue;
+		}
+		if (nl == 0) { /* a page of this level's size */
+			add_leaf(&c->leaves, stdout, iova, d & AMD_ADDR_MASK & ~(span - 1), span, p);
+			continue;
+		}
+		/* nl == 7: a page of size S > span, replicated in S/span aligned entries */
+		uint64_t size = amd_nl7_size(d);
+		if (size <= span || size / span > 512) {
+			problem(c, "entry at iova 0x%llx: next level 7 with a page size that does not fit the level (0x%llx)",
+				iova, d);
+			continue;
+		}
+		unsigned n = (unsigned)(size / span), first = i & ~(n - 1);
+		int same = 1;
+		for (unsigned k = first; k < first + n; k++)
+			same &= t[k] == d;
+		uint64_t pbase = d & AMD_ADDR_MASK & ~(size - 1);
+		if (same) {
+			if (i == first)
+				add_leaf(&c->leaves, stdout, iova, pbase, size, p);
+			continue;
+		}
+		problem(c, "large page at iova 0x%llx: its replicated entries differ (entry 0x%llx)", iova, d);
+		add_leaf(&c->leaves, stdout, iova, pbase + (iova & (size - 1)), span, p);
+	}
+}
+
+static void dump_amd_v1(struct dumpctx *c)
+{
+	if (hw.amd_mode == 0) /* PAGE_MODE_NONE: no translation */
+		return;
+	if (hw.amd_mode > 6) {
+		problem(c, "DTE mode %llu is not a table (root 0x%llx)", (unsigned long long)hw.amd_mode,
+			hw.amd_root);
+		return;
+	}
+	amd_v1_walk(c, hw.amd_root, hw.amd_mode - 1, 0, IOMMU_READ | IOMMU_WRITE);
+}
+
+/* ---- AMD IOMMU v2 (guest page table: x86-64 long mode, 4 or 5 levels) ----- */
+
+#define X86_P (1ull << 0)
+#define X86_RW (1ull << 1)
+#define X86_PS (1ull << 7)
+
+static void amd_v2_walk(struct dumpctx *c, uint64_t pa, int level, uint64_t base, unsigned prot)
+{
+	const uint64_t *t = table_at(c, pa, 4096, base);
+	unsigned shift = 12 + 9 * (unsigned)level;
+
+	if (!t)
+		return;
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t d = t[i], span = 1ull << shift, iova = base + ((uint64_t)i << shift);
+		unsigned p = prot;
+
+		if (!(d & X86_P))
+			continue;
+		if (!(d & X86_RW))
+			p &= ~IOMMU_WRITE;
+		if (level > 0 && !(d & X86_PS)) {
+			add_table(c, iova, span);
+			amd_v2_walk(c, d & AMD_ADDR_MASK, level - 1, iova, p);
+			continue;
+		}
+		if (level > 2) {
+			problem(c, "entry at iova 0x%llx has PS set above the 1G level (0x%llx)", iova, d);
+			continue;
+		}
+		/* level 0: a 4K page (bit 7 is PAT there); levels 1, 2: 2M, 1G pages */
+		add_leaf(&c->leaves, stdout, iova, d & AMD_ADDR_MASK & ~(span - 1), span, p);
+	}
+}
+
+static void dump_amd_v2(struct dumpctx *c)
+{
+	/* READ: a present entry is readable; WRITE only where every level has R/W */
+	amd_v2_walk(c, hw.amd_root, hw.amd_mode - 1, 0, IOMMU_READ | IOMMU_WRITE);
+}
+
 static void dump(void)
 {
 	struct dumpctx c = { .leaves = { .first = 1 }, .unreachable = { .first = 1 }, .tables_first = 1 };
 
 	unreach_fp = open_memstream(&unreach_buf, &unreach_len);
 	printf("{\"ret\":0,\"leaves\":[");
+	lpt_refresh_hw(&hw);
 	if (format == LPT_LPAE_S1)
 		dump_lpae(&c);
 	else if (format == LPT_V7S)
 		dump_v7s(&c);
+	else if (format == LPT_AMD_V1)
+		dump_amd_v1(&c);
+	else if (format == LPT_AMD_V2)
+		dump_amd_v2(&c);
 	else
 		dump_dart(&c);
 	emit_run(&c.leaves, stdout);
@@ -658,7 +795,8 @@ static void dump(void)
 /* The protocol                                                              */
 /* ------------------------------------------------------------------------ */
 
-static const char *FORMATS[] = { "lpae-s1", "v7s", "dart" };
+static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2" };
+#define NFORMATS 5
 
 static const char *OPS = "[\"hello\",\"domain_alloc\",\"domain_free\",\"map_pages\",\"unmap_pages\","
 			 "\"iotlb_sync\",\"iova_to_phys\",\"dump\",\"fail_alloc\"]";
@@ -675,7 +813,9 @@ static unsigned prot_mask(void)
 	if (format == LPT_V7S)
 		return hw.no_perms ? IOMMU_CACHE | IOMMU_MMIO
 				   : IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO | IOMMU_PRIV;
-	return IOMMU_READ | IOMMU_WRITE;
+	if (format == LPT_AMD_V2)
+		return 0; /* READ always; WRITE alone maps READ|WRITE; nothing else encoded */
+	return IOMMU_READ | IOMMU_WRITE; /* dart, amd-v1 */
 }
 
 static long warnings_before;
@@ -714,6 +854,18 @@ static void serve(const struct jval *req)
 		}
 		linuxpt_fail_alloc(-1);
 		int ret = lpt_domain_alloc(format, b, (unsigned)ias, (unsigned)oas, &hw);
+		if (!ret && (format == LPT_AMD_V1 || format == LPT_AMD_V2)) {
+			/*
+			 * The AMD formats take no page sizes from the caller: the
+			 * domain's are AMD_IOMMU_PGSIZES(_V2).  The reply offers
+			 * those of them that were asked for (none: -EINVAL).
+			 */
+			hw.pgsize_bitmap &= b;
+			if (!hw.pgsize_bitmap) {
+				lpt_domain_free();
+				ret = -EINVAL;
+			}
+		}
 		if (ret)
 			printf("{\"ret\":%d", ret);
 		else
@@ -790,7 +942,7 @@ bad_field:
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --format lpae-s1|v7s|dart\n"
+	fprintf(stderr, "usage: %s --format lpae-s1|v7s|dart|amd-v1|amd-v2\n"
 		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's io-pgtable code.\n",
 		argv0, lpt_kernel_version());
 	return 2;
@@ -813,11 +965,17 @@ int main(int argc, char **argv)
 		} else
 			return usage(argv[0]);
 		format = -1;
-		for (int f = 0; f < 3; f++)
+		for (int f = 0; f < NFORMATS; f++)
 			if (!strcmp(name, FORMATS[f]))
 				format = f;
 		if (format < 0) {
-			fprintf(stderr, "%s: unknown format %s (known: lpae-s1, v7s, dart)\n", argv[0], name);
+			fprintf(stderr, "%s: unknown format %s (known: lpae-s1, v7s, dart, amd-v1, amd-v2)\n",
+				argv[0], name);
+			return 2;
+		}
+		if ((format == LPT_AMD_V1 || format == LPT_AMD_V2) && !lpt_have_amd()) {
+			fprintf(stderr, "%s: format %s: this harness was built from a tree without "
+				"drivers/iommu/amd\n", argv[0], name);
 			return 2;
 		}
 	}

@@ -6,7 +6,10 @@
 #ifndef LINUXPT_H
 #define LINUXPT_H
 
-enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2 };
+enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2, LPT_AMD_V1 = 3, LPT_AMD_V2 = 4 };
+
+/* Was the harness built with the tree's drivers/iommu/amd (the amd-v1/amd-v2 formats)? */
+int lpt_have_amd(void);
 
 /* The core loop Linux runs over this format's driver in this tree (hello's "core"). */
 const char *lpt_core(int format);
@@ -30,7 +33,13 @@ struct lpt_hw {
 	/* dart: apple_dart_cfg */
 	unsigned long long dart_ttbr[4];
 	unsigned dart_n_ttbrs;
+	/* amd-v1: the DTE's root table and mode (levels); amd-v2: GCR3[0] and the levels */
+	unsigned long long amd_root;
+	int amd_mode;
 };
+
+/* Before dump: the fields the hardware reads that change after domain_alloc (AMD's DTE). */
+void lpt_refresh_hw(struct lpt_hw *hw);
 
 /* The kernel tree's version ("6.12.118") and series ("6.12"). */
 const char *lpt_kernel_version(void);
@@ -48,5 +57,19 @@ unsigned long long lpt_unmap_pages(unsigned long long iova, unsigned long long p
 				   unsigned long long pgcount);
 void lpt_iotlb_sync(void);
 unsigned long long lpt_iova_to_phys(unsigned long long iova);
+
+/* glue_amd.c (built when the tree has drivers/iommu/amd); glue.c dispatches to these */
+int lpt_amd_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias, unsigned oas,
+			 struct lpt_hw *hw);
+void lpt_amd_domain_free(void);
+int lpt_amd_have_domain(void);
+void lpt_amd_refresh(struct lpt_hw *hw);
+int lpt_amd_map_pages(unsigned long long iova, unsigned long long paddr, unsigned long long pgsize,
+		      unsigned long long pgcount, int prot, unsigned long long *mapped);
+unsigned long long lpt_amd_unmap_pages(unsigned long long iova, unsigned long long pgsize,
+				       unsigned long long pgcount);
+void lpt_amd_iotlb_sync(void);
+int lpt_amd_iotlb_sync_map(unsigned long long iova, unsigned long long size);
+unsigned long long lpt_amd_iova_to_phys(unsigned long long iova);
 
 #endif

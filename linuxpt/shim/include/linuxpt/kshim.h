@@ -122,8 +122,10 @@ static inline int test_bit(long nr, const volatile unsigned long *addr)
 /* ---- sizes ------------------------------------------------------------- */
 #define SZ_1K 0x00000400
 #define SZ_4K 0x00001000
+#define SZ_8K 0x00002000
 #define SZ_16K 0x00004000
 #define SZ_64K 0x00010000
+#define SZ_512K 0x00080000
 #define SZ_1M 0x00100000
 #define SZ_2M 0x00200000
 #define SZ_16M 0x01000000
@@ -132,6 +134,7 @@ static inline int test_bit(long nr, const volatile unsigned long *addr)
 #define SZ_1G 0x40000000
 #define SZ_2G 0x80000000UL
 #define SZ_4G 0x100000000ULL
+#define SZ_512G 0x8000000000ULL
 
 /* ---- pages: 4K, as on a default arm64 or x86-64 kernel ------------------ */
 #define PAGE_SHIFT 12
@@ -228,16 +231,33 @@ static inline int get_order(unsigned long size)
 #define subsys_initcall(fn)
 #define module_init(fn)
 
-/* ---- lists (only for iommu-pages.h's iommu_put_pages_list, never called) -- */
+/* ---- lists (iommu-pages.h's iommu_put_pages_list, the AMD free lists) ------- */
 struct list_head { struct list_head *next, *prev; };
 #define LIST_HEAD_INIT(name) { &(name), &(name) }
+#define LIST_HEAD(name) struct list_head name = LIST_HEAD_INIT(name)
+static inline void INIT_LIST_HEAD(struct list_head *h) { h->next = h; h->prev = h; }
 static inline int list_empty(const struct list_head *h) { return h->next == h; }
 static inline void list_del(struct list_head *e)
 {
 	e->next->prev = e->prev;
 	e->prev->next = e->next;
 }
+static inline void list_add_tail(struct list_head *e, struct list_head *h)
+{
+	e->prev = h->prev;
+	e->next = h;
+	h->prev->next = e;
+	h->prev = e;
+}
 #define list_entry(ptr, type, member) container_of(ptr, type, member)
+#define list_first_entry(h, type, member) list_entry((h)->next, type, member)
+#define list_for_each_entry(pos, h, member) \
+	for (pos = list_entry((h)->next, typeof(*pos), member); &pos->member != (h); \
+	     pos = list_entry(pos->member.next, typeof(*pos), member))
+#define list_for_each_entry_safe(pos, n, h, member) \
+	for (pos = list_entry((h)->next, typeof(*pos), member), \
+	     n = list_entry(pos->member.next, typeof(*pos), member); &pos->member != (h); \
+	     pos = n, n = list_entry(n->member.next, typeof(*n), member))
 
 /* ---- devices ------------------------------------------------------------ */
 struct device { int numa_node; };
@@ -296,10 +316,23 @@ static inline void free_pages(unsigned long addr, unsigned int order)
 	if (addr)
 		linuxpt_table_free((void *)addr, PAGE_SIZE << order, LINUXPT_KIND_PAGES);
 }
+/* put_page: the last reference to an order-0 table page (iommu_put_pages_list) */
 static inline void put_page(struct page *p)
 {
-	linuxpt_bug(__FILE__, __LINE__, "put_page() is not offered by the linuxpt shim");
-	(void)p;
+	linuxpt_table_free(p, PAGE_SIZE, LINUXPT_KIND_PAGES);
+}
+static inline unsigned long get_zeroed_page(gfp_t gfp) { return __get_free_pages(gfp | __GFP_ZERO, 0); }
+static inline void free_page(unsigned long addr) { free_pages(addr, 0); }
+/* mm/swap.c put_pages_list (6.1's AMD io_pgtable.c): put every page on the list */
+static inline void put_pages_list(struct list_head *pages)
+{
+	while (!list_empty(pages)) {
+		struct page *p = list_entry(pages->next, struct page, lru);
+
+		list_del(&p->lru);
+		put_page(p);
+	}
+	INIT_LIST_HEAD(pages);
 }
 
 /* vmstat accounting (iommu-pages.h): nothing to account in userspace */
