@@ -32,7 +32,7 @@ WANTED = (
     "drivers/iommu/mtk_iommu.c",
     "include/linux/io-pgtable.h",
     "include/linux/iommu.h",
-    "drivers/iommu/amd/*",  # for a later stage (AMD io-pgtable)
+    "drivers/iommu/amd/*",  # io_pgtable.c, io_pgtable_v2.c, amd_iommu_types.h, amd_iommu.h (amd-v1/-v2)
 )
 
 

@@ -655,14 +655,15 @@ static void amd_v1_walk(struct dumpctx *c, uint64_t pa, int level, uint64_t base
 	if (!t)
 		return;
 	for (unsigned i = 0; i < 512; i++) {
-		uint64_t d = t[i], span = shift < 64 ? 1ull << shift : 0;
-		uint64_t iova = shift < 64 ? base + ((uint64_t)i << shift) : 0;
+		uint64_t d = t[i], span = 1ull << shift, iova = base + ((uint64_t)i << shift);
 		unsigned nl = AMD_NL(d), p = prot;
 
 		if (!(d & AMD_PR))
 			continue;
-		if (shift + 9 > 64 && shift < 64 && (i >> (64 - shift)))
-			{ problem(c, "present entry %llu of the top table is above 2^64 (0x%llx)", i, d); continue; }
+		if (shift + 9 > 64 && (i >> (64 - shift))) { /* mode 6: only 128 top entries lie below 2^64 */
+			problem(c, "present entry %llu of the top table is above 2^64 (0x%llx)", i, d);
+			continue;
+		}
 		if (!(d & AMD_IR))
 			p &= ~IOMMU_READ;
 		if (!(d & AMD_IW))
