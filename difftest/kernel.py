@@ -42,15 +42,20 @@ def recorded_prot(fmt: str, prot: int) -> int:
     * v7s as mtk_iommu sets it up (IO_PGTABLE_QUIRK_NO_PERMS, which
       arm_v7s_prot_to_pte honours by writing no AP and no XN): always read-write,
       no NOEXEC or PRIV; MMIO wins over CACHE;
-    * dart (dart_prot_to_pte, APPLE_DART): read and write bits only.
+    * dart (dart_prot_to_pte, APPLE_DART) and amd-v1 (iommu_v1_map_pages:
+      IOMMU_PTE_IR / IW): read and write bits only;
+    * amd-v2 (io_pgtable_v2.c set_pte_attr): a present entry is readable, R/W
+      makes it writable; nothing else is encoded.
     """
     if fmt == "lpae-s1":
         out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
         return out | (MMIO if prot & MMIO else prot & CACHE)
     if fmt == "v7s":
         return R | W | (MMIO if prot & MMIO else prot & CACHE)
-    if fmt == "dart":
+    if fmt in ("dart", "amd-v1"):  # dart_prot_to_pte; iommu_v1_map_pages: IR / IW only
         return prot & (R | W)
+    if fmt == "amd-v2":  # x86-64 long-mode PTEs: present is readable, R/W writable
+        return R | (prot & W)
     raise ValueError(f"unknown io-pgtable format {fmt!r}")
 
 
