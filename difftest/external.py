@@ -196,6 +196,8 @@ class Hello:
     ops: frozenset[str]
     semantics: str | None
     core: str | None = None
+    #: linuxpt's harness names its io-pgtable format (linuxpt.formats); others send none.
+    format: str | None = None
 
     @property
     def driver_only(self) -> bool:
@@ -575,7 +577,8 @@ class ExternalProcess:
         core = reply.get("core")
         if core is not None and core not in CORES:
             self._fail(f"declares core {core!r}; known cores: {', '.join(CORES)}", line)
-        return Hello(reply["name"], ops, sem, core)
+        fmt = reply.get("format")
+        return Hello(reply["name"], ops, sem, core, fmt if isinstance(fmt, str) else None)
 
     # -- failure ------------------------------------------------------------------------
     def _read_stdout(self, stream) -> None:
@@ -746,7 +749,7 @@ class _ExternalCore(Core):
         return "iotlb_sync_map" in self.adapter.process.hello.ops
 
     def sync_map(self, iova: int, size: int) -> None:
-        self.adapter._ret("iotlb_sync_map", iova=iova, size=size)
+        self.adapter._iotlb_sync_map(iova, size)
 
     def used_bitmap(self) -> int:
         return self.adapter.pgsize_bitmap
@@ -809,6 +812,11 @@ class ExternalImplementation:
         self.name = hello.name
         if hello.core:
             self.core = hello.core
+        if hello.format:  # linuxpt's harness: its descriptors record only some prot bits
+            from linuxpt.formats import FORMAT_PROFILES, recorded_prot
+            if hello.format in FORMAT_PROFILES:
+                fmt = hello.format
+                self.recorded_prot = lambda prot: recorded_prot(fmt, prot)
         self.semantics = resolve_semantics(hello.semantics, semantics, self.profile)
         self.counters = Counters()
         self._tlb: list[tuple] = []
@@ -833,6 +841,8 @@ class ExternalImplementation:
         for op in ("map_pages", "unmap_pages", "iotlb_sync", "fail_alloc"):
             if op in hello.ops:
                 setattr(self, op, getattr(self, "_" + op))
+        if "iotlb_sync_map" in hello.ops:
+            self.iotlb_sync_map = self._iotlb_sync_map
         self.linux_core = _ExternalCore(self) if hello.driver_only else None
         if self.linux_core is not None:
             self.ops = self.linux_core.ops
@@ -911,6 +921,10 @@ class ExternalImplementation:
     def _unmap_pages(self, iova, pgsize, pgcount) -> int:
         return self._ret("unmap_pages", iova=iova, pgsize=pgsize, pgcount=pgcount)
 
+    def _iotlb_sync_map(self, iova: int, size: int) -> int:
+        """The driver's ``iotlb_sync_map`` over [iova, iova+size): 0 or a negative errno."""
+        return self._ret("iotlb_sync_map", iova=iova, size=size)
+
     def _iotlb_sync(self) -> int:
         self.counters.syncs += 1
         return self._ret("iotlb_sync")
@@ -966,12 +980,9 @@ class ExternalFactory:
     """
 
     def __init__(self, cmd: str | Sequence[str], timeout: float = DEFAULT_TIMEOUT,
-                 fresh: bool = False, recorded_prot=None) -> None:
+                 fresh: bool = False) -> None:
         self.cmd = cmd
         self.timeout = timeout
-        #: ``prot -> prot`` as the implementation's leaves record it (a format that
-        #: cannot say write-only, say), or None: the tester compares leaves through it.
-        self.recorded_prot = recorded_prot
         #: Start a new process for every domain (``--fresh-process``), so memory a
         #: buggy implementation corrupted never reaches the next example.
         self.fresh = fresh
@@ -994,10 +1005,8 @@ class ExternalFactory:
         if self.fresh:
             self.close()
         self.hello()
-        impl = ExternalImplementation(self.process, profile, semantics, pgsize_bitmap=pgsize_bitmap)
-        if self.recorded_prot is not None:
-            impl.recorded_prot = self.recorded_prot
-        return impl
+        return ExternalImplementation(self.process, profile, semantics,
+                                      pgsize_bitmap=pgsize_bitmap)
 
     def close(self) -> None:
         """End the process, if any."""

@@ -444,8 +444,21 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 pgcount = 1
             if pgcount * pgsize // self.space.min_page > 4096:
                 pgcount = max(1, 4096 * self.space.min_page // pgsize)
-            self.do("map_pages", iova=iova, paddr=paddr, pgsize=pgsize, pgcount=pgcount,
-                    prot=data.draw(S.prots(), label="prot"))
+            ret = self.do("map_pages", check_tlb=False, iova=iova, paddr=paddr, pgsize=pgsize,
+                          pgcount=pgcount, prot=data.draw(S.prots(), label="prot"))
+            if ret is not None:
+                self.sync_map(iova, ret[1])
+
+        def sync_map(self, iova: int, size: int):
+            """``iotlb_sync_map`` where the driver has one, as the core calls it after a map; then no
+            entry may be stale.  Without one the driver flushed what it had to itself."""
+            sync_map = getattr(self.impl, "iotlb_sync_map", None)
+            if sync_map is not None and size:
+                call = Call("iotlb_sync_map", {"iova": iova, "size": size}, 0, None,
+                            ["IOTLB_STALE"], kind="impl")
+                self.calls.append(call)
+                self.call_impl(call, "IOTLB_STALE")
+            self.check_tlb(self.take_invalidations("IOTLB_STALE"))
 
         @precondition(lambda self: "unmap_pages" in self.ops)
         @rule(data=st.data())

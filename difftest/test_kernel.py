@@ -17,7 +17,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from difftest import stats
 from difftest.external import ExternalFactory, ExternalError, UnsupportedProfile
 from difftest.inputs import known_set_aside
-from difftest.kernel import harness_command, recorded_prot, semantics_for
+from difftest.kernel import harness_command, semantics_for
 from difftest.machine import build_machine, saving_failures
 
 NO_TREE = ("no kernel tree to check: run `iommu-spec kernel fetch 6.12` (and 6.1), or pass "
@@ -52,10 +52,8 @@ def test_kernel(kernel_item, request):
     key = (kernel_item.label, kernel_item.profile, sem)
     request.node.difftest_key = key
     stats.note_set_aside(key, set_aside)
-    fmt = kernel_item.fmt
     with ExternalFactory(cmd, timeout=config.getoption("--impl-timeout"),
-                         fresh=config.getoption("--fresh-process"),
-                         recorded_prot=lambda prot: recorded_prot(fmt, prot)) as factory:
+                         fresh=config.getoption("--fresh-process")) as factory:
         try:
             factory(kernel_item.profile, sem).close()
         except UnsupportedProfile as exc:

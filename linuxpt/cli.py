@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-FORMATS = ("lpae-s1", "v7s", "dart")
+from .formats import FORMAT_PROFILES, semantics_for
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,12 +37,16 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="rebuild even if a cached binary exists")
     s = sub.add_parser("serve", help="build (cached), then run the harness on stdin/stdout")
     s.add_argument("--src", required=True, help="root of a Linux source tree")
-    s.add_argument("--format", required=True, help="lpae-s1, v7s or dart")
+    s.add_argument("--format", required=True,
+                   help="lpae-s1, v7s, dart (checked by pytest difftest), amd-v1, amd-v2")
+    s.add_argument("--semantics", default=None,
+                   help="the variant to declare in hello (default: the one this tree runs for "
+                        "the format, linuxpt/formats.py; 'none' declares none)")
     return p
 
 
 def kernel_main(argv: list[str]) -> int:
-    from .build import KernelTreeError, build
+    from .build import KernelTreeError, build, kernel_version
     from .fetch import fetch
 
     try:
@@ -56,12 +60,24 @@ def kernel_main(argv: list[str]) -> int:
         if args.cmd == "build":
             print(build(args.src, force=args.force))
             return 0
-        if args.format not in FORMATS:
-            raise _UsageError(f"unknown format {args.format!r} (known: {', '.join(FORMATS)})")
+        if args.format not in FORMAT_PROFILES:
+            raise _UsageError(f"unknown format {args.format!r} (known: "
+                              f"{', '.join(FORMAT_PROFILES)})")
         binary = build(args.src)
+        semantics = args.semantics
+        if semantics is None:
+            semantics = semantics_for(args.format, kernel_version(args.src)[:2])
+        argv = [str(binary), "--format", args.format]
+        if semantics and semantics != "none":
+            from spec import get_semantics
+            try:
+                get_semantics(semantics)
+            except KeyError as exc:
+                raise _UsageError(exc.args[0]) from None
+            argv += ["--semantics", semantics]
         sys.stdout.flush()
         sys.stderr.flush()
-        os.execv(str(binary), [str(binary), "--format", args.format])
+        os.execv(str(binary), argv)
     except _UsageError as exc:
         print(f"iommu-spec kernel: {exc}", file=sys.stderr)
         return 2

@@ -75,7 +75,8 @@ def test_c_radix_passes_the_vectors(radix):
     """The C radix table passes every generic-pt vector of intel-vtd and arm-lpae-4k that applies."""
     vectors = [v for p in ("intel-vtd", "arm-lpae-4k") for b in ("all-sizes", "min-page")
                for v in generate(p, "generic-pt", b)]
-    target = ExternalTarget(radix, timeout=5.0, semantics="generic-pt")
+    # c-radix also rejects the driver calls Linux's core never makes (PAGES_ARGS vectors)
+    target = ExternalTarget(radix, timeout=5.0, semantics="generic-pt", out_of_contract=True)
     try:
         outcomes = run_vectors(vectors, target)
     finally:

@@ -258,6 +258,8 @@ static uint64_t get_u64(const struct jval *req, const char *key, const char **ba
 
 static struct lpt_hw hw;
 static int format = -1;
+/* the variant declared in hello (--semantics), or NULL */
+static const char *semantics;
 
 /* Leaves in IOVA order, contiguous ones of one size and prot merged into runs. */
 struct run {
@@ -837,9 +839,12 @@ static void serve(const struct jval *req)
 
 	if (!strcmp(op, "hello")) {
 		printf("{\"version\":1,\"name\":\"linux-%s-%s\",\"ops\":%s,\"kernel\":\"%s\","
-		       "\"format\":\"%s\",\"core\":\"%s\"}\n", lpt_kernel_series(), FORMATS[format],
+		       "\"format\":\"%s\",\"core\":\"%s\"", lpt_kernel_series(), FORMATS[format],
 		       lpt_has_iotlb_sync_map(format) ? OPS_SYNC_MAP : OPS, lpt_kernel_version(),
 		       FORMATS[format], lpt_core(format));
+		if (semantics)
+			printf(",\"semantics\":\"%s\"", semantics);
+		printf("}\n");
 		return;
 	}
 	if (!strcmp(op, "domain_alloc")) {
@@ -943,7 +948,7 @@ bad_field:
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --format lpae-s1|v7s|dart|amd-v1|amd-v2\n"
+	fprintf(stderr, "usage: %s --format lpae-s1|v7s|dart|amd-v1|amd-v2 [--semantics NAME]\n"
 		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's io-pgtable code.\n",
 		argv0, lpt_kernel_version());
 	return 2;
@@ -960,7 +965,13 @@ int main(int argc, char **argv)
 			name = argv[++i];
 		else if (!strncmp(argv[i], "--format=", 9))
 			name = argv[i] + 9;
-		else if (!strcmp(argv[i], "--version")) {
+		else if (!strcmp(argv[i], "--semantics") && i + 1 < argc) {
+			/* declared in hello: the variant this tree runs (linuxpt/formats.py) */
+			semantics = argv[++i];
+			if (strspn(semantics, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(semantics))
+				return usage(argv[0]);
+			continue;
+		} else if (!strcmp(argv[i], "--version")) {
 			printf("%s\n", lpt_kernel_version());
 			return 0;
 		} else

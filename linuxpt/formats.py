@@ -1,0 +1,65 @@
+"""What each of linuxpt's formats is: the profiles it serves, the variant a tree runs, the prot it records.
+
+These are facts about Linux's io-pgtable formats and the drivers that use
+them, per kernel version; the tester (difftest.kernel) and ``iommu-spec
+kernel serve`` read them.  Version ranges cite the commits that changed them.
+"""
+
+#: io-pgtable format (the harness's --format) -> the profiles it serves.
+FORMAT_PROFILES = {
+    "lpae-s1": ("arm-lpae-4k", "arm-lpae-16k", "arm-lpae-64k"),
+    "v7s": ("armv7s-mediatek",),
+    "dart": ("apple-dart",),
+    "amd-v1": ("amd-v1",),
+    "amd-v2": ("amd-v2",),
+}
+#: The formats a run checks unless --kernel-format names others.  AMD's tables are
+#: built by the harness too, but the model does not yet state what they do (issue 13).
+DEFAULT_FORMATS = ("lpae-s1", "v7s", "dart")
+R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
+
+
+def recorded_prot(fmt: str, prot: int) -> int:
+    """The prot a leaf of ``fmt`` records for a map with ``prot``: what its descriptor can say.
+
+    * lpae-s1 (arm_lpae_prot_to_pte, stage 1): no write-only permission (AP
+      is read-only or read-write), and MMIO's device memory type wins over
+      CACHE's;
+    * v7s as mtk_iommu sets it up (IO_PGTABLE_QUIRK_NO_PERMS, which
+      arm_v7s_prot_to_pte honours by writing no AP and no XN): always read-write,
+      no NOEXEC or PRIV; MMIO wins over CACHE;
+    * dart (dart_prot_to_pte, APPLE_DART) and amd-v1 (iommu_v1_map_pages:
+      IOMMU_PTE_IR / IW): read and write bits only;
+    * amd-v2 (io_pgtable_v2.c set_pte_attr): a present entry is readable, R/W
+      makes it writable; nothing else is encoded.
+    """
+    if fmt == "lpae-s1":
+        out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
+        return out | (MMIO if prot & MMIO else prot & CACHE)
+    if fmt == "v7s":
+        return R | W | (MMIO if prot & MMIO else prot & CACHE)
+    if fmt in ("dart", "amd-v1"):  # dart_prot_to_pte; iommu_v1_map_pages: IR / IW only
+        return prot & (R | W)
+    if fmt == "amd-v2":  # x86-64 long-mode PTEs: present is readable, R/W writable
+        return R | (prot & W)
+    raise ValueError(f"unknown io-pgtable format {fmt!r}")
+
+
+def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
+    """The variant a tree of ``version`` runs for ``fmt``: the v6.14 split removal decides arm and v7s.
+
+    Source: io-pgtable-arm.c / io-pgtable-arm-v7s.c, split removed in v6.14
+    (commit 33729a5fc0ca for io-pgtable-arm); io-pgtable-dart.c unchanged
+    in what the model states from v5.15 to v6.12.
+    """
+    if fmt == "lpae-s1":
+        return "arm-lpae-v6.13" if version < (6, 14) else "arm-lpae-v6.14"
+    if fmt == "v7s":
+        return "arm-v7s-v6.13" if version < (6, 14) else "arm-v7s"
+    if fmt == "dart":
+        return "apple-dart"
+    if fmt == "amd-v1":
+        return "amd-v1"
+    if fmt == "amd-v2":
+        return None  # not yet stated for AMD v2's own table: declare none
+    raise ValueError(f"unknown io-pgtable format {fmt!r}; known: {', '.join(FORMAT_PROFILES)}")
