@@ -68,8 +68,9 @@ class ReferenceDomain:
       call, map_sg returns 0 on error) or ``"map-v4.16"`` (v3.3 to v4.16: as
       ``"map"``, and map_sg maps entry by entry, MAP_SG_PER_ENTRY).
 
-    Raises KeyError for an unknown profile or variant name and SpecUsageError
-    for a bitmap that is not a non-empty subset or an unknown core.
+    Raises SpecUsageError (naming the known ones) for an unknown profile or
+    variant name or a value of the wrong type, a bitmap that is not a
+    non-empty subset, or an unknown core.
     """
 
     def __init__(self, profile: Profile | str, semantics: Semantics | str | None = None,
@@ -77,10 +78,26 @@ class ReferenceDomain:
         if core not in CORES:
             raise SpecUsageError(f"core must be one of {', '.join(CORES)}, got {core!r}")
         self.core = core
-        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        if isinstance(profile, str):
+            try:
+                profile = get_profile(profile)
+            except KeyError as exc:
+                raise SpecUsageError(exc.args[0]) from None
+        if not isinstance(profile, Profile):
+            raise SpecUsageError(f"profile must be a spec.Profile or a profile name, got "
+                                 f"{type(profile).__name__} {profile!r}")
+        self.profile = profile
         if semantics is None:
             semantics = self.profile.default_semantics
-        self.semantics = get_semantics(semantics) if isinstance(semantics, str) else semantics
+        if isinstance(semantics, str):
+            try:
+                semantics = get_semantics(semantics)
+            except KeyError as exc:
+                raise SpecUsageError(exc.args[0]) from None
+        if not isinstance(semantics, Semantics):
+            raise SpecUsageError(f"semantics must be a spec.Semantics or a variant name, got "
+                                 f"{type(semantics).__name__} {semantics!r}")
+        self.semantics = semantics
         if pgsize_bitmap is None:
             pgsize_bitmap = self.profile.pgsize_bitmap
         _check_u64("pgsize_bitmap", pgsize_bitmap)
@@ -186,6 +203,9 @@ class ReferenceDomain:
         _check_u64("iova", iova)
         _check_prot(prot)
         entries = []
+        if isinstance(sg, (str, bytes)) or not hasattr(sg, "__iter__"):
+            raise SpecUsageError(f"sg must be a sequence of (paddr, offset, length), got "
+                                 f"{type(sg).__name__} {sg!r}")
         for i, entry in enumerate(sg):
             if not isinstance(entry, (tuple, list)) or len(entry) != 3:
                 raise SpecUsageError(f"sg[{i}] must be (paddr, offset, length), got {entry!r}")

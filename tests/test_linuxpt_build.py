@@ -94,7 +94,7 @@ def test_kernel_version(tmp_path):
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "cli.main", "kernel", *args],
+    return subprocess.run([sys.executable, "-m", "iommu_spec", "kernel", *args],
                           capture_output=True, text=True, env=env)
 
 

@@ -389,11 +389,16 @@ def test_misuse_raises_spec_usage_error_and_changes_nothing(call):
 
 
 def test_unknown_profile_and_semantics_names_list_the_known_ones():
-    """An unknown profile or variant name is a KeyError that lists the valid names."""
-    with pytest.raises(KeyError, match="intel-vtd"):
+    """An unknown profile or variant name, or a value of the wrong type, is a SpecUsageError naming the valid ones."""
+    with pytest.raises(SpecUsageError, match="intel-vtd"):
         ReferenceDomain("intel")
-    with pytest.raises(KeyError, match="generic-pt"):
+    with pytest.raises(SpecUsageError, match="generic-pt"):
         ReferenceDomain("intel-vtd", "generic")
+    for bad in (None, 42):
+        with pytest.raises(SpecUsageError, match="profile must be"):
+            ReferenceDomain(bad)
+    with pytest.raises(SpecUsageError, match="sg must be"):
+        ReferenceDomain("intel-vtd").map_sg(0, None, IOMMU_READ)
 
 
 def test_core_batches_old_core_passes_one_page_per_call():
