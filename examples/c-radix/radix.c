@@ -521,10 +521,7 @@ static int map(uint64_t iova, uint64_t paddr, uint64_t size, unsigned prot)
 		return -EINVAL;
 	if (!size)
 		return -EINVAL; /* generic_pt: make_range_ul rejects an empty range */
-	if (!(prot & (IOMMU_READ | IOMMU_WRITE)))
-		return -EINVAL;
-	if (!fits(iova, 1, size, 1ull << dom.ias) || !fits(paddr, 1, size, 1ull << dom.oas))
-		return -ERANGE;
+	/* __iommu_map makes no prot or range check of its own: each map_pages call does */
 	while (mapped < size) {
 		uint64_t count, done;
 		uint64_t pgsize = pgsize_and_count(iova + mapped, paddr + mapped, size - mapped, &count);
