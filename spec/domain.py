@@ -44,6 +44,19 @@ def _check_prot(prot) -> None:
             f"IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE, IOMMU_NOEXEC, IOMMU_MMIO, IOMMU_PRIV)")
 
 
+def _lookup(what: str, value, cls, get, name_text: str):
+    """``value`` as a ``cls``: itself, or the one named by it; SpecUsageError otherwise."""
+    if isinstance(value, str):
+        try:
+            return get(value)
+        except KeyError as exc:
+            raise SpecUsageError(exc.args[0]) from None
+    if not isinstance(value, cls):
+        raise SpecUsageError(f"{what} must be a spec.{cls.__name__} or {name_text}, got "
+                             f"{type(value).__name__} {value!r}")
+    return value
+
+
 #: The core loops the model can state (see rule CORE_BATCHES).
 CORES = ("map_pages", "map-v5.15", "map", "map-v4.16")
 #: The cores whose map_sg returns a negative errno (v5.15+; MAP_SG_ROLLBACK).
@@ -78,26 +91,10 @@ class ReferenceDomain:
         if core not in CORES:
             raise SpecUsageError(f"core must be one of {', '.join(CORES)}, got {core!r}")
         self.core = core
-        if isinstance(profile, str):
-            try:
-                profile = get_profile(profile)
-            except KeyError as exc:
-                raise SpecUsageError(exc.args[0]) from None
-        if not isinstance(profile, Profile):
-            raise SpecUsageError(f"profile must be a spec.Profile or a profile name, got "
-                                 f"{type(profile).__name__} {profile!r}")
-        self.profile = profile
+        self.profile = _lookup("profile", profile, Profile, get_profile, "a profile name")
         if semantics is None:
             semantics = self.profile.default_semantics
-        if isinstance(semantics, str):
-            try:
-                semantics = get_semantics(semantics)
-            except KeyError as exc:
-                raise SpecUsageError(exc.args[0]) from None
-        if not isinstance(semantics, Semantics):
-            raise SpecUsageError(f"semantics must be a spec.Semantics or a variant name, got "
-                                 f"{type(semantics).__name__} {semantics!r}")
-        self.semantics = semantics
+        self.semantics = _lookup("semantics", semantics, Semantics, get_semantics, "a variant name")
         if pgsize_bitmap is None:
             pgsize_bitmap = self.profile.pgsize_bitmap
         _check_u64("pgsize_bitmap", pgsize_bitmap)
