@@ -346,3 +346,69 @@ def test_pytest_hang_is_reported_once_without_shrinking(tmp_path):
     assert time.monotonic() - start < 60
     assert "2 failed" in out.stdout, out.stdout[-3000:]
     assert out.stdout.count("sent no reply within 0.5 s") >= 2
+
+
+DRIVER_NO_DUMP = '''
+import json, sys
+leaves = {}
+for line in sys.stdin:
+    req = json.loads(line)
+    op = req["op"]
+    if op == "hello":
+        out = {"version": 1, "name": "no-dump", "semantics": "generic-pt",
+               "ops": ["hello", "domain_alloc", "domain_free", "map_pages", "unmap_pages",
+                       "iova_to_phys"]}
+    elif op == "domain_alloc":
+        leaves.clear()
+        out = {"ret": 0, "pgsize_bitmap": req["pgsize_bitmap"]}
+    elif op == "domain_free":
+        out = {"ret": 0, "table_pages": 0}
+    elif op == "map_pages":
+        for k in range(req["pgcount"]):
+            leaves[req["iova"] + k * req["pgsize"]] = (req["paddr"] + k * req["pgsize"], req["pgsize"])
+        out = {"ret": 0, "mapped": req["pgsize"] * req["pgcount"]}
+    elif op == "unmap_pages":
+        done = 0
+        for k in range(req["pgcount"]):
+            if leaves.pop(req["iova"] + k * req["pgsize"], None) is None:
+                break
+            done += req["pgsize"]
+        out = {"ret": done}
+    elif op == "iova_to_phys":
+        out = {"ret": 0}
+        for iova, (paddr, size) in leaves.items():
+            if iova <= req["iova"] < iova + size:
+                out = {"ret": paddr + req["iova"] - iova}
+    else:  # iotlb_sync, dump, ...: not offered, so never sent
+        sys.exit(7)
+    sys.stdout.write(json.dumps(out) + "\\n")
+    sys.stdout.flush()
+'''
+
+
+def test_driver_with_iova_to_phys_and_no_dump_is_checked_through_iova_to_phys(tmp_path):
+    """A driver offering iova_to_phys but no dump nor iotlb_sync: the tester asks it, never what it lacks."""
+    script = tmp_path / "no_dump.py"
+    script.write_text(DRIVER_NO_DUMP)
+    impl = domain(f"{sys.executable} {script}")
+    assert impl.linux_core is not None and impl.leaves() is None
+    assert impl.map(0x200000, 0x400000, 0x201000, 3) == 0
+    assert impl.iova_to_phys(0x200123) == 0x400123  # sent to the driver, not answered from a dump
+    assert impl.unmap(0x200000, 0x201000) == 0x201000  # no iotlb_sync sent: it would exit 7
+    assert impl.iova_to_phys(0x200123) == 0
+    assert impl.process.alive
+    impl.close()
+
+
+def test_a_direct_map_pages_may_map_nothing(tmp_path):
+    """A driver-level map_pages answering ret 0, mapped 0 is a reply like any other; only the core's loop needs progress."""
+    cmd = fake(tmp_path, 'reply({"ret": 0, "mapped": 0})', trigger="map_pages",
+               hello={"version": 1, "name": "lazy", "semantics": "generic-pt",
+                      "ops": ["hello", "domain_alloc", "domain_free", "map_pages", "unmap_pages",
+                              "dump"]})
+    impl = domain(cmd)
+    assert impl.map_pages(0x1000, 0x1000, 0x1000, 1, 3) == (0, 0)
+    from impls.core import DriverError
+    with pytest.raises(DriverError, match="loop forever"):
+        impl.map(0x1000, 0x1000, 0x1000, 3)
+    impl.close()
