@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Mapping
 
 SHIM_DIR = Path(__file__).resolve().parent / "shim"
 BINARY_NAME = "linuxpt-harness"
@@ -309,10 +310,14 @@ def tree_files(src: Path) -> list[str]:
             + (AMD_SOURCES + AMD_HEADERS if has_amd(src) else []))
 
 
-def build_hash(src: Path, cc_version: str) -> str:
+def build_hash(src: Path, cc_version: str, replace: Mapping[str, str] | None = None) -> str:
     h = hashlib.sha256()
     h.update(f"linuxpt-1\0{cc_version}\0{' '.join(CFLAGS)}\0".encode())
     for rel in tree_files(src):
+        if replace and rel in replace:
+            h.update(f"replaced:{rel}\0".encode())
+            h.update(replace[rel].encode())
+            continue
         h.update(f"tree:{rel}\0".encode())
         h.update((src / rel).read_bytes())
     for path in shim_files():
@@ -336,18 +341,31 @@ def _compile(cc: str, args: list[str], what: str, cwd: Path) -> None:
         raise KernelTreeError(f"compiling {what} failed: {_first_errors(res.stderr)}")
 
 
-def build(src_dir: Path | str, cache_dir: Path | str | None = None, force: bool = False) -> Path:
+def build(src_dir: Path | str, cache_dir: Path | str | None = None, force: bool = False,
+          replace: Mapping[str, str] | None = None) -> Path:
     """Build (or reuse) the harness for the kernel tree at ``src_dir``; returns the binary's path.
 
     The build directory is ``<cache>/build/<hash>/``, the hash covering the
     tree files used, linuxpt's shim files and the compiler version, so a
     cached binary is reused exactly when nothing that went into it changed.
     Raises KernelTreeError with a one-line message on any problem.
+
+    ``replace`` maps compiled tree files (of :data:`KERNEL_SOURCES` /
+    :data:`AMD_SOURCES`, relative to the tree) to the text to compile in
+    their place (linuxpt.mutants builds mutated copies this way).  The
+    replacement is written into the build directory, never into the tree,
+    and compiled with its original directory on the quoted include path, so
+    its ``#include "..."`` lines still find the tree's headers.
     """
     src = check_tree(src_dir)
     version = kernel_version(src)
     cc = find_compiler()
-    digest = build_hash(src, compiler_version(cc))
+    replace = dict(replace or {})
+    unknown = sorted(set(replace) - set(KERNEL_SOURCES + AMD_SOURCES))
+    if unknown:
+        raise KernelTreeError(f"cannot replace {', '.join(unknown)}: not a compiled kernel file "
+                              f"({', '.join(KERNEL_SOURCES + AMD_SOURCES)})")
+    digest = build_hash(src, compiler_version(cc), replace)
     root = Path(cache_dir).expanduser() if cache_dir else cache_root() / "build"
     out_dir = root / digest
     binary = out_dir / BINARY_NAME
@@ -360,7 +378,7 @@ def build(src_dir: Path | str, cache_dir: Path | str | None = None, force: bool 
     except OSError as exc:
         raise KernelTreeError(f"cannot create the build directory under {root}: {exc}") from None
     try:
-        _build_in(work, src, version, cc)
+        _build_in(work, src, version, cc, replace)
         if out_dir.exists():
             shutil.rmtree(out_dir, ignore_errors=True)
         os.replace(work, out_dir)
@@ -370,13 +388,27 @@ def build(src_dir: Path | str, cache_dir: Path | str | None = None, force: bool 
     return binary
 
 
-def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str) -> None:
+def _source_args(work: Path, src: Path, rel: str, replace: Mapping[str, str]) -> list[str]:
+    """``-c FILE`` for the tree file ``rel``, or for its replacement (written under ``work/replaced/``)."""
+    if rel not in replace:
+        return ["-c", str(src / rel)]
+    copy = work / "replaced" / rel
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(replace[rel])
+    # quoted includes resolve next to the original; __FILE__ reads as in a normal build
+    return ["-iquote", str((src / rel).parent), f"-fmacro-prefix-map={work / 'replaced'}/=",
+            "-c", str(copy)]
+
+
+def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str,
+              replace: Mapping[str, str]) -> None:
     gen = work / "gen"
     (gen / "linux").mkdir(parents=True)
     (gen / "linuxpt").mkdir(parents=True)
     major, minor, sub, extra = version
     amd = has_amd(src)
-    users = "\n".join((src / f).read_text(errors="replace") for f in KERNEL_SOURCES)
+    users = "\n".join(replace[f] if f in replace else (src / f).read_text(errors="replace")
+                      for f in KERNEL_SOURCES)
     users += (src / "drivers/iommu/iommu-pages.h").read_text(errors="replace") \
         if (src / "drivers/iommu/iommu-pages.h").is_file() else ""
     iommu_h = (src / "include/linux/iommu.h").read_text(errors="replace")
@@ -410,7 +442,8 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
     objects = []
     for rel in KERNEL_SOURCES + (AMD_SOURCES if amd else []):
         obj = work / (Path(rel).stem + ".o")
-        _compile(cc, kernel_flags + ["-c", str(src / rel), "-o", str(obj)], rel, work)
+        _compile(cc, kernel_flags + _source_args(work, src, rel, replace) + ["-o", str(obj)],
+                 rel, work)
         objects.append(obj)
     obj = work / "glue.o"
     _compile(cc, kernel_flags + ["-c", str(SHIM_DIR / "glue.c"), "-o", str(obj)],
