@@ -3,6 +3,9 @@
     iommu-spec kernel fetch 6.12                    print the (fetched) tree's path
     iommu-spec kernel build --src DIR               print the harness binary's path
     iommu-spec kernel serve --src DIR --format F    build (cached), then exec the harness
+    iommu-spec kernel mutants --src DIR --format lpae-s1 [--max N] [--seed S] [--examples K] [--json]
+                                                    mutation score of the tester on the tree's
+                                                    io-pgtable-arm.c (linuxpt/mutants.py)
 
 Every error is one line, ``iommu-spec kernel: ...``, with exit status 2.
 """
@@ -29,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="iommu-spec kernel",
                 description="Compile Linux's own io-pgtable code from a kernel tree and serve "
                             "protocol v1 (driver-only) over it.")
-    sub = p.add_subparsers(dest="cmd", metavar="{fetch,build,serve}", parser_class=_Parser)
+    sub = p.add_subparsers(dest="cmd", metavar="{fetch,build,serve,mutants}", parser_class=_Parser)
     f = sub.add_parser("fetch", help="download a minimal tree (Debian's linux-source-VERSION)")
     f.add_argument("version", help="6.1 or 6.12")
     b = sub.add_parser("build", help="build the harness for a tree; prints the binary's path")
@@ -42,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--semantics", default=None,
                    help="the variant to declare in hello (default: the one this tree runs for "
                         "the format, linuxpt/formats.py; 'none' declares none)")
+    m = sub.add_parser("mutants", help="plant faults in a copy of the tree's io-pgtable-arm.c and "
+                                       "count how many the tester finds")
+    from .mutants import add_arguments
+    add_arguments(m)
     return p
 
 
@@ -52,7 +59,7 @@ def kernel_main(argv: list[str]) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.cmd is None:
-            raise _UsageError("a sub-command is needed: fetch, build or serve "
+            raise _UsageError("a sub-command is needed: fetch, build, serve or mutants "
                               "(iommu-spec kernel --help)")
         if args.cmd == "fetch":
             print(fetch(args.version))
@@ -60,6 +67,9 @@ def kernel_main(argv: list[str]) -> int:
         if args.cmd == "build":
             print(build(args.src, force=args.force))
             return 0
+        if args.cmd == "mutants":
+            from .mutants import execute
+            return execute(args, "iommu-spec kernel")
         if args.format not in FORMAT_PROFILES:
             raise _UsageError(f"unknown format {args.format!r} (known: "
                               f"{', '.join(FORMAT_PROFILES)})")
