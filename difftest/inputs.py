@@ -36,6 +36,9 @@ INPUT_CLASSES: dict[str, InputClass] = {c.name: c for c in [
                "a driver call accepted with an IOVA range past 2^ias (spec IOVA_PAST_IAS)"),
     InputClass("paddr-past-oas", frozenset({"PADDR_PAST_OAS"}),
                "a driver call accepted with a physical range past 2^oas (spec PADDR_PAST_OAS)"),
+    InputClass("unflushed-table-replace", frozenset({"MAP_REPLACE_UNFLUSHED"}),
+               "a map that replaces a table and then fails, without a flush (spec "
+               "MAP_REPLACE_UNFLUSHED)"),
     InputClass("section-split", frozenset({"UNMAP_SPLIT_SECTION"}),
                "an unmap that splits a v7s section into a level-2 table (spec UNMAP_SPLIT_SECTION)"),
     InputClass("partial-unmap", frozenset({"UNMAP_PARTIAL_LEAF"}),
@@ -98,6 +101,8 @@ KNOWN_LINUX_FINDINGS: tuple[LinuxFinding, ...] = (
     # 6.1's mtk_iommu maps one page per call, so v7s's per-call loop never crosses 2^32 there.
     LinuxFinding("iova-past-ias", frozenset({"v7s"}), ((6, 12), (6, 12)), "iova-past-ias"),
     LinuxFinding("section-split", frozenset({"v7s"}), ((6, 1), (6, 13)), "section-split"),
+    LinuxFinding("unflushed-table-replace", frozenset({"v7s"}), ((6, 1), (6, 12)),
+                 "unflushed-table-replace"),
 )
 
 

@@ -191,7 +191,9 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 issued = ", ".join(
                     "(" + ", ".join(repr(c) if isinstance(c, str) else f"{c:#x}" for c in cmd) + ")"
                     for cmd in commands) or "none"
-                self.fail("IOTLB_STALE", "IOTLB",
+                rules = self.calls[-1].rules if self.calls else []
+                defect = next((r for r in rules if RULES[r].defect), None)
+                self.fail(defect or "IOTLB_STALE", "IOTLB",
                           tabulate(rows, headers=["cached iova", "cached paddr", "page table now"])
                           + f"\ninvalidations issued by the last call: {issued}")
 

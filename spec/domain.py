@@ -398,8 +398,10 @@ class ReferenceDomain:
             stop = end if sem.per_table_batches else min(end, max(at - at % span + span, at + pg))
             conflict = next((max(run.iova, at) for run in self.state.overlapping(at, stop)
                              if geo.slot(run.pgsize) >= entry), None)
-            R.map_replace_table(self, at, stop if conflict is None else conflict, entry)
+            replaced = R.map_replace_table(self, at, stop if conflict is None else conflict, entry)
             if conflict is not None:
+                if replaced is not None and sem.replaced_table_flush == "sync_map":
+                    R.map_replace_unflushed(self, at, conflict)
                 if not sem.per_table_batches:  # the pages before the failing one are written
                     good = conflict - (conflict - at) % pg
                     if good > at:
@@ -443,10 +445,10 @@ class ReferenceDomain:
                     self._entry_valid(entry, e) for e in range(at, at + pg, entry)):
                 R.unmap_hole(self, at)
                 break
-            if self.state.overlapping(at, at + pg) and tables.child(entry, at) is None:
-                R.unmap_leaves(self, at, at + pg)
+            if any(tables.child(entry, e) is not None for e in range(at, at + pg, entry)):
+                R.unmap_table_slot(self, at, at + pg, entry)  # frees the tables it holds
             else:
-                R.unmap_table_slot(self, at, at + pg, entry)
+                R.unmap_leaves(self, at, at + pg)
             at += pg
         return at - iova
 

@@ -70,6 +70,12 @@ class Semantics:
       2^oas is reported under IOVA_PAST_IAS / PADDR_PAST_OAS.
     * ``prot_first`` -- the driver checks prot (MAP_PROT) before the range
       (generic_pt), or after it (io-pgtable: ``-ERANGE`` wins).
+    * ``replaced_table_flush`` -- how the IOTLB learns of a table a block
+      replaced (MAP_REPLACE_TABLE): ``"walk"``, at once through io-pgtable's
+      flush_walk callback (arm-smmu-v3 provides it); ``"sync_map"``, only by
+      the ``iotlb_sync_map`` the core sends after a *successful* map
+      (mtk_iommu provides no io-pgtable flush ops), so a map that fails after
+      replacing a table leaves its translations cached (MAP_REPLACE_UNFLUSHED).
     * ``tables`` -- None, or the table format (``"lpae"``, ``"v7s"``,
       ``"dart"``, :mod:`spec.tables`) whose tables outlive their last leaf: the
       model then tracks which tables exist (TABLE_LIFETIME), since an unmap
@@ -93,6 +99,7 @@ class Semantics:
     range_check: str = WHOLE_RANGE
     prot_first: bool = True
     tables: str | None = None
+    replaced_table_flush: str = "walk"
     #: The Linux versions this variant states, as text ("v6.1 to v6.13").
     versions: str = ""
     differences: dict[str, str] = field(default_factory=dict)
@@ -127,7 +134,7 @@ _ARM_DIFF = {
               "replaced by a block (arm_lpae_init_pte), or at arm_lpae_free_pgtable.",
 }
 
-_V7S = {**_ARM, "per_table_batches": False, "tables": "v7s"}
+_V7S = {**_ARM, "per_table_batches": False, "tables": "v7s", "replaced_table_flush": "sync_map"}
 _V7S_DIFF = {
     **_ARM_DIFF,
     "exists_errno": "arm_v7s_init_pte: -EEXIST for any valid entry that is not a table, so a "
@@ -141,6 +148,9 @@ _V7S_DIFF = {
                    "<< ias) -> 0.  Later pages of the call are indexed with ARM_V7S_LVL_IDX, "
                    "which wraps past 2^32 (IOVA_PAST_IAS).",
     "prot_first": "arm_v7s_map_pages checks the range (-ERANGE) before prot (-EINVAL).",
+    "replaced_table_flush": "mtk_iommu, the v7s profile's driver, gives io-pgtable no flush ops "
+                            "(cfg.tlb is NULL), so arm_v7s_init_pte's freed table is flushed only "
+                            "by mtk_iommu_sync_map after a successful map.",
     "tables": "__arm_v7s_map allocates a level-2 table for a 4K/64K page where the level-1 "
               "entry is empty and keeps it; __arm_v7s_unmap frees it only when its level-1 "
               "entry is cleared (an unmap of 1M or 16M there) or arm_v7s_init_pte puts a "

@@ -117,3 +117,12 @@ def test_a_slot_over_a_run_of_smaller_leaves_frees_their_table():
     assert d.map(M2, 0x1000, M2, RW) == 0  # incongruent paddr: 512 4K pages
     assert d.unmap_pages(M2, M2, 1) == M2 and d.decided == ["UNMAP_TABLE_SLOT"]
     assert (M2, M2) not in d.table_listing() and leaves(d) == []
+
+
+def test_v7s_16m_unmap_frees_a_table_among_its_sections():
+    """v7s: a 16M unmap over 15 sections and one level-2 table clears all 16 entries and frees the table."""
+    d = ReferenceDomain("armv7s-mediatek", "arm-v7s-v6.13")
+    assert d.map(M16 - K4, 0xff000, M16, RW) == 0  # misaligned start: a 4K page, 15 sections, 4K pages
+    assert d.unmap_pages(M16, M16, 1) == M16 and d.decided == ["UNMAP_TABLE_SLOT"]
+    assert [t for t in d.table_listing() if t[0] >= M16] == []
+    assert leaves(d) == [(M16 - K4, 0xff000, K4, 1, RW)]
