@@ -658,8 +658,6 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
         "a driver call that can run past 2^ias (range_check 'start' without per-table "
         "batches, or no IOVA check)"),
     "PADDR_PAST_OAS": (lambda s: s.range_check != "whole", "range_check != 'whole'"),
-    "MAP_REPLACE_UNFLUSHED": (lambda s: False, "an IOTLB rule at heart: vectors fix no "
-                              "invalidations"),
     "UNMAP_SPLIT_SECTION": (lambda s: s.partial_unmap == "split_to_pgsize",
                             "partial_unmap == 'split_to_pgsize'"),
     "CORE_BATCHES": (lambda s: s.per_table_batches or getattr(s, "unmap_range_checked", False),

@@ -16,7 +16,7 @@ from typing import Sequence
 
 from sortedcontainers import SortedSet
 
-from . import lifetime as L, rules as R
+from . import iotlb as I, lifetime as L, rules as R
 from .errors import SpecUsageError
 from .leafmap import LeafMap, LeafRun, Translation, translations_of
 from .profiles import Profile, get_profile
@@ -401,7 +401,7 @@ class ReferenceDomain:
             replaced = R.map_replace_table(self, at, stop if conflict is None else conflict, entry)
             if conflict is not None:
                 if replaced is not None and sem.replaced_table_flush == "sync_map":
-                    R.map_replace_unflushed(self, at, conflict)
+                    I.map_replace_unflushed(self, at, conflict)
                 if not sem.per_table_batches:  # the pages before the failing one are written
                     good = conflict - (conflict - at) % pg
                     if good > at:

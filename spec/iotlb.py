@@ -110,3 +110,20 @@ class Iotlb:
         """Use the domain's smallest page size as the size of a cached entry."""
         self._page = min_pagesz
         return self
+
+
+@rule("MAP_REPLACE_UNFLUSHED", "io-pgtable-arm-v7s.c arm_v7s_init_pte (__arm_v7s_unmap with a NULL gather); mtk_iommu.c (no cfg.tlb; mtk_iommu_sync_map only after a successful map), v6.1 to v6.12 at least", defect=True)
+def map_replace_unflushed(d, start, end):
+    """A map that replaced a table and then failed leaves the table's translations in the IOTLB.
+
+    arm_v7s_init_pte frees the table under a new section entry by entry
+    before it meets a live entry and fails with -EEXIST.  Its only
+    invalidation is io-pgtable's flush_walk callback, which mtk_iommu does not
+    provide, and the core calls ``iotlb_sync_map`` only after a successful
+    map: the freed table's leaves stay cached, and the IOMMU may still walk
+    the freed table.  The model drops them from the page table as Linux does;
+    a stale IOTLB entry after such a call is reported under this rule.
+    Input class ``unflushed-table-replace``.  [start, end) is the range whose
+    tables were replaced; returns its start.
+    """
+    return start

@@ -232,23 +232,6 @@ def map_replace_table(d, start, end, entry=None):
     return removed if removed or freed else None
 
 
-@rule("MAP_REPLACE_UNFLUSHED", "io-pgtable-arm-v7s.c arm_v7s_init_pte (__arm_v7s_unmap with a NULL gather); mtk_iommu.c (no cfg.tlb; mtk_iommu_sync_map only after a successful map), v6.1 to v6.12 at least", defect=True)
-def map_replace_unflushed(d, start, end):
-    """A map that replaced a table and then failed leaves the table's translations in the IOTLB.
-
-    arm_v7s_init_pte frees the table under a new section entry by entry
-    before it meets a live entry and fails with -EEXIST.  Its only
-    invalidation is io-pgtable's flush_walk callback, which mtk_iommu does not
-    provide, and the core calls ``iotlb_sync_map`` only after a successful
-    map: the freed table's leaves stay cached, and the IOMMU may still walk
-    the freed table.  The model drops them from the page table as Linux does;
-    a stale IOTLB entry after such a call is reported under this rule.
-    Input class ``unflushed-table-replace``.  [start, end) is the range whose
-    tables were replaced; returns its start.
-    """
-    return start
-
-
 @rule("MAP_REPLACE_LEAVES", "drivers/iommu/amd/io_pgtable.c alloc_pte / free_clear_pte / iommu_v1_map_pages (v5.4+)")
 def map_replace_leaves(d, start, end):
     """Under the legacy AMD v1 table a map over live leaves replaces them: each one it overlaps goes whole.
