@@ -1,5 +1,54 @@
-"""Shared test setup: the project's Hypothesis settings profiles (difftest.settings)."""
+"""Shared test setup: the project's Hypothesis settings profiles (difftest.settings), and the
+kernel trees the linuxpt tests use.
+
+Kernel trees: $IOMMU_SPEC_KERNEL_6_1 / $IOMMU_SPEC_KERNEL_6_12 (the root of a
+Linux source tree), or the ones ``iommu-spec kernel fetch`` cached.  Tests
+that need one skip without it, saying how to get one.
+"""
+
+import os
+
+import pytest
 
 from difftest.settings import load_default_profile
 
 load_default_profile()
+
+#: The Linux versions whose trees the linuxpt tests use.
+KERNEL_VERSIONS = ("6.1", "6.12")
+NO_KERNEL_TREE = ("no kernel tree: set IOMMU_SPEC_KERNEL_6_12 (or _6_1) to a Linux source tree, "
+                  "or run `iommu-spec kernel fetch 6.12`")
+
+
+def kernel_tree(version: str) -> str | None:
+    """The tree for ``version`` ("6.1", "6.12"): the environment's, else the fetched one, else None."""
+    from linuxpt.fetch import cached_tree
+    env = os.environ.get("IOMMU_SPEC_KERNEL_" + version.replace(".", "_"))
+    if env:
+        return env
+    tree = cached_tree(version)
+    return str(tree) if tree else None
+
+
+@pytest.fixture(scope="session")
+def trees():
+    """Version -> tree, for every tree there is (skips when there is none)."""
+    found = {v: t for v in KERNEL_VERSIONS if (t := kernel_tree(v))}
+    if not found:
+        pytest.skip(NO_KERNEL_TREE)
+    return found
+
+
+@pytest.fixture(scope="session")
+def binaries(trees):
+    """Version -> the linuxpt harness built from that tree."""
+    from linuxpt.build import build
+    return {v: build(t) for v, t in trees.items()}
+
+
+@pytest.fixture(params=KERNEL_VERSIONS)
+def binary(request, binaries):
+    """``(version, harness path)`` for each version, skipping a version without a tree."""
+    if request.param not in binaries:
+        pytest.skip(f"no {request.param} tree ({NO_KERNEL_TREE})")
+    return request.param, binaries[request.param]

@@ -7,23 +7,15 @@ harness and must still disagree with the model, under the finding's rule.
 Skipped without a kernel tree (``iommu-spec kernel fetch 6.12``).
 """
 
-import os
-
 import pytest
 
 from difftest.external import ExternalImplementation
 from difftest.inputs import KNOWN_LINUX_FINDINGS, known_set_aside
 from difftest.kernel import semantics_for
 from linuxpt.build import build, kernel_version
-from linuxpt.fetch import cached_tree
 from spec import IOMMU_READ, ReferenceDomain, canonical_leaves
 
-HOW = "no kernel tree: run `iommu-spec kernel fetch 6.12` (and 6.1), or set IOMMU_SPEC_KERNEL_6_12"
-
-
-def _tree(version):
-    env = os.environ.get("IOMMU_SPEC_KERNEL_" + version.replace(".", "_"))
-    return env or (str(cached_tree(version)) if cached_tree(version) else None)
+from tests.conftest import NO_KERNEL_TREE as HOW, kernel_tree as _tree
 
 
 #: finding input class -> (format, profile, calls, rule): the reproducer the state machine printed.

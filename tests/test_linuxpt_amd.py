@@ -5,25 +5,9 @@ $IOMMU_SPEC_KERNEL_6_12, or one fetched with ``iommu-spec kernel fetch``.
 Without any, these tests are skipped.
 """
 
-import os
-
 import pytest
 
 from difftest.external import ExternalProcess
-from linuxpt.build import build
-from linuxpt.fetch import cached_tree
-
-VERSIONS = ("6.1", "6.12")
-HOW = ("no kernel tree: set IOMMU_SPEC_KERNEL_6_12 (or _6_1) to a Linux source tree, "
-       "or run `iommu-spec kernel fetch 6.12`")
-
-
-def _tree(version):
-    env = os.environ.get("IOMMU_SPEC_KERNEL_" + version.replace(".", "_"))
-    if env:
-        return env
-    tree = cached_tree(version)
-    return str(tree) if tree else None
 
 SZ_4K, SZ_8K, SZ_32K = 1 << 12, 1 << 13, 1 << 15
 SZ_2M, SZ_1G, SZ_1T = 1 << 21, 1 << 30, 1 << 40
@@ -34,21 +18,6 @@ ENOMEM, EINVAL = 12, 22
 V1_BITMAP = ((1 << 52) - 1) & ~(SZ_4K - 1) & ~(1 << 39)
 V2_BITMAP = SZ_4K | SZ_2M | SZ_1G
 BITMAP = {"amd-v1": V1_BITMAP, "amd-v2": V2_BITMAP}
-
-
-@pytest.fixture(scope="session")
-def amd_binaries():
-    found = {v: t for v in VERSIONS if (t := _tree(v))}
-    if not found:
-        pytest.skip(HOW)
-    return {v: build(t) for v, t in found.items()}
-
-
-@pytest.fixture(params=VERSIONS)
-def binary(request, amd_binaries):
-    if request.param not in amd_binaries:
-        pytest.skip(f"no {request.param} tree ({HOW})")
-    return request.param, amd_binaries[request.param]
 
 
 def start(path, fmt):

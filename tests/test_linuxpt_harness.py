@@ -5,52 +5,16 @@ root of a Linux source tree), or one fetched with ``iommu-spec kernel fetch
 6.12`` (or 6.1).  Without any, these tests are skipped.
 """
 
-import os
-
 import pytest
 
 from difftest.external import ExternalProcess
 from linuxpt.build import build
-from linuxpt.fetch import cached_tree
 
 SZ_4K, SZ_16K, SZ_64K = 1 << 12, 1 << 14, 1 << 16
 SZ_1M, SZ_2M, SZ_16M, SZ_32M = 1 << 20, 1 << 21, 1 << 24, 1 << 25
 SZ_512M, SZ_1G = 1 << 29, 1 << 30
 READ, WRITE, CACHE = 1, 2, 4
 ENOMEM = 12
-
-VERSIONS = ("6.1", "6.12")
-HOW = ("no kernel tree: set IOMMU_SPEC_KERNEL_6_12 (or _6_1) to a Linux source tree, "
-       "or run `iommu-spec kernel fetch 6.12`")
-
-
-def _tree(version):
-    env = os.environ.get("IOMMU_SPEC_KERNEL_" + version.replace(".", "_"))
-    if env:
-        return env
-    tree = cached_tree(version)
-    return str(tree) if tree else None
-
-
-@pytest.fixture(scope="session")
-def trees():
-    found = {v: t for v in VERSIONS if (t := _tree(v))}
-    if not found:
-        pytest.skip(HOW)
-    return found
-
-
-@pytest.fixture(scope="session")
-def binaries(trees):
-    return {v: build(t) for v, t in trees.items()}
-
-
-@pytest.fixture(params=VERSIONS)
-def binary(request, binaries):
-    if request.param not in binaries:
-        pytest.skip(f"no {request.param} tree ({HOW})")
-    return request.param, binaries[request.param]
-
 
 def start(binary, fmt):
     proc = ExternalProcess([str(binary), "--format", fmt])
