@@ -60,6 +60,11 @@ def step(rule_function):
     return run
 
 
+def _defect_in(rules: list[str]) -> str | None:
+    """The first Linux defect rule (spec ``Rule.defect``) among ``rules``, or None."""
+    return next((name for name in rules if RULES[name].defect), None)
+
+
 #: The rule named when the spec recorded none for a call.
 DEFAULT_RULE = {"map": "MAP_PAGES_INSTALL", "unmap": "UNMAP_LEAVES", "map_sg": "MAP_SG_COALESCE",
                 "iova_to_phys": "IOVA_TO_PHYS", "map_pages": "MAP_PAGES_INSTALL",
@@ -154,10 +159,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
         @staticmethod
         def blame(rules: list[str], default: str) -> str:
             """The rule a difference on this call is reported under: a Linux defect class first."""
-            for name in rules:
-                if RULES[name].defect:
-                    return name
-            return rules[0] if rules else default
+            return _defect_in(rules) or (rules[0] if rules else default)
 
         def do(self, op: str, check_tlb: bool = True, **args):
             made = self.spec_call(op, args)
@@ -191,9 +193,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 issued = ", ".join(
                     "(" + ", ".join(repr(c) if isinstance(c, str) else f"{c:#x}" for c in cmd) + ")"
                     for cmd in commands) or "none"
-                rules = self.calls[-1].rules if self.calls else []
-                defect = next((r for r in rules if RULES[r].defect), None)
-                self.fail(defect or "IOTLB_STALE", "IOTLB",
+                self.fail(_defect_in(self.calls[-1].rules if self.calls else []) or "IOTLB_STALE",
+                          "IOTLB",
                           tabulate(rows, headers=["cached iova", "cached paddr", "page table now"])
                           + f"\ninvalidations issued by the last call: {issued}")
 

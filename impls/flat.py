@@ -1,9 +1,9 @@
 """A table-less driver: one sorted dictionary entry per leaf.
 
 This is the driver under the ``pagewise``, ``pgsize``, ``sg_per_entry`` and
-``map_pages`` cores.  It honours a semantic variant's driver-level contract
-(what an unmap of part of a leaf does, which errno a map over a live leaf
-gets, per-table batches) on a flat store, so the cores above it can be
+``map_pages`` cores.  On a flat store it honours generic_pt's driver-level
+contract (which errno a map over a live leaf gets, what an unmap of part of
+a leaf does, the range check of an unmap), so the cores above it can be
 checked against the model.
 
 Under a variant whose tables outlive their leaves (``Semantics.tables``:
@@ -16,7 +16,7 @@ implementations exist to check the core loops, and the real table drivers
 
 from sortedcontainers import SortedDict
 
-from spec import ReferenceDomain, greedy_chunks
+from spec import ReferenceDomain
 from spec.errors import EINVAL, ERANGE
 
 from .driver_args import map_args_ok, pages_ok
@@ -81,12 +81,6 @@ class FlatDriver:
         self.impl.counters.pte_writes += 1
         return pgsize
 
-    def _batch(self, iova, pgsize, pgcount) -> int:
-        if not self.sem.per_table_batches:
-            return pgcount
-        span = pgsize * (self.min_page // 8)
-        return min(pgcount, (span - iova % span) // pgsize)
-
     # -- driver operations ------------------------------------------------------
     def map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
         self.impl.counters.driver_calls += 1
@@ -94,37 +88,21 @@ class FlatDriver:
             return -EINVAL, 0
         if iova + pgsize * pgcount > 1 << self.ias or paddr + pgsize * pgcount > 1 << self.oas:
             return -ERANGE, 0
-        count = self._batch(iova, pgsize, pgcount)
-        conflict = count
-        for k in range(count):
-            a = iova + k * pgsize
-            keys = self._overlap(a, a + pgsize)
-            if any(self.entries[key][0] >= pgsize or not self.sem.replace_table for key in keys):
-                conflict = k
-                break
-        if self.sem.replace_table:  # a block replaces the table of smaller leaves under it
-            replaced = self._overlap(iova, iova + conflict * pgsize)
-            for key in replaced:
-                self._clear(key)
-            if replaced:  # the table's walk and leaves may be cached: flush them now
-                self.impl.issue_invalidation(("range", iova, conflict * pgsize))
-        if conflict < count and self.sem.per_table_batches:
-            return -self.sem.exists_errno, 0
+        conflict = next((k for k in range(pgcount)
+                         if self._overlap(iova + k * pgsize, iova + (k + 1) * pgsize)), pgcount)
         for k in range(conflict):
             self._set(iova + k * pgsize, pgsize, paddr + k * pgsize, prot)
-        if conflict < count:
+        if conflict < pgcount:
             return -self.sem.exists_errno, conflict * pgsize
-        return 0, count * pgsize
+        return 0, pgcount * pgsize
 
     def unmap_pages(self, iova, pgsize, pgcount, gather) -> int:
         self.impl.counters.driver_calls += 1
         if not pages_ok(self.bitmap, iova, 0, pgsize, pgcount):
             return 0
-        end = iova + pgsize * self._batch(iova, pgsize, pgcount)
-        if getattr(self.sem, "unmap_range_checked", False) and end > 1 << self.ias:
+        end = iova + pgsize * pgcount
+        if self.sem.unmap_range_checked and end > 1 << self.ias:
             return 0  # generic_pt's make_range rejects a range past the address space
-        if self.sem.unmap_slots:
-            return self._unmap_slots(iova, end, pgsize, gather)
         return self._unmap_leaves(iova, end, gather)
 
     def _remove(self, key, gather) -> int:
@@ -137,38 +115,10 @@ class FlatDriver:
         gather.add_range(iova, size)
 
     def _split(self, key, lo, hi, gather) -> int:
-        """Unmap [lo, hi) from the leaf at key under the variant's partial-unmap rule."""
-        pgsize, paddr, prot = self.entries[key]
-        mode = self.sem.partial_unmap
-        if mode == "split":
-            self._remove(key, gather)
-            for a, b in ((key, lo), (hi, key + pgsize)):
-                if b > a:
-                    for iova, pa, pg, count in greedy_chunks(self.bitmap, a, paddr + (a - key), b - a):
-                        for i in range(count):
-                            self._set(iova + i * pg, pg, pa + i * pg, prot)
-            return hi - lo
-        if mode == "whole" and lo == key:
+        """Unmap [lo, hi) from the leaf at key: generic_pt removes it whole from its base, else nothing."""
+        if self.sem.partial_unmap == "whole" and lo == key:
             return self._remove(key, gather)
         return 0
-
-    def _unmap_slots(self, iova, end, pg, gather) -> int:
-        at = iova
-        while at < end:
-            keys = self._overlap(at, at + pg)
-            if not keys:
-                break
-            size = self.entries[keys[0]][0]
-            if size > pg:
-                got = self._split(keys[0], at, at + pg, gather)
-                if not got:
-                    break
-                at += got
-            else:  # one leaf of the slot's size, or a table of smaller ones
-                for key in keys:
-                    self._remove(key, gather)
-                at += pg
-        return at - iova
 
     def _unmap_leaves(self, iova, end, gather) -> int:
         at = iova

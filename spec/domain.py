@@ -300,26 +300,14 @@ class ReferenceDomain:
             R.map_replace_leaves(self, iova, end)
             self._track_tables(iova, end, pg)
             return 0, R.map_pages_install(self, iova, paddr, pg, count, prot)
-        if sem.per_table_batches:
-            count = R.pages_table_batch(self, iova, pg, count) or count
-        end = iova + pg * count
-        conflict = None
-        for run in self.state.overlapping(iova, end):
-            if sem.replace_table and run.pgsize < pg:
-                continue
-            conflict = (max(run.iova, iova) - iova) // pg
-            break
-        good_end = end if conflict is None else iova + conflict * pg
-        if sem.replace_table:
-            R.map_replace_table(self, iova, good_end)
-        if conflict is None:
+        end = iova + pg * count  # generic_pt: any live leaf under the new pages is a conflict
+        run = next(iter(self.state.overlapping(iova, end)), None)
+        if run is None:
             return 0, R.map_pages_install(self, iova, paddr, pg, count, prot)
-        ret = R.map_exists(self, sem.exists_errno)
-        if sem.per_table_batches:
-            return ret, 0  # the batch's entries are written only after all were checked
+        conflict = (max(run.iova, iova) - iova) // pg
         if conflict:
             R.map_pages_install(self, iova, paddr, pg, conflict, prot)
-        return ret, good_end - iova
+        return R.map_exists(self, sem.exists_errno), conflict * pg
 
     # -- variants that keep their tables (Semantics.tables) ---------------------
     def fail_alloc(self, after: int) -> None:
@@ -484,35 +472,11 @@ class ReferenceDomain:
         if sem.per_table_batches:
             count = R.pages_table_batch(self, iova, pg, count) or count
         end = iova + pg * count
-        if self.tables is not None:
+        if self.tables is not None:  # slots and per-table batches: the io-pgtable walk
             return self._unmap_pages_tables(iova, pg, count)
-        if sem.unmap_slots:
-            return self._unmap_slots(iova, end, pg)
         if sem.partial_unmap == "whole_any":
             return self._unmap_ptes(iova, end - iova)
         return self._unmap_leaves(iova, end)
-
-    def _unmap_slots(self, iova, end, pg) -> int:
-        """io-pgtable-arm style: walk slots of the core's page size."""
-        at = iova
-        while at < end:
-            runs = self.state.overlapping(at, at + pg)
-            if not runs:
-                R.unmap_hole(self, at)
-                break
-            first = runs[0]
-            if first.pgsize > pg:  # a block larger than the slot contains it
-                got = R.unmap_partial_leaf(self, self.state.leaf_at(at), at, at + pg)
-                if not got:
-                    break
-                at += got
-            elif first.pgsize == pg and first.iova <= at:
-                stop = min(end, first.end)
-                R.unmap_leaves(self, at, stop)
-                at = stop
-            else:  # only smaller leaves: a table
-                at += R.unmap_table_slot(self, at, at + pg)
-        return at - iova
 
     def _unmap_leaves(self, iova, end) -> int:
         """generic_pt style: walk leaves from iova; an empty entry ends the walk."""

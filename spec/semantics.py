@@ -104,6 +104,16 @@ class Semantics:
     versions: str = ""
     differences: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Slots, per-table batches and tables replaced by a block are walks of a
+        # table format: the model states them only through one (spec.tables).
+        table_points = [p for p in ("unmap_slots", "per_table_batches") if getattr(self, p)]
+        if self.replace_table and self.map_over_live == FAIL:
+            table_points.append("replace_table")
+        if table_points and not self.tables:
+            raise ValueError(f"variant {self.name!r}: {', '.join(table_points)} need a table "
+                             f"format (tables='lpae', 'v7s' or 'dart')")
+
 
 _ARM = dict(
     exists_errno=EEXIST,
