@@ -150,7 +150,7 @@ class _Domain:
         self.history: list[_Call] = []
         self.dyn_maps: list[_DynMap] = []
         self.groups: list[_Group] = []
-        self.closed: list[tuple[int, int]] = []  # (iova, size) of recently closed groups
+        self.closed: list[tuple[int, int, int]] = []  # (iova, size, unmapped) of recently closed groups
 
 
 class TraceChecker:
@@ -423,12 +423,14 @@ class TraceChecker:
     def _on_unmap(self, rec: P.Unmap) -> None:
         self._formats.setdefault(rec.fmt, rec.loc)
         dom = self._dom(rec.dev)
-        # The same call logged by dyndbg and ftrace is one call.
-        if rec.dev is None and (rec.iova, rec.size) in dom.closed:
-            dom.closed.remove((rec.iova, rec.size))
+        # The same call logged by dyndbg and ftrace is one call: same range, same bytes
+        # unmapped (trace_unmap follows the call's last 'unmapped:' line in __iommu_unmap).
+        same = (rec.iova, rec.size, rec.unmapped_size)
+        if rec.dev is None and same in dom.closed:
+            dom.closed.remove(same)
             return
         for group in dom.groups:
-            if (group.rec.iova, group.rec.size) == (rec.iova, rec.size):
+            if (group.rec.iova, group.rec.size, group.done) == same:
                 dom.groups.remove(group)
                 break
         self._settle(dom, rec.iova, rec.iova + max(rec.size, rec.unmapped_size, 1))
@@ -453,7 +455,7 @@ class TraceChecker:
 
     def _close_group(self, dom: _Domain, group: _Group, at_eof: bool) -> None:
         dom.groups.remove(group)
-        dom.closed.append((group.rec.iova, group.rec.size))
+        dom.closed.append((group.rec.iova, group.rec.size, group.done))
         del dom.closed[:-DYN_MAPS_KEPT]
         cut = at_eof and group.done < group.rec.size
         if cut:
