@@ -713,8 +713,8 @@ class _ExternalDriver:
                 return paddr + (iova - l_iova)
         return 0
 
-    def leaves(self):
-        return self.adapter._dump()
+    def leaves(self, iova: int | None = None, end: int | None = None):
+        return self.adapter._dump(iova, end)
 
     def free(self) -> int:
         return self.adapter._domain_free()
@@ -895,14 +895,19 @@ class ExternalImplementation:
         """``iommu_iova_to_phys``: the physical address (offset included) or 0."""
         return self._ret("iova_to_phys", iova=iova)
 
-    def leaves(self) -> list[tuple[int, int, int, int, int]] | None:
-        """The page-table leaves from ``dump``, or None when the implementation offers no dump."""
-        return self._dump()
+    def leaves(self, iova: int | None = None, end: int | None = None) -> list[tuple[int, int, int, int, int]] | None:
+        """The page-table leaves from ``dump``, or None when the implementation offers no dump.
 
-    def _dump(self):
+        With ``iova`` and ``end`` the request asks for the leaves intersecting
+        [iova, end) only (``{"op":"dump","iova":I,"size":S}``); an
+        implementation may answer with more, up to the whole dump.
+        """
+        return self._dump(iova, end)
+
+    def _dump(self, iova: int | None = None, end: int | None = None):
         if "dump" not in self.process.hello.ops:
             return None
-        reply = self._call("dump")
+        reply = self._call("dump") if iova is None else self._call("dump", iova=iova, size=end - iova)
         self._tables = reply.get("tables")
         return [tuple(leaf) for leaf in reply["leaves"]]
 

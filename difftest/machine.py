@@ -3,13 +3,17 @@
 ``build_machine(factory, profile, semantics)`` returns a Hypothesis
 ``RuleBasedStateMachine`` class.  Each rule draws one API call, makes it on
 both the reference model and the implementation, and then compares the
-return values, the whole translation state (as maximal runs, not pages) and
-the page-table leaves.  The first difference raises :class:`DiffFailure`,
+return values, the translation state (as maximal runs, not pages), the
+page-table leaves, the tables and the IOTLB.  A step compares only the
+window it touched (its IOVA range widened to the largest page size, see
+:func:`window_of`); every :data:`FULL_EVERY` steps and at teardown the
+whole state is compared.  The first difference raises :class:`DiffFailure`,
 whose message is the failure report (see :mod:`difftest.report`); Hypothesis
 then shrinks the call sequence.
 """
 
 import functools
+import inspect
 import os
 import zlib
 
@@ -18,8 +22,8 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from tabulate import tabulate
 
-from spec import (RULES, Iotlb, ReferenceDomain, canonical_leaves, get_profile, greedy_leaves,
-                  iotlb_fill, iotlb_stale, translations_of)
+from spec import (RULES, Iotlb, ReferenceDomain, canonical_leaves, clip_leaves, get_profile,
+                  greedy_leaves, iotlb_fill, iotlb_stale, translations_of)
 from spec.errors import ENOMEM
 from spec.leafmap import LeafMap, LeafRun
 
@@ -36,6 +40,43 @@ NEVER = (1 << 62) - 1
 #: Most leaves one generated map may need: keeps every implementation's work per
 #: step small (a misaligned 4 GiB buffer would otherwise be a million 4K pages).
 MAX_LEAVES_PER_MAP = 256
+
+
+#: Every this many comparisons, and at teardown, the whole state is compared, not a window.
+FULL_EVERY = 8
+
+
+def window_of(op: str, args: dict, largest: int, top: int) -> tuple[int, int] | None:
+    """The IOVA window ``[lo, hi)`` a call can change, or None for "compare everything".
+
+    The call's own range, widened to ``largest`` (the largest page size in
+    use: a split or a replaced block reaches that far).  A range that leaves
+    [0, ``top``) (``top`` = 2^ias) gives None: an implementation that wraps or
+    truncates the IOVA writes somewhere else, and only a full comparison
+    sees where.
+    """
+    iova = args.get("iova")
+    if iova is None:
+        return None
+    if op in ("map_pages", "unmap_pages"):
+        size = args["pgsize"] * args["pgcount"]
+    elif op == "map_sg":
+        size = sum(offset + length for _, offset, length in args["sg"]) + largest
+    else:
+        size = args.get("size", 1)
+    end = iova + max(size, 1)
+    if end > top:
+        return None
+    return iova - iova % largest, min(top, -(-end // largest) * largest)
+
+
+def _takes_range(method) -> bool:
+    """True when ``method(iova, end)`` is accepted: an implementation's ranged leaves/tables."""
+    try:
+        inspect.signature(method).bind(0, 1)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class DiffFailure(AssertionError):
@@ -109,6 +150,10 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.ops = frozenset(getattr(self.impl, "ops", ()))
             self.calls: list[Call] = []
             self.key = (label or getattr(self.impl, "name", "?"), profile.name, self.sem.name)
+            self.compares = 0  # comparisons made: every FULL_EVERY-th is of the whole state
+            self.dirty: tuple[int, int] | None = None  # the IOVA hull changed since the IOTLB check
+            self.full_tlb = False  # a change with no window since the last IOTLB check
+            self.largest = max(self.space.used_sizes)
             self.target = (f"implementation {self.key[0]!r} on profile {profile.name} "
                            f"(semantics {self.sem.name}, pgsize_bitmap "
                            f"{self.impl.pgsize_bitmap:#x})")
@@ -180,13 +225,32 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 # the failing run's own map rolled back part of it first: what is left over
                 # is most often that run's pages (MAP_ROLLBACK), not an earlier run's
                 last = "MAP_ROLLBACK"
-            self.compare_state(first if RULES[first].defect else last)
+            self.compare_state(first if RULES[first].defect else last, self.touch(op, args))
             if check_tlb:
                 self.check_tlb(commands)
             return spec_ret
 
+        def touch(self, op: str, args: dict) -> tuple[int, int] | None:
+            """The window of a call made on both sides; it also widens what the IOTLB check looks at."""
+            window = window_of(op, args, self.largest, self.space.top)
+            if window is None:
+                self.full_tlb = True
+            elif self.dirty is None:
+                self.dirty = window
+            else:
+                self.dirty = (min(self.dirty[0], window[0]), max(self.dirty[1], window[1]))
+            return window
+
         def check_tlb(self, commands) -> None:
-            stale = iotlb_stale(self.spec, self.tlb)
+            """No IOTLB entry may be stale: those in the window changed since the last check."""
+            dirty, full = self.dirty, self.full_tlb or self.compares % FULL_EVERY == 0
+            self.dirty, self.full_tlb = None, False
+            if full:
+                stale = iotlb_stale(self.spec, self.tlb)
+            elif dirty is None:
+                return
+            else:
+                stale = iotlb_stale(self.spec, self.tlb, *dirty)
             if stale:
                 rows = [(hx(s.iova), hx(s.cached), hx(s.current) if s.current else "unmapped")
                         for s in stale[:10]]
@@ -198,12 +262,21 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                           tabulate(rows, headers=["cached iova", "cached paddr", "page table now"])
                           + f"\ninvalidations issued by the last call: {issued}")
 
-        def compare_state(self, rule_name: str) -> None:
-            impl_leaves = self.impl.leaves()
+        def compare_state(self, rule_name: str, window: tuple[int, int] | None = None) -> None:
+            """Compare translations, leaves and tables: in ``window`` (``[lo, hi)``), or everywhere
+            when it is None and on every FULL_EVERY-th comparison."""
+            self.compares += 1
+            if self.compares % FULL_EVERY == 0:
+                window = None
+            impl_leaves = self.impl_leaves(window)
             if impl_leaves is None:  # no dump: probe translations instead
                 return self.probe(rule_name)
-            impl_leaves = canonical_leaves(impl_leaves)
-            spec_leaves = self.spec.leaves()
+            if window is None:
+                impl_leaves = canonical_leaves(impl_leaves)
+                spec_leaves = self.spec.leaves()
+            else:
+                impl_leaves = clip_leaves(impl_leaves, *window)
+                spec_leaves = self.spec.leaves(*window)
             view = getattr(self.impl, "recorded_prot", None)
             if view is not None:  # what the implementation's descriptors can record of prot
                 spec_leaves = canonical_leaves((i, p, g, c, view(r)) for i, p, g, c, r in spec_leaves)
@@ -218,16 +291,29 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                           "leaves (page sizes)",
                           state_table([tuple(x) for x in spec_leaves], [tuple(x) for x in impl_leaves],
                                       ["iova", "paddr", "pgsize", "count", "prot"]))
-            self.compare_tables(rule_name)
+            self.compare_tables(rule_name, window)
 
-        def compare_tables(self, rule_name: str) -> None:
+        def impl_leaves(self, window):
+            """The implementation's leaves: ranged where it takes ``leaves(iova, end)``."""
+            leaves = self.impl.leaves
+            if window is not None and _takes_range(leaves):
+                return leaves(*window)
+            return leaves()
+
+        def compare_tables(self, rule_name: str, window: tuple[int, int] | None = None) -> None:
             """Where both track them, the tables below the root must be the same (TABLE_LIFETIME)."""
-            spec_tables = self.spec.table_listing()
+            spec_tables = self.spec.table_listing() if window is None else self.spec.table_listing(*window)
             impl_tables = getattr(self.impl, "tables", None)
-            impl_tables = impl_tables() if callable(impl_tables) else None
-            if spec_tables is None or impl_tables is None:
+            if spec_tables is None or not callable(impl_tables):
+                return
+            ranged = window is not None and _takes_range(impl_tables)
+            impl_tables = impl_tables(*window) if ranged else impl_tables()
+            if impl_tables is None:
                 return
             impl_tables = sorted(map(tuple, impl_tables))
+            if window is not None:
+                lo, hi = window
+                impl_tables = [t for t in impl_tables if t[0] < hi and t[0] + t[1] > lo]
             if spec_tables != impl_tables:
                 self.fail(rule_name if RULES[rule_name].defect else "TABLE_LIFETIME", "tables",
                           state_table(spec_tables, impl_tables, ["iova", "span"]))
@@ -527,7 +613,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 if call.impl_ret != spec_ret:
                     self.fail(first, "return value",
                               f"spec returned {spec_ret!r}, implementation {call.impl_ret!r}")
-                self.compare_state(rules[-1] if rules else "UNMAP_LEAVES")
+                self.compare_state(rules[-1] if rules else "UNMAP_LEAVES",
+                                   self.touch("unmap", {"iova": iova, "size": size}))
             self.sync()
 
         @precondition(lambda self: "fail_alloc" in self.ops)
@@ -560,7 +647,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 if call.impl_ret != call.spec_ret:
                     self.fail(call.rules[0] if call.rules else "MAP_PAGES_INSTALL", "return value",
                               f"spec returned {call.spec_ret!r}, implementation {call.impl_ret!r}")
-                self.compare_state(call.rules[-1] if call.rules else "MAP_PAGES_INSTALL")
+                self.compare_state(call.rules[-1] if call.rules else "MAP_PAGES_INSTALL",
+                                   self.touch("map", call.args))
                 self.check_tlb(())
                 return
             self.check_rollback(before, iova, size)
@@ -641,6 +729,17 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.tlb = Iotlb().bind(self.space.min_page)
             self.calls.append(Call("fresh domain", {}, kind="restart"))
 
+        def compare_everything(self):
+            """At teardown: the whole state and the whole IOTLB, whatever the windows saw."""
+            last = next((c for c in reversed(self.calls) if c.kind == "both"), None)
+            if last is None:
+                return
+            rule_name = _defect_in(last.rules) or (last.rules[-1] if last.rules else DEFAULT_RULE.get(last.op, "UNMAP_LEAVES"))
+            self.compares = FULL_EVERY - 1  # the next comparison is a whole one
+            self.compare_state(rule_name)
+            self.full_tlb = True
+            self.check_tlb(())
+
         def check_domain_free(self):
             call = Call("domain_free", {}, 0, None, ["DOMAIN_FREE"], kind="impl")
             self.calls.append(call)
@@ -665,6 +764,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 stats.record(self.key, pte_writes=counters.pte_writes,
                              invalidations=counters.invalidations)
             try:
+                if not getattr(self, "failed", False):
+                    self.compare_everything()
                 if "domain_free" in self.ops and not getattr(self, "failed", False):
                     self.check_domain_free()
             finally:

@@ -54,7 +54,7 @@ from spec import (IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ,
 from spec.errors import EINVAL, ENOMEM, ERANGE
 
 from .core import Core
-from .tables import TableLifetime, TableMemory
+from .tables import TableLifetime, TableMemory, slots
 from .driver_args import map_args_ok, pages_ok
 
 SZ_4K = 1 << 12
@@ -314,15 +314,18 @@ class AmdV1Driver(TableLifetime):
             return 0
         return (pte & PM_ADDR_MASK & ~(size - 1)) | (iova & (size - 1))
 
-    def leaves(self) -> list[tuple[int, int, int, int, int]]:
+    def leaves(self, iova: int | None = None, end: int | None = None) -> list[tuple[int, int, int, int, int]]:
+        """The leaves, or with ``iova`` and ``end`` those intersecting [iova, end)."""
         out: list[tuple[int, int, int, int, int]] = []
-        self._collect(self.root, TOP_LEVEL, 0, out)
+        self._collect(self.root, TOP_LEVEL, 0, out, iova, end)
         return out
 
-    def _collect(self, pa, level, base, out) -> None:
+    def _collect(self, pa, level, base, out, start, end) -> None:
         shift = pm_level_shift(level)
         table = self.mem.pages[pa]
-        for i, pte in enumerate(table):
+        window = slots(base, shift, len(table), start, end)
+        for i in window:
+            pte = table[i]
             if not pte & IOMMU_PTE_PR:
                 continue
             va = base + (i << shift)
@@ -331,10 +334,11 @@ class AmdV1Driver(TableLifetime):
                 out.append((va, pte & PM_ADDR_MASK, 1 << shift, 1, leaf_prot(pte)))
             elif nl == PAGE_MODE_7_LEVEL:
                 first, size, _ = self._first_pte_l7(table, i)
-                if first == i:
-                    out.append((va, pte & PM_ADDR_MASK & ~(size - 1), size, 1, leaf_prot(pte)))
+                if first == i or (i == window.start and first < i):  # a large page the window starts in
+                    out.append((base + (first << shift), pte & PM_ADDR_MASK & ~(size - 1), size, 1,
+                                leaf_prot(pte)))
             else:
-                self._collect(pte & PM_ADDR_MASK, level - 1, va, out)
+                self._collect(pte & PM_ADDR_MASK, level - 1, va, out, start, end)
 
     # -- lifetime (fail_alloc and free: impls.tables.TableLifetime) ------------------
     def free_root(self, root: int) -> None:

@@ -208,8 +208,10 @@ class Core(Implementation):
     def iova_to_phys(self, iova: int) -> int:
         return self.driver.iova_to_phys(iova)
 
-    def leaves(self) -> list[tuple[int, int, int, int, int]]:
-        return self.driver.leaves()
+    def leaves(self, iova: int | None = None, end: int | None = None) -> list[tuple[int, int, int, int, int]]:
+        """The page-table leaves ``(iova, paddr, pgsize, count, prot)``; with ``iova`` and ``end``
+        (bytes, end exclusive) at least those intersecting [iova, end)."""
+        return self.driver.leaves(iova, end)
 
     def fail_alloc(self, after: int) -> int:
         """The (after+1)-th page-table page allocation from now on fails with -ENOMEM, once."""

@@ -146,5 +146,8 @@ class FlatDriver:
         _, paddr, _ = self.entries[keys[0]]
         return paddr + (iova - keys[0])
 
-    def leaves(self) -> list[tuple[int, int, int, int, int]]:
-        return [(iova, paddr, pgsize, 1, prot) for iova, (pgsize, paddr, prot) in self.entries.items()]
+    def leaves(self, iova: int | None = None, end: int | None = None) -> list[tuple[int, int, int, int, int]]:
+        """Every leaf, or with ``iova`` and ``end`` those intersecting [iova, end) (O(log n + k))."""
+        keys = self.entries.keys() if iova is None else self._overlap(iova, end)
+        entries = self.entries
+        return [(key, entries[key][1], entries[key][0], 1, entries[key][2]) for key in keys]

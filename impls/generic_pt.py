@@ -36,7 +36,7 @@ from spec.errors import EADDRINUSE, EINVAL, ENOMEM, ERANGE
 
 from .core import Core
 from .driver_args import map_args_ok, pages_ok
-from .tables import TableLifetime, TableMemory
+from .tables import TableLifetime, TableMemory, slots
 
 SZ_4K, SZ_2M, SZ_1G = 1 << 12, 1 << 21, 1 << 30
 GPT_PGSIZES = SZ_4K | SZ_2M | SZ_1G
@@ -254,14 +254,17 @@ class GenericPtDriver(TableLifetime):
             table = self.mem.pages[pte & X86_64_FMT_OA]
             level -= 1
 
-    def leaves(self) -> list[tuple[int, int, int, int, int]]:
+    def leaves(self, iova: int | None = None, end: int | None = None) -> list[tuple[int, int, int, int, int]]:
+        """The leaves, or with ``iova`` and ``end`` those intersecting [iova, end)."""
         out: list[tuple[int, int, int, int, int]] = []
-        self._collect(self.root, TOP_LEVEL, 0, out)
+        self._collect(self.root, TOP_LEVEL, 0, out, iova, end)
         return out
 
-    def _collect(self, pa, level, base, out) -> None:
+    def _collect(self, pa, level, base, out, start, end) -> None:
         shift = item_shift(level)
-        for i, pte in enumerate(self.mem.pages[pa]):
+        table = self.mem.pages[pa]
+        for i in slots(base, shift, len(table), start, end):
+            pte = table[i]
             if not pte:
                 continue
             va = base + (i << shift)
@@ -269,7 +272,7 @@ class GenericPtDriver(TableLifetime):
                 out.append((va, pte & X86_64_FMT_OA, 1 << shift, 1,
                             (pte & SW_PROT_MASK) >> SW_PROT_SHIFT))
             else:
-                self._collect(pte & X86_64_FMT_OA, level - 1, va, out)
+                self._collect(pte & X86_64_FMT_OA, level - 1, va, out, start, end)
 
     # -- lifetime (fail_alloc and free: impls.tables.TableLifetime) ------------------
     def free_root(self, root: int) -> None:

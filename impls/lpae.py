@@ -48,7 +48,7 @@ from spec import (IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ,
 from spec.errors import EEXIST, EINVAL, ENOMEM, ERANGE
 
 from .core import Core
-from .tables import TableLifetime, TableMemory
+from .tables import TableLifetime, TableMemory, slots
 from .driver_args import map_args_ok, pages_ok
 
 SZ_4K, SZ_16K, SZ_64K = 1 << 12, 1 << 14, 1 << 16
@@ -384,17 +384,21 @@ class LpaeDriver(TableLifetime):
             table = self.mem.pages[geo.pte_to_paddr(pte)]
             lvl += 1
 
-    def leaves(self) -> list[tuple[int, int, int, int, int]]:
+    def leaves(self, iova: int | None = None, end: int | None = None) -> list[tuple[int, int, int, int, int]]:
+        """The leaves, or with ``iova`` and ``end`` those intersecting [iova, end): a walk of
+        the entries in the window only."""
         out: list[tuple[int, int, int, int, int]] = []
-        self._collect(self.root, self.geo.start_level, 0, out)
+        self._collect(self.root, self.geo.start_level, 0, out, iova, end)
         return out
 
-    def _collect(self, pa, lvl, base, out) -> None:
+    def _collect(self, pa, lvl, base, out, start, end) -> None:
         geo = self.geo
         shift = geo.shift(lvl)
         size = 1 << shift
         cache = self._prot_cache
-        for i, pte in enumerate(self.mem.pages[pa]):
+        table = self.mem.pages[pa]
+        for i in slots(base, shift, len(table), start, end):
+            pte = table[i]
             if not pte:
                 continue
             iova = base + (i << shift)
@@ -405,20 +409,24 @@ class LpaeDriver(TableLifetime):
                     prot = cache[attrs] = pte_to_prot(pte)
                 out.append((iova, geo.pte_to_paddr(pte), size, 1, prot))
             else:
-                self._collect(geo.pte_to_paddr(pte), lvl + 1, iova, out)
+                self._collect(geo.pte_to_paddr(pte), lvl + 1, iova, out, start, end)
 
-    def tables(self) -> list[tuple[int, int]]:
-        """Every table below the pgd as ``(base iova, span)``, sorted (spec TABLE_LIFETIME)."""
+    def tables(self, iova: int | None = None, end: int | None = None) -> list[tuple[int, int]]:
+        """Every table below the pgd as ``(base iova, span)``, sorted (spec TABLE_LIFETIME);
+        with ``iova`` and ``end``, those whose span intersects [iova, end)."""
         out: list[tuple[int, int]] = []
-        self._collect_tables(self.root, self.geo.start_level, 0, out)
+        self._collect_tables(self.root, self.geo.start_level, 0, out, iova, end)
         return sorted(out)
 
-    def _collect_tables(self, pa, lvl, base, out) -> None:
+    def _collect_tables(self, pa, lvl, base, out, start, end) -> None:
         shift = self.geo.shift(lvl)
-        for i, pte in enumerate(self.mem.pages[pa]):
+        table = self.mem.pages[pa]
+        for i in slots(base, shift, len(table), start, end):
+            pte = table[i]
             if pte and not iopte_is_leaf(pte, lvl):
                 out.append((base + (i << shift), 1 << shift))
-                self._collect_tables(self.geo.pte_to_paddr(pte), lvl + 1, base + (i << shift), out)
+                self._collect_tables(self.geo.pte_to_paddr(pte), lvl + 1, base + (i << shift), out,
+                                     start, end)
 
     # -- lifetime (fail_alloc and free: impls.tables.TableLifetime) ------------------
     def free_root(self, root: int) -> None:

@@ -1,6 +1,20 @@
 """Page-table memory, shared by the table drivers (lpae, generic_pt, amd_v1)."""
 
 
+def slots(base: int, shift: int, entries: int, start: int | None, end: int | None) -> range:
+    """The indices of a table's entries that intersect [start, end).
+
+    The table covers ``entries`` entries of ``1 << shift`` bytes from ``base``;
+    with ``start`` None, all of them.  How the table drivers walk only the
+    window a ranged ``leaves(iova, end)`` or ``tables(iova, end)`` asks for.
+    """
+    if start is None:
+        return range(entries)
+    lo = max(0, (start - base) >> shift) if start > base else 0
+    hi = min(entries, ((end - base + (1 << shift) - 1) >> shift)) if end > base else 0
+    return range(lo, max(lo, hi))
+
+
 class TableMemory:
     """Page-table pages in simulated physical memory.
 

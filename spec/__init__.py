@@ -9,7 +9,7 @@ from .domain import ReferenceDomain
 from .errors import SpecUsageError, errno_name
 from .iotlb import Iotlb, Stale, iotlb_fill, iotlb_stale
 from . import lifetime  # noqa: F401  (registers DOMAIN_FREE)
-from .leafmap import LeafRun, Translation, canonical_leaves, translations_of
+from .leafmap import LeafRun, Translation, canonical_leaves, clip_leaves, translations_of
 from .pgsize import greedy_chunks, greedy_leaves, pgsize, pgsize_and_count
 from .profiles import PROFILES, Profile, get_profile
 from .prot import (IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ,
@@ -19,7 +19,7 @@ from .semantics import SEMANTICS, Semantics, get_semantics
 
 __all__ = [
     "ReferenceDomain", "SpecUsageError", "errno_name",
-    "LeafRun", "Translation", "canonical_leaves", "translations_of",
+    "LeafRun", "Translation", "canonical_leaves", "clip_leaves", "translations_of",
     "greedy_chunks", "greedy_leaves", "pgsize", "pgsize_and_count",
     "PROFILES", "Profile", "get_profile",
     "SEMANTICS", "Semantics", "get_semantics",

@@ -18,7 +18,7 @@ from sortedcontainers import SortedSet
 
 from . import iotlb as I, lifetime as L, rules as R
 from .errors import SpecUsageError
-from .leafmap import LeafMap, LeafRun, Translation, translations_of
+from .leafmap import LeafMap, LeafRun, Translation, clip_leaves, translations_of
 from .profiles import Profile, get_profile
 from .prot import IOMMU_PROT_MASK
 from .semantics import Semantics, get_semantics
@@ -324,9 +324,12 @@ class ReferenceDomain:
                                  f"{self.semantics.name} has none (Semantics.tables)")
         self.alloc_fail_in = after
 
-    def table_listing(self) -> list[tuple[int, int]] | None:
-        """The tables below the root as ``(base iova, span)``, sorted; None when not tracked."""
-        return None if self.tables is None else self.tables.listing()
+    def table_listing(self, iova: int | None = None, end: int | None = None) -> list[tuple[int, int]] | None:
+        """The tables below the root as ``(base iova, span)``, sorted; None when not tracked.
+
+        With ``iova`` and ``end``: only the tables whose span intersects [iova, end).
+        """
+        return None if self.tables is None else self.tables.listing(iova, end)
 
     def _alloc_table(self) -> bool:
         left = self.alloc_fail_in
@@ -554,10 +557,17 @@ class ReferenceDomain:
         out.decided = list(self.decided)
         return out
 
-    def leaves(self) -> list[LeafRun]:
+    def leaves(self, iova: int | None = None, end: int | None = None) -> list[LeafRun]:
         """The page-table leaves the model implies: ``(iova, paddr, pgsize, count, prot)``
-        runs of equal-size pages, sorted by iova."""
-        return self.state.runs()
+        runs of equal-size pages, sorted by iova.
+
+        With ``iova`` and ``end`` (bytes, end exclusive): only the leaves that
+        intersect [iova, end), whole (``clip_leaves``), in O(log n + k) for k
+        runs in the window.
+        """
+        if iova is None:
+            return self.state.runs()
+        return clip_leaves(self.state.overlapping(iova, end), iova, end)
 
     def translations(self) -> list[Translation]:
         """The translation state: maximal linear ranges (iova, paddr, size, prot), by iova."""

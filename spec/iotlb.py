@@ -53,17 +53,22 @@ def iotlb_fill(d, tlb, iova):
 
 
 @rule("IOTLB_STALE", "drivers/iommu/iommu.c iommu_unmap -> iommu_iotlb_sync; iommu_unmap_fast + iommu_iotlb_sync")
-def iotlb_stale(d, tlb):
+def iotlb_stale(d, tlb, start=None, end=None):
     """Once an unmap is synced, no IOTLB entry may translate an IOVA differently from the page table.
 
     Checked after every operation that syncs (iommu_map, iommu_unmap,
     iommu_map_sg, iotlb_sync), not between ``unmap_fast`` / ``unmap_pages``
     and the ``iotlb_sync`` that follows, where stale entries are allowed.
     Returns the stale entries (IOVA, cached paddr, current paddr or 0), or
-    None when there are none.
+    None when there are none.  With ``start`` and ``end`` (bytes), only the
+    entries of pages in [start, end) are looked at: the pages whose
+    translation the calls since the last check could have changed.
     """
     stale = []
-    for page, cached in tlb.entries.items():
+    entries = tlb.entries
+    pages = entries.keys() if start is None else entries.irange(start - start % d.min_pagesz, end - 1)
+    for page in pages:
+        cached = entries[page]
         run = d.state.find(page)
         current = run.paddr + (page - run.iova) if run is not None else 0
         if run is None or current != cached:

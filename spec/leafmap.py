@@ -88,6 +88,26 @@ def canonical_leaves(leaves: Iterable) -> list[LeafRun]:
     return out
 
 
+def clip_leaves(leaves: Iterable, start: int, end: int) -> list[LeafRun]:
+    """The leaves of ``leaves`` that intersect [start, end), whole, as canonical runs.
+
+    A run partly inside the window is cut at leaf boundaries (never inside a
+    leaf), so two leaf lists that describe the same leaves give the same
+    result however their runs were split.  This is the window a state
+    machine step compares (difftest.machine): O(k log k) in the k runs given.
+    """
+    out = []
+    for iova, paddr, pgsize, count, prot in leaves:
+        run_end = iova + pgsize * count
+        if run_end <= start or iova >= end or not count:
+            continue
+        first = max(0, (start - iova) // pgsize)
+        last = min(count, -(-(end - iova) // pgsize))
+        off = first * pgsize
+        out.append((iova + off, paddr + off, pgsize, last - first, prot))
+    return canonical_leaves(out)
+
+
 class LeafMap:
     """Non-overlapping leaf runs, ordered by IOVA."""
 

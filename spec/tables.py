@@ -166,10 +166,17 @@ class TableSet:
                 freed += 1
         return freed
 
-    def listing(self) -> list[tuple[int, int]]:
-        """Every table below the root as ``(base iova, span)``, sorted."""
-        return sorted((base, self.geometry.span(e)) for e, bases in self.by_entry.items()
-                      for base in bases)
+    def listing(self, start: int | None = None, end: int | None = None) -> list[tuple[int, int]]:
+        """Every table below the root as ``(base iova, span)``, sorted; with ``start`` and
+        ``end``, only those whose span intersects [start, end) (O(levels x log n + k))."""
+        if start is None:
+            return sorted((base, self.geometry.span(e)) for e, bases in self.by_entry.items()
+                          for base in bases)
+        out = []
+        for e, bases in self.by_entry.items():
+            span = self.geometry.span(e)
+            out.extend((base, span) for base in bases.irange(start - start % span, end - 1))
+        return sorted(out)
 
     def __len__(self) -> int:
         return sum(map(len, self.by_entry.values()))

@@ -177,3 +177,24 @@ def test_lpae_partial_unmap_per_version(binary):
         leaves = proc.request("dump")["leaves"]
         assert leaves == [[SZ_2M + SZ_4K, SZ_1G + SZ_4K, SZ_4K, 511, READ]]
         assert proc.request("domain_free")["table_pages"] == 0
+
+
+def test_ranged_dump(binary):
+    """{"op":"dump","iova":I,"size":S} lists the leaves and tables that intersect [I, I+S) only."""
+    with start(binary[1], "lpae-s1") as proc:
+        assert proc.request("domain_alloc", pgsize_bitmap=SZ_4K | SZ_2M | SZ_1G, ias=48,
+                            oas=48)["ret"] == 0
+        assert proc.request("map_pages", iova=SZ_4K, paddr=SZ_4K, pgsize=SZ_4K, pgcount=2,
+                            prot=READ | WRITE)["ret"] == 0
+        assert proc.request("map_pages", iova=SZ_1G, paddr=SZ_2M, pgsize=SZ_2M, pgcount=1,
+                            prot=READ | WRITE)["ret"] == 0
+        whole = proc.request("dump")
+        assert [leaf[:4] for leaf in whole["leaves"]] == [[SZ_4K, SZ_4K, SZ_4K, 2],
+                                                          [SZ_1G, SZ_2M, SZ_2M, 1]]
+        assert sorted(whole["tables"]) == [[0, SZ_2M], [0, SZ_1G], [0, 512 * SZ_1G],
+                                           [SZ_1G, SZ_1G]]
+        part = proc.request("dump", iova=SZ_1G + SZ_4K, size=SZ_4K)
+        assert [leaf[:4] for leaf in part["leaves"]] == [[SZ_1G, SZ_2M, SZ_2M, 1]]
+        assert sorted(part["tables"]) == [[0, 512 * SZ_1G], [SZ_1G, SZ_1G]]
+        assert proc.request("dump", iova=3 * SZ_4K, size=SZ_1G - 3 * SZ_4K)["leaves"] == []
+        assert proc.request("domain_free")["table_pages"] == 0

@@ -9,7 +9,7 @@ def test_spec_public_names():
     """spec re-exports the model, its rules, profiles, variants, IOTLB and helpers, nothing else."""
     assert sorted(spec.__all__) == sorted([
         "ReferenceDomain", "SpecUsageError", "errno_name",
-        "LeafRun", "Translation", "canonical_leaves", "translations_of",
+        "LeafRun", "Translation", "canonical_leaves", "clip_leaves", "translations_of",
         "greedy_chunks", "greedy_leaves", "pgsize", "pgsize_and_count",
         "PROFILES", "Profile", "get_profile", "SEMANTICS", "Semantics", "get_semantics",
         "RULES", "Rule", "Iotlb", "Stale", "iotlb_fill", "iotlb_stale",

@@ -416,12 +416,20 @@ static void emit_run(struct run *r)
 	r->open = 0;
 }
 
-/* Print leaves in IOVA order, contiguous leaves of one size and prot merged into runs. */
+/* The window a ranged dump asks for, [lo, last] inclusive (the whole space by default). */
+static uint64_t dump_lo, dump_last = UINT64_MAX;
+
+/* Print leaves in IOVA order, contiguous leaves of one size and prot merged into runs;
+ * only entries that intersect the dump window are visited. */
 static void dump_table(const struct table *t, int level, uint64_t base, struct run *r)
 {
 	for (int i = 0; i < ENTRIES; i++) {
 		const struct entry *e = &t->e[i];
 		uint64_t iova = base + ((uint64_t)i << level_shift(level)), size = level_size(level);
+		if (iova > dump_last)
+			break;
+		if (iova + (size - 1) < dump_lo)
+			continue;
 		if (e->kind == TABLE) {
 			dump_table(e->next, level - 1, iova, r);
 		} else if (e->kind == LEAF) {
@@ -520,6 +528,15 @@ static void serve(const struct jval *req)
 		bad = "sg";
 	if (!strcmp(op, "fail_alloc"))
 		get_u64(req, "after", &bad);
+	dump_lo = 0;
+	dump_last = UINT64_MAX;
+	if (!strcmp(op, "dump") && field(req, "iova")) { /* optional: only [iova, iova + size) */
+		dump_lo = get_u64(req, "iova", &bad);
+		size = get_u64(req, "size", &bad);
+		if (!bad && !size)
+			bad = "size";
+		dump_last = size - 1 > UINT64_MAX - dump_lo ? UINT64_MAX : dump_lo + (size - 1);
+	}
 	if (bad)
 		goto bad_field;
 

@@ -86,10 +86,22 @@ static void emit_run(struct run *r, FILE *out)
 	r->open = 0;
 }
 
+/* A ranged dump ({"op":"dump","iova":I,"size":S}) lists only the leaves and tables that
+ * intersect [I, I+S): [dump_lo, dump_last], inclusive.  The walk still reads every table
+ * (and reports every problem); only what is printed is cut. */
+static uint64_t dump_lo, dump_last = UINT64_MAX;
+
+static int in_window(uint64_t iova, uint64_t size)
+{
+	return iova <= dump_last && iova + (size - 1) >= dump_lo;
+}
+
 /* Leaves go to stdout as they are found ("leaves" is the first list printed). */
 static void add_leaf(struct run *r, FILE *out, uint64_t iova, uint64_t paddr, uint64_t size,
 		     unsigned prot)
 {
+	if (out == stdout && !in_window(iova, size))
+		return;
 	if (r->open && r->pgsize == size && r->prot == prot &&
 	    r->iova + r->pgsize * r->count == iova && r->paddr + r->pgsize * r->count == paddr) {
 		r->count++;
@@ -102,6 +114,9 @@ static void add_leaf(struct run *r, FILE *out, uint64_t iova, uint64_t paddr, ui
 static void add_table(struct dumpctx *c, uint64_t iova, uint64_t span)
 {
 	char item[64];
+
+	if (!in_window(iova, span))
+		return;
 	int n = snprintf(item, sizeof(item), "%s[%llu,%llu]", c->tables_first ? "" : ",",
 			 (unsigned long long)iova, (unsigned long long)span);
 
@@ -705,6 +720,15 @@ static void serve(const struct jval *req)
 		iova = get_u64(req, "iova", &bad);
 	if (!strcmp(op, "iotlb_sync_map"))
 		size = get_u64(req, "size", &bad);
+	dump_lo = 0;
+	dump_last = UINT64_MAX;
+	if (!strcmp(op, "dump") && field(req, "iova")) { /* optional: only [iova, iova + size) */
+		dump_lo = get_u64(req, "iova", &bad);
+		size = get_u64(req, "size", &bad);
+		if (!bad && !size)
+			bad = "size";
+		dump_last = size - 1 > UINT64_MAX - dump_lo ? UINT64_MAX : dump_lo + (size - 1);
+	}
 	if (!strcmp(op, "map_pages")) {
 		paddr = get_u64(req, "paddr", &bad);
 		prot = get_u64(req, "prot", &bad);
