@@ -70,6 +70,15 @@ def window_of(op: str, args: dict, largest: int, top: int) -> tuple[int, int] | 
     return iova - iova % largest, min(top, -(-end // largest) * largest)
 
 
+def _step_rule(op: str, needs: frozenset[str]):
+    """The Hypothesis rule of step ``op``: enabled when the implementation offers ``needs``."""
+    def run(self, data):
+        getattr(self, op)(data.draw(self.plans[op]))
+    run.__name__ = run.__qualname__ = f"step_{op}"
+    run = rule(data=st.data())(run)
+    return precondition(lambda self: needs <= self.ops)(run) if needs else run
+
+
 def _takes_range(method) -> bool:
     """True when ``method(iova, end)`` is accepted: an implementation's ranged leaves/tables."""
     try:
@@ -151,9 +160,11 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.calls: list[Call] = []
             self.key = (label or getattr(self.impl, "name", "?"), profile.name, self.sem.name)
             self.compares = 0  # comparisons made: every FULL_EVERY-th is of the whole state
+            self.window_check = True  # the check running now looks at one call's window only
             self.dirty: tuple[int, int] | None = None  # the IOVA hull changed since the IOTLB check
             self.full_tlb = False  # a change with no window since the last IOTLB check
             self.largest = max(self.space.used_sizes)
+            self.plans = {op: S.plans(self.space, op, driver_contract) for op in S.STEPS}
             self.target = (f"implementation {self.key[0]!r} on profile {profile.name} "
                            f"(semantics {self.sem.name}, pgsize_bitmap "
                            f"{self.impl.pgsize_bitmap:#x})")
@@ -207,6 +218,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             return _defect_in(rules) or (rules[0] if rules else default)
 
         def do(self, op: str, check_tlb: bool = True, **args):
+            before = self.spec.fingerprint(), self.pte_writes()
             made = self.spec_call(op, args)
             if made is None:
                 return None
@@ -220,6 +232,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             if call.impl_ret != spec_ret:
                 self.fail(first, "return value",
                           f"spec returned {spec_ret!r}, implementation {call.impl_ret!r}")
+            call.noop = not commands and before == (self.spec.fingerprint(), self.pte_writes())
             last = rules[-1] if rules else DEFAULT_RULE[op]
             if last == "MAP_SG_ROLLBACK" and "MAP_ROLLBACK" in rules:
                 # the failing run's own map rolled back part of it first: what is left over
@@ -229,6 +242,10 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             if check_tlb:
                 self.check_tlb(commands)
             return spec_ret
+
+        def pte_writes(self) -> int | None:
+            counters = getattr(self.impl, "counters", None)
+            return getattr(counters, "pte_writes", None)
 
         def touch(self, op: str, args: dict) -> tuple[int, int] | None:
             """The window of a call made on both sides; it also widens what the IOTLB check looks at."""
@@ -245,6 +262,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             """No IOTLB entry may be stale: those in the window changed since the last check."""
             dirty, full = self.dirty, self.full_tlb or self.compares % FULL_EVERY == 0
             self.dirty, self.full_tlb = None, False
+            self.window_check = not full
             if full:
                 stale = iotlb_stale(self.spec, self.tlb)
             elif dirty is None:
@@ -268,6 +286,9 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.compares += 1
             if self.compares % FULL_EVERY == 0:
                 window = None
+            # a difference only a whole comparison sees may come from any earlier call:
+            # then the reproducer keeps every call (see report)
+            self.window_check = window is not None
             impl_leaves = self.impl_leaves(window)
             if impl_leaves is None:  # no dump: probe translations instead
                 return self.probe(rule_name)
@@ -375,23 +396,26 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 check = "assert impl.domain_free() == 0"
             else:
                 check = "assert translations_of(canonical_leaves(impl.leaves())) == spec.translations()"
-            return render(self.target, Failure(rule_name, what, details, headline), self.calls,
-                          impl_ctor, spec_ctor, check, imports, driver_calls=self.driver_calls())
+            calls = self.calls
+            if self.window_check or what not in ("translation state", "leaves (page sizes)",
+                                                 "tables", "IOTLB"):
+                calls = [c for c in calls[:-1] if not c.noop] + calls[-1:]
+            return render(self.target, Failure(rule_name, what, details, headline), calls,
+                          impl_ctor, spec_ctor, check, imports, driver_calls=self.driver_calls(),
+                          left_out=len(self.calls) - len(calls))
 
-        def live(self):
-            return self.spec.leaves()
+        def some_run(self, raw: int) -> LeafRun:
+            """The live run a plan's raw index picks (``raw % runs``), or (when nothing is
+            mapped) a one-page stand-in at a low IOVA.
 
-        def some_run(self, data):
-            """A live run to aim at, or (when nothing is mapped) a one-page stand-in.
-
-            Rules never depend on preconditions about the state: a precondition
-            that flips when an earlier step is deleted changes which rule later
+            Steps never depend on preconditions about the state: a precondition
+            that flips when an earlier step is deleted changes which step later
             choices select, and the shrinker could then not delete steps.
             """
-            live = self.live()
-            if live:
-                return data.draw(st.sampled_from(live), label="live run")
-            iova = data.draw(S.iovas(self.space), label="iova")
+            state = self.spec.state
+            if len(state):
+                return state.nth(raw % len(state))
+            iova = raw % 32 * self.space.min_page
             return LeafRun(iova, iova, self.space.min_page, 1, 1)
 
         def bounded(self, iova: int, paddr: int, size: int) -> int:
@@ -402,143 +426,121 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 return MAX_LEAVES_PER_MAP * m
             return size
 
-        # -- rules ----------------------------------------------------------------------
-        @rule(data=st.data())
-        @step
-        def map(self, data):
-            iova = data.draw(S.iovas(self.space), label="iova")
-            paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova)
-            size = self.bounded(iova, paddr, data.draw(S.sizes(self.space), label="size"))
-            self.do("map", iova=iova, paddr=paddr, size=size, prot=data.draw(S.prots(), label="prot"))
+        def paddr(self, plan: dict, iova: int) -> int:
+            return S.paddr_for(self.space, plan["paddr"], iova)
 
-        @rule(data=st.data())
+        # -- steps ------------------------------------------------------------------------
+        # One Hypothesis rule per step (made below the class): its only draw is the step's
+        # whole plan (difftest.strategies.STEPS), which the step resolves against the state.
+
         @step
-        def map_over_live(self, data):
-            run = self.some_run(data)
+        def map(self, plan):
+            iova = plan["iova"]
+            paddr = self.paddr(plan, iova)
+            self.do("map", iova=iova, paddr=paddr, size=self.bounded(iova, paddr, plan["size"]),
+                    prot=plan["prot"])
+
+        @step
+        def map_over_live(self, plan):
+            run = self.some_run(plan["run"])
             m = self.space.min_page
-            iova = run.iova + data.draw(st.integers(-2, 2), label="pages before") * m \
-                + data.draw(st.integers(0, run.count - 1)) * run.pgsize
+            iova = run.iova + plan["pages_before"] * m + plan["leaf"] % run.count * run.pgsize
             iova = self.space.clamp(iova, self.space.top)
-            paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova)
-            size = self.bounded(iova, paddr, data.draw(S.sizes(self.space), label="size"))
-            self.do("map", iova=iova, paddr=paddr, size=size, prot=data.draw(S.prots(), label="prot"))
+            paddr = self.paddr(plan, iova)
+            self.do("map", iova=iova, paddr=paddr, size=self.bounded(iova, paddr, plan["size"]),
+                    prot=plan["prot"])
 
-        @rule(data=st.data())
         @step
-        def unmap(self, data):
-            live, m = self.live(), self.space.min_page
-            if live and data.draw(st.integers(0, 4), label="from live"):
-                run = data.draw(st.sampled_from(live), label="live run")
-                k = data.draw(st.integers(0, run.count - 1), label="leaf")
-                leaf = run.iova + k * run.pgsize
-                how = data.draw(st.sampled_from(["run", "leaf", "part", "inside", "across"]))
-                if how == "run":
-                    iova, size = run.iova, run.size
-                elif how == "leaf":
-                    iova, size = leaf, run.pgsize
-                elif how == "part":  # the start of a leaf, not all of it
-                    iova, size = leaf, max(m, data.draw(st.integers(1, 4)) * m)
-                elif how == "inside":  # starts inside a leaf
-                    iova = leaf + data.draw(st.integers(0, run.pgsize // m - 1)) * m
-                    size = data.draw(st.integers(1, 4)) * m
-                else:  # across holes and into neighbours
-                    iova = leaf
-                    size = data.draw(S.sizes(self.space), label="size") + run.size
-                if data.draw(st.booleans(), label="device used it"):
-                    self.access(leaf)
-            else:
-                iova = data.draw(S.iovas(self.space), label="iova")
-                size = data.draw(S.sizes(self.space), label="size")
+        def unmap(self, plan):
+            m = self.space.min_page
+            if "how" not in plan or not len(self.spec.state):
+                self.do("unmap", iova=plan.get("iova", plan.get("run", 0) % 32 * m),
+                        size=plan.get("size", m))
+                return
+            run = self.some_run(plan["run"])
+            leaf = run.iova + plan["leaf"] % run.count * run.pgsize
+            how = plan["how"]
+            if how == "run":
+                iova, size = run.iova, run.size
+            elif how == "leaf":
+                iova, size = leaf, run.pgsize
+            elif how == "part":  # the start of a leaf, not all of it
+                iova, size = leaf, plan["pages"] * m
+            elif how == "inside":  # starts inside a leaf
+                iova = leaf + plan["offset"] % (run.pgsize // m) * m
+                size = plan["pages"] * m
+            else:  # across holes and into neighbours
+                iova, size = leaf, plan["size"] + run.size
+            if plan["used"]:
+                self.access(leaf)
             self.do("unmap", iova=iova, size=size)
 
-        @rule(data=st.data())
         @step
-        def map_sg(self, data):
-            iova = data.draw(S.iovas(self.space), label="iova")
-            sg = data.draw(S.scatterlists(self.space), label="sg")
-            self.do("map_sg", iova=iova, sg=sg, prot=data.draw(S.prots(), label="prot"))
+        def map_sg(self, plan):
+            self.do("map_sg", iova=plan["iova"], sg=plan["sg"], prot=plan["prot"])
 
-        @rule(data=st.data())
         @step
-        def iova_to_phys(self, data):
-            live = self.live()
-            if live and data.draw(st.booleans()):
-                run = data.draw(st.sampled_from(live))
-                iova = run.iova + data.draw(st.integers(0, run.size - 1), label="offset")
+        def iova_to_phys(self, plan):
+            if "run" in plan and len(self.spec.state):
+                run = self.some_run(plan["run"])
+                iova = run.iova + plan["offset"] % run.size
             else:
-                iova = data.draw(S.iovas(self.space), label="iova") + data.draw(
-                    st.integers(0, self.space.min_page - 1), label="offset")
+                iova = plan.get("iova", 0) + plan["offset"] % self.space.min_page
             self.do("iova_to_phys", iova=iova)
 
-        @rule(data=st.data())
         @step
-        def bad_map(self, data):
+        def bad_map(self, plan):
             m = self.space.min_page
-            iova = data.draw(S.iovas(self.space), label="iova")
-            paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova)
-            size = data.draw(S.sizes(self.space), label="size")
-            prot = data.draw(S.prots(), label="prot")
-            how = data.draw(st.sampled_from(
-                ["misaligned", "zero", "beyond_ias", "wrap", "prot", "paddr_beyond_oas"]))
+            iova, size, prot, how = plan["iova"], plan["size"], plan["prot"], plan["how"]
+            paddr = self.paddr(plan, iova)
             if how == "misaligned" and m > 1:
-                which = data.draw(st.sampled_from(["iova", "paddr", "size"]))
-                delta = data.draw(st.integers(1, m - 1), label="misalignment")
+                which, delta = plan["which"], plan["delta"]
                 iova, paddr, size = (iova + delta * (which == "iova"), paddr + delta * (which == "paddr"),
                                      size + delta * (which == "size"))
             elif how == "zero":
                 size = 0
             elif how == "beyond_ias":
-                iova = self.space.top - m * data.draw(st.integers(0, 2))
+                iova = self.space.top - m * plan["k"]
                 size = max(size, 3 * m)
             elif how == "wrap":
-                iova = (1 << 64) - m * data.draw(st.integers(1, 2))
+                iova = (1 << 64) - m * plan["k"]
                 size = max(size, 3 * m)
             elif how == "paddr_beyond_oas":
                 paddr = (1 << self.space.profile.oas) - m
                 size = max(size, 2 * m)
-            else:
-                prot = data.draw(st.sampled_from(S.BAD_PROTS), label="prot")
             if how in ("beyond_ias", "wrap", "paddr_beyond_oas"):
                 # a driver that checks no range (the legacy AMD v1 table) maps it all, page by page
                 size = self.bounded(iova, paddr, size)
             self.do("map", iova=iova, paddr=paddr, size=size, prot=prot)
 
-        @rule(data=st.data())
         @step
-        def bad_unmap(self, data):
+        def bad_unmap(self, plan):
             m = self.space.min_page
-            iova = data.draw(S.iovas(self.space), label="iova")
-            size = data.draw(S.sizes(self.space), label="size")
-            how = data.draw(st.sampled_from(["misaligned", "zero", "wrap"]))
+            iova, size, how = plan["iova"], plan["size"], plan["how"]
             if how == "misaligned" and m > 1:
-                if data.draw(st.booleans()):
-                    iova += data.draw(st.integers(1, m - 1))
+                if plan["which"] == "iova":
+                    iova += plan["delta"]
                 else:
-                    size += data.draw(st.integers(1, m - 1))
+                    size += plan["delta"]
             elif how == "zero":
                 size = 0
-            else:
+            elif how == "wrap":
                 iova = (1 << 64) - m
                 size = max(size, 2 * m)
             self.do("unmap", iova=iova, size=size)
 
-        @precondition(lambda self: "map_pages" in self.ops)
-        @rule(data=st.data())
         @step
-        def map_pages(self, data):
-            sizes_ = self.space.used_sizes
-            pgsize = data.draw(st.sampled_from(sizes_) if driver_contract else
-                               st.sampled_from(sizes_) | st.sampled_from(self.space.profile.pgsizes),
-                               label="pgsize")
-            iova = data.draw(S.iovas(self.space), label="iova") // pgsize * pgsize
-            paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova) // pgsize * pgsize
-            pgcount = data.draw(st.integers(1, 3) | st.integers(1, 1100), label="pgcount")
+        def map_pages(self, plan):
+            pgsize = plan["pgsize"]
+            iova = plan["iova"] // pgsize * pgsize
+            paddr = self.paddr(plan, iova) // pgsize * pgsize
+            pgcount = plan["pgcount"]
             if self.spec.core == "map-v5.15":  # the driver has only ->map: one page per call
                 pgcount = 1
             if pgcount * pgsize // self.space.min_page > 4096:
                 pgcount = max(1, 4096 * self.space.min_page // pgsize)
             ret = self.do("map_pages", check_tlb=False, iova=iova, paddr=paddr, pgsize=pgsize,
-                          pgcount=pgcount, prot=data.draw(S.prots(), label="prot"))
+                          pgcount=pgcount, prot=plan["prot"])
             if ret is not None:
                 self.sync_map(iova, ret[1])
 
@@ -546,21 +548,23 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             """``iotlb_sync_map`` where the driver has one, as the core calls it after a map; then no
             entry may be stale.  Without one the driver flushed what it had to itself."""
             sync_map = getattr(self.impl, "iotlb_sync_map", None)
+            call = None
             if sync_map is not None and size:
                 call = Call("iotlb_sync_map", {"iova": iova, "size": size}, 0, None,
                             ["IOTLB_STALE"], kind="impl")
                 self.calls.append(call)
                 self.call_impl(call, "IOTLB_STALE")
-            self.check_tlb(self.take_invalidations("IOTLB_STALE"))
+            commands = self.take_invalidations("IOTLB_STALE")
+            if call is not None:
+                call.noop = not commands and call.impl_ret == 0
+            self.check_tlb(commands)
 
-        @precondition(lambda self: "unmap_pages" in self.ops)
-        @rule(data=st.data())
         @step
-        def unmap_pages(self, data):
-            run = self.some_run(data)
-            pgsize = data.draw(st.sampled_from(self.space.used_sizes), label="pgsize")
-            iova = (run.iova + data.draw(st.integers(0, run.count - 1)) * run.pgsize) // pgsize * pgsize
-            pgcount = data.draw(st.integers(1, 4), label="pgcount")
+        def unmap_pages(self, plan):
+            run = self.some_run(plan["run"])
+            pgsize = plan["pgsize"]
+            iova = (run.iova + plan["leaf"] % run.count * run.pgsize) // pgsize * pgsize
+            pgcount = plan["pgcount"]
             if self.spec.core == "map-v5.15":  # the driver has only ->unmap: one page per call
                 pgcount = 1
             self.do("unmap_pages", check_tlb=False, iova=iova, pgsize=pgsize, pgcount=pgcount)
@@ -573,33 +577,32 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             call = Call("iotlb_sync", {}, 0, None, ["IOTLB_STALE"], kind="impl")
             self.calls.append(call)
             self.call_impl(call, "IOTLB_STALE")
-            self.check_tlb(self.take_invalidations("IOTLB_STALE"))
+            commands = self.take_invalidations("IOTLB_STALE")
+            call.noop = not commands  # a sync with nothing gathered
+            self.check_tlb(commands)
 
-        @rule(data=st.data())
         @step
-        def dma_access(self, data):
+        def dma_access(self, plan):
             """A device reads or writes through a live mapping: the IOTLB caches its translation."""
-            run = self.some_run(data)
-            self.access(run.iova + data.draw(st.integers(0, run.size - 1), label="offset"))
+            run = self.some_run(plan["run"])
+            self.access(run.iova + plan["offset"] % run.size)
 
         def access(self, iova: int) -> None:
             iotlb_fill(self.spec, self.tlb, iova)
             self.calls.append(Call("dma_access", {"iova": iova}, kind="dma"))
 
-        @precondition(lambda self: {"unmap_fast", "iotlb_sync"} <= self.ops)
-        @rule(data=st.data())
         @step
-        def unmap_fast_then_sync(self, data):
+        def unmap_fast_then_sync(self, plan):
             """One or two iommu_unmap_fast calls into one gather, then iotlb_sync.
 
             Stale entries are allowed between the unmaps and the sync, not after it.
             """
-            for _ in range(data.draw(st.integers(1, 2), label="unmap_fast calls")):
-                run = self.some_run(data)
-                iova = run.iova + data.draw(st.integers(0, run.count - 1)) * run.pgsize
-                if data.draw(st.booleans(), label="device used it"):
+            for one in plan["unmaps"]:
+                run = self.some_run(one["run"])
+                iova = run.iova + one["leaf"] % run.count * run.pgsize
+                if one["used"]:
                     self.access(iova)
-                size = data.draw(st.integers(1, 4), label="pages") * self.space.min_page
+                size = one["pages"] * self.space.min_page
                 made = self.spec_call("unmap", {"iova": iova, "size": size})
                 if made is None:
                     continue
@@ -617,16 +620,12 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                                    self.touch("unmap", {"iova": iova, "size": size}))
             self.sync()
 
-        @precondition(lambda self: "fail_alloc" in self.ops)
-        @rule(data=st.data())
         @step
-        def map_with_alloc_failure(self, data):
+        def map_with_alloc_failure(self, plan):
             """The k-th next page-table allocation fails: the map must roll back to the state before."""
-            after = data.draw(st.integers(0, 3), label="fail_alloc after")
-            iova = data.draw(S.iovas(self.space), label="iova")
-            paddr = S.paddr_for(self.space, data.draw(S.paddr_choices(self.space), label="paddr"), iova)
-            size = self.bounded(iova, paddr, data.draw(S.sizes(self.space), label="size"))
-            prot = data.draw(S.prots(), label="prot")
+            after, iova, prot = plan["after"], plan["iova"], plan["prot"]
+            paddr = self.paddr(plan, iova)
+            size = self.bounded(iova, paddr, plan["size"])
             if self.spec.tables is not None:  # the model knows the tables: it predicts the failure
                 return self.map_failing_alloc(after, iova, paddr, size, prot)
             arm = Call("fail_alloc", {"after": after}, 0, None, [], kind="impl")
@@ -651,6 +650,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                                    self.touch("map", call.args))
                 self.check_tlb(())
                 return
+            self.touch("map", call.args)
             self.check_rollback(before, iova, size)
 
         def map_failing_alloc(self, after, iova, paddr, size, prot):
@@ -714,10 +714,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                                   f"of [{hx(iova)}, {hx(end)})")
             self.spec.state = kept  # follow the implementation within what the spec allows
 
-        @precondition(lambda self: "domain_free" in self.ops)
-        @rule()
         @step
-        def domain_free_and_start_over(self):
+        def domain_free_and_start_over(self, plan):
             """Free the domain (every table page must be gone), then continue on a fresh one."""
             self.check_domain_free()
             close = getattr(self.impl, "close", None)
@@ -773,6 +771,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 if close is not None:
                     close()
 
+    for op, (needs, _) in S.STEPS.items():
+        setattr(DiffMachine, f"step_{op}", _step_rule(op, needs))
     DiffMachine.__name__ = DiffMachine.__qualname__ = "DiffMachine"
     # Every machine shares this class's source, from which Hypothesis derives
     # the example-database key; add what makes this one distinct, so a saved

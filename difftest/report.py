@@ -50,6 +50,12 @@ class Call:
     impl_ret: object = None
     rules: list[str] = field(default_factory=list)
     kind: str = "both"
+    #: Nothing changed: made on both sides with the same result, and no leaf, table or
+    #: fault injection changed in the model, no PTE written and no invalidation issued by
+    #: the implementation (or an iotlb_sync / iotlb_sync_map that issued none).  The
+    #: printed reproducer leaves such calls out (the saved vector keeps them), except after
+    #: a difference that only a whole-state comparison saw.
+    noop: bool = False
 
     def _args(self, named: bool) -> str:
         parts = []
@@ -105,8 +111,10 @@ class Failure:
 
 
 def render(target, failure: Failure, calls: list[Call], repro_ctor: str, spec_ctor: str,
-           final_check: str, imports: str, driver_calls: list[str] | None = None) -> str:
-    """The report; ``driver_calls`` are the failing step's driver requests with their replies."""
+           final_check: str, imports: str, driver_calls: list[str] | None = None,
+           left_out: int = 0) -> str:
+    """The report; ``driver_calls`` are the failing step's driver requests with their replies,
+    ``left_out`` the no-op calls (``Call.noop``) already dropped from ``calls``."""
     if failure.headline is not None:
         head = [f"{target}: {failure.headline}"]
     else:
@@ -129,7 +137,9 @@ def render(target, failure: Failure, calls: list[Call], repro_ctor: str, spec_ct
     lines += ["    " + line for line in failure.details.splitlines()]
     lines += [
         "",
-        "Reproduce (paste into a test file):",
+        "Reproduce (paste into a test file)" + (
+            f"; {left_out} call{'s' if left_out > 1 else ''} that changed nothing "
+            f"{'are' if left_out > 1 else 'is'} left out:" if left_out else ":"),
         "",
         *("    " + line if line else ""
           for line in repro(calls, repro_ctor, spec_ctor, final_check, imports).splitlines()),

@@ -1,9 +1,10 @@
-"""Hypothesis strategies for IOMMU addresses, sizes and scatterlists.
+"""What the state machine draws: one plan per step, of IOMMU addresses, sizes and scatterlists.
 
-They aim at the edges that matter: the boundaries of every page size in the
-profile, the top of the input address space, and the live mappings.  All
-strategies are functions of a :class:`Space` (profile plus the page sizes in
-use), so one module serves the state machine and the unit tests.
+The draws aim at the edges that matter: the boundaries of every page size in
+the profile, the top of the input address space, and the live mappings.  All
+are functions of a :class:`Space` (profile plus the page sizes in use).
+``draw_*`` take a Hypothesis ``draw`` function (of a composite) and make a few
+plain integer draws each; :func:`plans` gives the strategy of one step's plan.
 """
 
 from dataclasses import dataclass
@@ -51,41 +52,62 @@ class Space:
 
 
 @lru_cache(maxsize=None)
-def iovas(space: Space) -> st.SearchStrategy[int]:
-    """Page-aligned IOVAs below 2^ias, biased to page-size boundaries and the top."""
-    m = space.min_page
-
-    @st.composite
-    def draw(draw_):
-        kind = draw_(st.sampled_from(["boundary", "boundary", "low", "top", "any"]))
-        if kind == "boundary":
-            p = draw_(st.sampled_from(space.edge_sizes))
-            k = draw_(st.integers(0, 4) | st.integers(0, space.top // p - 1))
-            a = k * p + draw_(st.integers(-3, 3)) * m
-        elif kind == "low":
-            a = draw_(st.integers(0, 32)) * m
-        elif kind == "top":
-            p = draw_(st.sampled_from(space.edge_sizes))
-            a = space.top - draw_(st.integers(1, 3)) * p + draw_(st.integers(-2, 2)) * m
-        else:
-            a = draw_(st.integers(0, space.top // m - 1)) * m
-        return space.clamp(a, space.top)
-    return draw()
+def _ints(lo: int, hi: int) -> st.SearchStrategy[int]:
+    """``st.integers(lo, hi)``, built once: every draw below goes through one of these."""
+    return st.integers(lo, hi)
 
 
-@lru_cache(maxsize=None)
-def paddr_choices(space: Space) -> st.SearchStrategy[tuple]:
-    """How to pick a physical address: ``("congruent", p, k)`` or ``("any", paddr)``.
+#: A raw index, resolved against the state when the step runs (a live run, a leaf in it,
+#: an offset): ``raw % n``.  It shrinks to 0, the first choice.
+PICK = 1 << 20
 
-    Resolve a choice for a given iova with :func:`paddr_for`; most choices put
-    paddr at the same offset as iova within a page size in use, so large pages
-    are possible.
+
+def draw_iova(draw, space: Space) -> int:
+    """A page-aligned IOVA below 2^ias, biased to page-size boundaries and the top (2 to 4 draws)."""
+    m, top = space.min_page, space.top
+    kind = draw(_ints(0, 5))
+    if kind <= 2:  # a boundary of a page size: near its first multiples, or any multiple
+        p = space.edge_sizes[draw(_ints(0, len(space.edge_sizes) - 1))]
+        k = draw(_ints(0, 4) if kind < 2 else _ints(0, top // p - 1))
+        a = k * p + draw(_ints(-3, 3)) * m
+    elif kind == 3:
+        a = draw(_ints(0, 32)) * m
+    elif kind == 4:  # just below the top
+        p = space.edge_sizes[draw(_ints(0, len(space.edge_sizes) - 1))]
+        a = top - draw(_ints(1, 3)) * p + draw(_ints(-2, 2)) * m
+    else:
+        a = draw(_ints(0, top // m - 1)) * m
+    return space.clamp(a, top)
+
+
+def draw_paddr_choice(draw, space: Space) -> tuple:
+    """How to pick a physical address (2 or 3 draws): ``("congruent", p, k)`` or ``("any", paddr)``.
+
+    Resolve it for a given iova with :func:`paddr_for`; most choices put
+    paddr at the same offset as iova within a page size in use, so large
+    pages are possible.
     """
     m, oas_top = space.min_page, 1 << space.profile.oas
-    congruent = st.tuples(st.just("congruent"), st.sampled_from(space.used_sizes),
-                          st.integers(0, 8) | st.integers(0, oas_top // m))
-    anywhere = st.tuples(st.just("any"), st.integers(0, oas_top // m - 1).map(lambda k: k * m))
-    return st.one_of(congruent, congruent, congruent, anywhere)
+    kind = draw(_ints(0, 3))
+    if kind == 3:
+        return ("any", draw(_ints(0, oas_top // m - 1)) * m)
+    p = space.used_sizes[draw(_ints(0, len(space.used_sizes) - 1))]
+    return ("congruent", p, draw(_ints(0, 8) if kind < 2 else _ints(0, oas_top // m)))
+
+
+def draw_size(draw, space: Space) -> int:
+    """A non-zero page-aligned size: a few pages of a size in use plus a few minimum pages (4 draws)."""
+    m, used = space.min_page, space.used_sizes
+    p = used[draw(_ints(0, len(used) - 1))]
+    size = draw(_ints(0, 3)) * p + draw(_ints(0, 3)) * m
+    cross = draw(_ints(0, 11))  # sometimes cross the next size up (never at the minimum, 0)
+    if cross >= 10:
+        size += (cross - 9) * max(used)
+    return size or m
+
+
+def draw_prot(draw) -> int:
+    return GOOD_PROTS[draw(_ints(0, len(GOOD_PROTS) - 1))]
 
 
 def paddr_for(space: Space, choice: tuple, iova: int) -> int:
@@ -96,53 +118,167 @@ def paddr_for(space: Space, choice: tuple, iova: int) -> int:
     return space.clamp(k % max(oas_top // p, 1) * p + iova % p, oas_top)
 
 
-@lru_cache(maxsize=None)
-def sizes(space: Space) -> st.SearchStrategy[int]:
-    """Non-zero page-aligned sizes: a few pages of a size in use plus a few minimum pages."""
-    m = space.min_page
-
-    @st.composite
-    def draw(draw_):
-        p = draw_(st.sampled_from(space.used_sizes))
-        size = draw_(st.integers(0, 3)) * p + draw_(st.integers(0, 3)) * m
-        if draw_(st.integers(0, 5)) == 0:  # sometimes cross the next size up
-            size += draw_(st.integers(1, 2)) * max(space.used_sizes)
-        return size or m
-    return draw()
-
-
-@lru_cache(maxsize=None)
-def prots() -> st.SearchStrategy[int]:
-    return st.sampled_from(GOOD_PROTS)
-
-
-@lru_cache(maxsize=None)
-def scatterlists(space: Space) -> st.SearchStrategy[list[tuple[int, int, int]]]:
-    """Scatterlists of 1 to 6 entries ``(paddr, offset, length)``.
+def draw_sg(draw, space: Space) -> list[tuple[int, int, int]]:
+    """A scatterlist of 1 to 10 entries ``(paddr, offset, length)``.
 
     Entries are built by cutting physically contiguous runs at arbitrary byte
     offsets (so single entries need not be aligned while the run is), with an
     occasional break of contiguity, an unaligned run, or a zero-length entry.
     """
     m = space.min_page
+    entries = []
+    for _ in range(draw(_ints(1, 3))):
+        start = paddr_for(space, draw_paddr_choice(draw, space), 0)
+        length = draw(_ints(1, 4)) * m
+        if m > 1 and draw(_ints(0, 9)) == 0:
+            length += draw(_ints(1, m - 1))  # an unaligned run
+        cuts = sorted({draw(_ints(1, length - 1)) for _ in range(draw(_ints(0, 2)))}) \
+            if length > 1 else []
+        bounds = [0, *cuts, length]
+        for lo, hi in zip(bounds, bounds[1:]):
+            phys = start + lo
+            offset = draw(_ints(0, min(phys, m - 1)))
+            entries.append((phys - offset, offset, hi - lo))
+    if draw(_ints(0, 19)) == 0:
+        last = entries[-1]
+        entries.append((last[0] + last[1] + last[2], 0, 0))  # trailing zero-length entry
+    return entries
 
-    @st.composite
-    def draw(draw_):
-        entries = []
-        for _ in range(draw_(st.integers(1, 3))):
-            start = paddr_for(space, draw_(paddr_choices(space)), 0)
-            length = draw_(st.integers(1, 4)) * m
-            if draw_(st.integers(0, 9)) == 0:
-                length += draw_(st.integers(1, m - 1)) if m > 1 else 0  # an unaligned run
-            cuts = sorted(draw_(st.lists(st.integers(1, length - 1), max_size=2, unique=True))
-                          if length > 1 else [])
-            bounds = [0, *cuts, length]
-            for lo, hi in zip(bounds, bounds[1:]):
-                phys = start + lo
-                offset = draw_(st.integers(0, min(phys, m - 1)))
-                entries.append((phys - offset, offset, hi - lo))
-        if draw_(st.integers(0, 19)) == 0:
-            last = entries[-1]
-            entries.append((last[0] + last[1] + last[2], 0, 0))  # trailing zero-length entry
-        return entries
-    return draw()
+
+# -- one draw per state-machine step ---------------------------------------------------------
+#
+# Hypothesis picks the step (one rule per step, difftest.machine); the step's
+# arguments are then one draw of its plan: the argument classes and the numbers,
+# drawn with plain integer draws inside one composite.  A plan holds raw numbers
+# only; the machine resolves them against its state when the step runs (``PICK``
+# indexes modulo the live runs), so drawing never looks at the state.  The
+# minimal draw (all zeros) is the simplest call: a 1-page map at iova 0.
+
+def _plan_map(draw, space, contract):
+    return {"iova": draw_iova(draw, space), "paddr": draw_paddr_choice(draw, space),
+            "size": draw_size(draw, space), "prot": draw_prot(draw)}
+
+
+def _plan_map_over_live(draw, space, contract):
+    return {"run": draw(_ints(0, PICK)), "pages_before": draw(_ints(-2, 2)),
+            "leaf": draw(_ints(0, PICK)), "paddr": draw_paddr_choice(draw, space),
+            "size": draw_size(draw, space), "prot": draw_prot(draw)}
+
+
+UNMAP_HOW = ("run", "leaf", "part", "inside", "across")
+
+
+def _plan_unmap(draw, space, contract):
+    if not draw(_ints(0, 4)):  # anywhere
+        return {"iova": draw_iova(draw, space), "size": draw_size(draw, space)}
+    how = UNMAP_HOW[draw(_ints(0, len(UNMAP_HOW) - 1))]
+    plan = {"run": draw(_ints(0, PICK)), "leaf": draw(_ints(0, PICK)), "how": how,
+            "used": draw(_ints(0, 1))}
+    if how in ("part", "inside"):
+        plan["pages"] = draw(_ints(1, 4))
+    if how == "inside":
+        plan["offset"] = draw(_ints(0, PICK))
+    if how == "across":
+        plan["size"] = draw_size(draw, space)
+    return plan
+
+
+def _plan_map_sg(draw, space, contract):
+    return {"iova": draw_iova(draw, space), "sg": draw_sg(draw, space), "prot": draw_prot(draw)}
+
+
+def _plan_iova_to_phys(draw, space, contract):
+    if draw(_ints(0, 1)):
+        return {"run": draw(_ints(0, PICK)), "offset": draw(_ints(0, 1 << 40))}
+    return {"iova": draw_iova(draw, space), "offset": draw(_ints(0, space.min_page - 1))}
+
+
+def _plan_dma_access(draw, space, contract):
+    return {"run": draw(_ints(0, PICK)), "offset": draw(_ints(0, 1 << 40))}
+
+
+BAD_MAP_HOW = ("misaligned", "zero", "beyond_ias", "wrap", "prot", "paddr_beyond_oas")
+
+
+def _plan_bad_map(draw, space, contract):
+    plan = _plan_map(draw, space, contract)
+    plan["how"] = how = BAD_MAP_HOW[draw(_ints(0, len(BAD_MAP_HOW) - 1))]
+    if how == "misaligned" and space.min_page > 1:
+        plan["which"] = ("iova", "paddr", "size")[draw(_ints(0, 2))]
+        plan["delta"] = draw(_ints(1, space.min_page - 1))
+    elif how in ("beyond_ias", "wrap"):
+        plan["k"] = draw(_ints(0, 2) if how == "beyond_ias" else _ints(1, 2))
+    elif how == "prot":
+        plan["prot"] = BAD_PROTS[draw(_ints(0, len(BAD_PROTS) - 1))]
+    return plan
+
+
+BAD_UNMAP_HOW = ("misaligned", "zero", "wrap")
+
+
+def _plan_bad_unmap(draw, space, contract):
+    plan = {"iova": draw_iova(draw, space), "size": draw_size(draw, space)}
+    plan["how"] = how = BAD_UNMAP_HOW[draw(_ints(0, len(BAD_UNMAP_HOW) - 1))]
+    if how == "misaligned" and space.min_page > 1:
+        plan["which"] = ("iova", "size")[draw(_ints(0, 1))]
+        plan["delta"] = draw(_ints(1, space.min_page - 1))
+    return plan
+
+
+def _plan_map_pages(draw, space, contract):
+    sizes_ = space.used_sizes if contract else \
+        space.used_sizes + [p for p in space.profile.pgsizes if p not in space.used_sizes]
+    return {"pgsize": sizes_[draw(_ints(0, len(sizes_) - 1))], "iova": draw_iova(draw, space),
+            "paddr": draw_paddr_choice(draw, space),
+            "pgcount": draw(_ints(1, 3) if draw(_ints(0, 1)) == 0 else _ints(1, 1100)),
+            "prot": draw_prot(draw)}
+
+
+def _plan_unmap_pages(draw, space, contract):
+    return {"run": draw(_ints(0, PICK)),
+            "pgsize": space.used_sizes[draw(_ints(0, len(space.used_sizes) - 1))],
+            "leaf": draw(_ints(0, PICK)), "pgcount": draw(_ints(1, 4))}
+
+
+def _plan_unmap_fast_then_sync(draw, space, contract):
+    return {"unmaps": [{"run": draw(_ints(0, PICK)), "leaf": draw(_ints(0, PICK)),
+                        "used": draw(_ints(0, 1)), "pages": draw(_ints(1, 4))}
+                       for _ in range(draw(_ints(1, 2)))]}
+
+
+def _plan_map_with_alloc_failure(draw, space, contract):
+    return {"after": draw(_ints(0, 3)), **_plan_map(draw, space, contract)}
+
+
+def _plan_nothing(draw, space, contract):
+    return {}
+
+
+#: Every step the state machine can take, simplest first (shrinking moves towards the
+#: first), with what the implementation must offer for it and how its plan is drawn.
+STEPS = {
+    "map": (frozenset(), _plan_map),
+    "unmap": (frozenset(), _plan_unmap),
+    "iova_to_phys": (frozenset(), _plan_iova_to_phys),
+    "dma_access": (frozenset(), _plan_dma_access),
+    "map_over_live": (frozenset(), _plan_map_over_live),
+    "map_sg": (frozenset(), _plan_map_sg),
+    "bad_map": (frozenset(), _plan_bad_map),
+    "bad_unmap": (frozenset(), _plan_bad_unmap),
+    "map_pages": (frozenset({"map_pages"}), _plan_map_pages),
+    "unmap_pages": (frozenset({"unmap_pages"}), _plan_unmap_pages),
+    "unmap_fast_then_sync": (frozenset({"unmap_fast", "iotlb_sync"}), _plan_unmap_fast_then_sync),
+    "map_with_alloc_failure": (frozenset({"fail_alloc"}), _plan_map_with_alloc_failure),
+    "domain_free_and_start_over": (frozenset({"domain_free"}), _plan_nothing),
+}
+
+
+@lru_cache(maxsize=None)
+def plans(space: Space, op: str, contract: bool) -> st.SearchStrategy[dict]:
+    """The plans of step ``op`` (a key of STEPS), drawn whole.
+
+    ``contract``: direct driver calls stay within what Linux's core passes
+    (page sizes of the domain's bitmap only).
+    """
+    plan = STEPS[op][1]
+    return st.composite(lambda draw: plan(draw, space, contract))()

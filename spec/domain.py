@@ -110,6 +110,7 @@ class ReferenceDomain:
         #: Bases of the live last-level tables, tracked only under variants whose
         #: unmap steps over holes inside them (``Semantics.hole_in_table``).
         self.last_level_tables: SortedSet = SortedSet()
+        self.last_level_version = 0
         #: The table geometry and the tables that exist, under variants that keep
         #: empty tables (``Semantics.tables``; rule TABLE_LIFETIME), else None.
         self.geometry = None
@@ -461,11 +462,13 @@ class ReferenceDomain:
         if not span:
             return
         tables = self.last_level_tables
+        before = len(tables)
         if pg < span:
             tables.update(range(iova - iova % span, end, span))
         else:
             for base in list(tables.irange(iova, end - 1)):
                 tables.discard(base)
+        self.last_level_version += len(tables) != before
 
     def _unmap_pages(self, iova, pg, count) -> int:
         sem = self.semantics
@@ -556,6 +559,13 @@ class ReferenceDomain:
         out.tables = None if self.tables is None else self.tables.copy()
         out.decided = list(self.decided)
         return out
+
+    def fingerprint(self) -> tuple:
+        """Equal before and after a call exactly when the call changed nothing in the model
+        (leaves, tables, fault injection).  For telling no-op calls apart (difftest.report)."""
+        return (id(self.state), self.state.version, id(self.tables),
+                self.tables.version if self.tables is not None else 0,
+                self.last_level_version, self.alloc_fail_in)
 
     def leaves(self, iova: int | None = None, end: int | None = None) -> list[LeafRun]:
         """The page-table leaves the model implies: ``(iova, paddr, pgsize, count, prot)``

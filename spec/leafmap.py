@@ -113,6 +113,9 @@ class LeafMap:
 
     def __init__(self) -> None:
         self._runs: SortedDict = SortedDict()
+        #: Bumped by every change (insert, remove of something, clear): two equal versions of
+        #: one LeafMap mean the same leaves.
+        self.version = 0
 
     # -- queries -------------------------------------------------------------
     def __len__(self) -> int:
@@ -120,6 +123,10 @@ class LeafMap:
 
     def runs(self) -> list[LeafRun]:
         return list(self._runs.values())
+
+    def nth(self, index: int) -> LeafRun:
+        """The ``index``-th run in IOVA order (O(log n)); IndexError when there is none."""
+        return self._runs.peekitem(index)[1]
 
     def find(self, addr: int) -> LeafRun | None:
         """The run that contains ``addr``, or None."""
@@ -167,6 +174,7 @@ class LeafMap:
             return
         run = LeafRun(iova, paddr, pgsize, count, prot)
         assert not self.overlapping(iova, run.end), "insert over live leaves"
+        self.version += 1
         left = self.find(iova - 1) if iova else None
         if (left is not None and left.end == iova and left.pgsize == pgsize
                 and left.prot == prot and left.paddr + left.size == paddr):
@@ -199,12 +207,16 @@ class LeafMap:
                 off = hi - run.iova
                 self._runs[hi] = LeafRun(hi, run.paddr + off, run.pgsize, tail, run.prot)
             removed += hi - lo
+        if removed:
+            self.version += 1
         return removed
 
     def clear(self) -> None:
         self._runs.clear()
+        self.version += 1
 
     def copy(self) -> "LeafMap":
         out = LeafMap()
         out._runs = self._runs.copy()
+        out.version = self.version
         return out

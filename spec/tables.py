@@ -115,10 +115,12 @@ class TableSet:
     def __init__(self, geometry: Geometry) -> None:
         self.geometry = geometry
         self.by_entry: dict[int, SortedSet] = {e: SortedSet() for e in geometry.levels[1:]}
+        self.version = 0  # bumped by every change
 
     def copy(self) -> "TableSet":
         out = TableSet(self.geometry)
         out.by_entry = {e: SortedSet(s) for e, s in self.by_entry.items()}
+        out.version = self.version
         return out
 
     def base(self, entry: int, iova: int) -> int:
@@ -142,6 +144,7 @@ class TableSet:
 
     def add(self, entry: int, base: int) -> None:
         self.by_entry[entry].add(base)
+        self.version += 1
 
     def child(self, entry: int, iova: int) -> int | None:
         """The entry size of the table an ``entry``-byte entry at iova points to, if that table exists."""
@@ -164,6 +167,7 @@ class TableSet:
             for base in list(tables.irange(start, end - 1)):
                 tables.discard(base)
                 freed += 1
+        self.version += freed
         return freed
 
     def listing(self, start: int | None = None, end: int | None = None) -> list[tuple[int, int]]:
