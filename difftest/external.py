@@ -147,7 +147,8 @@ class ExternalTimeout(BaseException):
 
 def request_text(request: dict) -> str:
     """A protocol request as a call: ``unmap_pages(iova=0x200000, pgsize=0x1000, pgcount=2)``."""
-    args = ", ".join(f"{k}={_value_text(v)}" for k, v in request.items() if k != "op")
+    args = ", ".join(f"{k}={v if k in ('pgcount', 'after') and type(v) is int else _value_text(v)}"
+                     for k, v in request.items() if k != "op")
     return f"{request.get('op', '?')}({args})"
 
 

@@ -62,19 +62,25 @@ def _ints(lo: int, hi: int) -> st.SearchStrategy[int]:
 PICK = 1 << 20
 
 
+#: Small page offsets around a boundary, simplest (0) first.
+_NUDGE = (0, 1, -1, 2, -2, 3, -3)
+
+
 def draw_iova(draw, space: Space) -> int:
-    """A page-aligned IOVA below 2^ias, biased to page-size boundaries and the top (2 to 4 draws)."""
-    m, top = space.min_page, space.top
-    kind = draw(_ints(0, 5))
+    """A page-aligned IOVA below 2^ias, biased to page-size boundaries and the top (1 to 3 draws)."""
+    m, top, edges = space.min_page, space.top, space.edge_sizes
+    v = draw(_ints(0, 6 * len(_NUDGE) - 1))
+    kind, nudge = v % 6, _NUDGE[v // 6]
     if kind <= 2:  # a boundary of a page size: near its first multiples, or any multiple
-        p = space.edge_sizes[draw(_ints(0, len(space.edge_sizes) - 1))]
-        k = draw(_ints(0, 4) if kind < 2 else _ints(0, top // p - 1))
-        a = k * p + draw(_ints(-3, 3)) * m
+        w = draw(_ints(0, 5 * len(edges) - 1) if kind < 2 else _ints(0, len(edges) - 1))
+        p = edges[w % len(edges)]
+        k = w // len(edges) if kind < 2 else draw(_ints(0, top // p - 1))
+        a = k * p + nudge * m
     elif kind == 3:
         a = draw(_ints(0, 32)) * m
     elif kind == 4:  # just below the top
-        p = space.edge_sizes[draw(_ints(0, len(space.edge_sizes) - 1))]
-        a = top - draw(_ints(1, 3)) * p + draw(_ints(-2, 2)) * m
+        w = draw(_ints(0, 3 * len(edges) - 1))
+        a = top - (w // len(edges) + 1) * edges[w % len(edges)] + max(-2, min(2, nudge)) * m
     else:
         a = draw(_ints(0, top // m - 1)) * m
     return space.clamp(a, top)
@@ -87,20 +93,22 @@ def draw_paddr_choice(draw, space: Space) -> tuple:
     paddr at the same offset as iova within a page size in use, so large
     pages are possible.
     """
-    m, oas_top = space.min_page, 1 << space.profile.oas
-    kind = draw(_ints(0, 3))
+    m, oas_top, used = space.min_page, 1 << space.profile.oas, space.used_sizes
+    v = draw(_ints(0, 4 * len(used) - 1))
+    kind, p = v % 4, used[v // 4]
     if kind == 3:
         return ("any", draw(_ints(0, oas_top // m - 1)) * m)
-    p = space.used_sizes[draw(_ints(0, len(space.used_sizes) - 1))]
     return ("congruent", p, draw(_ints(0, 8) if kind < 2 else _ints(0, oas_top // m)))
 
 
 def draw_size(draw, space: Space) -> int:
-    """A non-zero page-aligned size: a few pages of a size in use plus a few minimum pages (4 draws)."""
+    """A non-zero page-aligned size: a few pages of a size in use plus a few minimum pages,
+    sometimes across the next size up (2 draws)."""
     m, used = space.min_page, space.used_sizes
     p = used[draw(_ints(0, len(used) - 1))]
-    size = draw(_ints(0, 3)) * p + draw(_ints(0, 3)) * m
-    cross = draw(_ints(0, 11))  # sometimes cross the next size up (never at the minimum, 0)
+    v = draw(_ints(0, 4 * 4 * 12 - 1))
+    size = v % 4 * p + v // 4 % 4 * m
+    cross = v // 16  # 10 and 11 cross the next size up; never at the minimum, 0
     if cross >= 10:
         size += (cross - 9) * max(used)
     return size or m

@@ -1,21 +1,42 @@
-"""State-machine steps per second, per implementation, in lockstep with the model.
+"""State-machine steps per second beside the ceiling: the same calls with no checks.
 
-Each implementation runs on one profile it supports (intel-vtd, else
-arm-lpae-4k, else its first) for a fixed, deterministic number of examples;
-a step is one API call made on both sides and compared.
+For each implementation, in one run:
+
+* **state machine**: ``examples`` derandomized examples of ``stateful_step_count``
+  steps (the CI settings: 30) of difftest's machine, every call compared;
+* **ceiling**: the very calls those examples made (their call logs), replayed
+  on a fresh model and a fresh implementation with nothing drawn and nothing
+  compared;
+* the **ratio** of the two.
+
+In-process for every implementation in ``impls``; through protocol v1 for
+examples/c-radix (built with ``cc``) and, with ``--kernel-src TREE``, Linux's
+own io-pgtable-arm (lpae-s1) from that tree.  A step is one API call made on
+both sides.  Figures are printed, never asserted.
 """
 
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 from tabulate import tabulate
 
-from difftest import build_machine, stats
+from difftest import build_machine
+from difftest.machine import NEVER
 from impls import IMPLEMENTATIONS
-from spec import PROFILES
+from spec import PROFILES, ReferenceDomain
 
 PREFERRED = ["intel-vtd", "arm-lpae-4k"]
+ROOT = Path(__file__).resolve().parents[2]
+#: The calls of a log that are made on the model too; the rest go to the implementation only.
+BOTH = {"map", "unmap", "map_sg", "iova_to_phys", "map_pages", "unmap_pages", "unmap_fast"}
 
 
 def profile_for(cls) -> str:
@@ -23,32 +44,168 @@ def profile_for(cls) -> str:
     return ok[0]
 
 
-def steps_per_second(factory, profile: str, examples: int = 20, label: str | None = None) -> tuple[int, float]:
-    """(steps, steps per second) for ``examples`` derandomized examples of the machine."""
-    machine = build_machine(factory, profile, label=label)
-    key_before = dict(stats.STATS)
+def _recording(machine_class, logs: list):
+    """``machine_class``, keeping each finished example's call log in ``logs``."""
+    class Recording(machine_class):
+        def teardown(self):
+            try:
+                super().teardown()
+            finally:
+                logs.append((self.calls, self.spec.semantics.name, self.spec.core))
+    Recording.__name__ = Recording.__qualname__ = "DiffMachine"
+    return Recording
+
+
+def run_machine(factory, profile: str, examples: int, steps: int, label: str | None = None,
+                **machine_options) -> tuple[int, float, list]:
+    """(steps made, seconds, call logs) of ``examples`` derandomized examples of the machine;
+    ``machine_options`` go to ``difftest.build_machine``."""
+    logs: list = []
+    machine = _recording(build_machine(factory, profile, label=label, **machine_options), logs)
     t0 = time.perf_counter()
     run_state_machine_as_test(machine, settings=settings(
-        settings.get_profile("ci"), max_examples=examples, stateful_step_count=30))
+        settings.get_profile("ci"), max_examples=examples, stateful_step_count=steps))
     elapsed = time.perf_counter() - t0
-    steps = sum(v["steps"] for k, v in stats.STATS.items()) - sum(v["steps"] for v in key_before.values())
-    return steps, steps / elapsed
+    made = sum(1 for calls, _, _ in logs for c in calls if c.kind == "both")
+    return made, elapsed, logs
 
 
-def rows(examples: int = 20) -> list[list]:
+def replay(factory, profile: str, logs: list) -> tuple[int, float]:
+    """(steps, seconds) of the logged calls made again on fresh model + implementation, unchecked."""
+    made, total = 0, 0.0
+    for calls, semantics, core in logs:
+        t0 = time.perf_counter()
+        impl = factory(profile, semantics)
+        spec = ReferenceDomain(profile, semantics, pgsize_bitmap=impl.pgsize_bitmap, core=core)
+        for call in calls:
+            if call.kind == "both":
+                getattr(spec, "unmap" if call.op == "unmap_fast" else call.op)(**call.args)
+                getattr(impl, call.op)(**call.args)
+                impl.take_tlb_commands()
+                made += 1
+            elif call.kind == "setup" and call.op == "fail_alloc":
+                impl.fail_alloc(**call.args)
+                if call.args["after"] < NEVER:
+                    spec.fail_alloc(**call.args)
+                else:
+                    spec.alloc_fail_in = None
+            elif call.kind == "impl" and call.op != "domain_free":
+                getattr(impl, call.op)(**call.args)
+                impl.take_tlb_commands()
+            elif call.kind == "restart":
+                _close(impl)
+                impl = factory(profile, semantics)
+                spec = ReferenceDomain(profile, semantics, pgsize_bitmap=impl.pgsize_bitmap, core=core)
+        _close(impl)
+        total += time.perf_counter() - t0
+    return made, total
+
+
+def _close(impl) -> None:
+    close = getattr(impl, "close", None)
+    if close is not None:
+        close()
+
+
+def measure(name: str, mode: str, factory, profile: str, examples: int, steps: int,
+            **machine_options) -> dict:
+    """One row: the machine's steps/s, the ceiling's, and their ratio."""
+    made, seconds, logs = run_machine(factory, profile, examples, steps, label=name,
+                                      **machine_options)
+    replayed, replay_seconds = replay(factory, profile, logs)
+    rate = made / seconds if seconds else 0.0
+    ceiling = replayed / replay_seconds if replay_seconds else 0.0
+    return {"implementation": name, "profile": profile, "mode": mode, "steps": made,
+            "steps_per_s": round(rate), "ceiling_steps_per_s": round(ceiling),
+            "ratio": round(rate / ceiling, 3) if ceiling else None}
+
+
+def c_radix(directory: str) -> str | None:
+    """examples/c-radix built into ``directory``, or None without a C compiler."""
+    cc = shutil.which("cc")
+    if cc is None:
+        return None
+    exe = Path(directory) / "radix"
+    subprocess.run([cc, "-O2", "-o", str(exe), str(ROOT / "examples" / "c-radix" / "radix.c")],
+                   check=True)
+    return str(exe)
+
+
+def rows(examples: int, steps: int, kernel_src: str | None = None, only: list[str] | None = None) -> list[dict]:
+    from difftest.external import ExternalFactory
     out = []
     for name, cls in IMPLEMENTATIONS.items():
-        profile = profile_for(cls)
-        steps, rate = steps_per_second(cls, profile, examples)
-        out.append([name, profile, "in-process", steps, f"{rate:,.0f}"])
+        if only and name not in only:
+            continue
+        out.append(measure(name, "in-process", cls, profile_for(cls), examples, steps))
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = c_radix(tmp) if not only or "c-radix" in only else None
+        if exe is not None:
+            with ExternalFactory(exe) as factory:
+                out.append(measure("c-radix", "protocol", factory, "intel-vtd", examples, steps))
+    if kernel_src and (not only or "linux" in only):
+        from difftest.inputs import known_set_aside
+        from linuxpt.build import build, check_tree, kernel_version
+        from linuxpt.formats import semantics_for
+        binary = build(kernel_src)
+        version = kernel_version(check_tree(kernel_src))[:2]
+        label = f"linux-{'.'.join(map(str, kernel_version(check_tree(kernel_src))[:3]))}-lpae-s1"
+        with ExternalFactory([str(binary), "--format", "lpae-s1"]) as factory:
+            # as the main job's kernel items: the tree's variant, known findings set aside
+            out.append(measure(label, "protocol", factory, "arm-lpae-4k", examples, steps,
+                               semantics=semantics_for("lpae-s1", version),
+                               set_aside=known_set_aside("lpae-s1", version), driver_contract=True))
     return out
 
 
+HEADERS = ["implementation", "profile", "mode", "steps", "steps/s", "ceiling steps/s", "ratio"]
+
+
+def table(data: list[dict]) -> str:
+    return tabulate([[r["implementation"], r["profile"], r["mode"], r["steps"],
+                      f"{r['steps_per_s']:,}", f"{r['ceiling_steps_per_s']:,}",
+                      f"{r['ratio']:.0%}" if r["ratio"] is not None else "n/a"] for r in data],
+                    headers=HEADERS)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"bench difftest: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv=None) -> int:
-    import argparse
-    p = argparse.ArgumentParser(prog="python -m iommu_spec.bench difftest", description=__doc__.split("\n\n")[0])
-    p.add_argument("--examples", type=int, default=20)
-    args = p.parse_args(argv)
-    print("Difftest throughput (state-machine steps per second, model + implementation)\n")
-    print(tabulate(rows(args.examples), headers=["implementation", "profile", "mode", "steps", "steps/s"]))
+    p = _Parser(prog="python -m iommu_spec.bench difftest", description=__doc__.split("\n\n")[0])
+    p.add_argument("--examples", type=int, default=40, help="examples per implementation (default 40, as CI)")
+    p.add_argument("--steps", type=int, default=30, help="steps per example (default 30, as CI)")
+    p.add_argument("--kernel-src", help="a Linux tree: also run its io-pgtable-arm through the harness")
+    p.add_argument("--only", help="comma list of implementation names (c-radix, linux included)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.examples < 1 or args.steps < 1:
+        print("bench difftest: --examples and --steps must be positive", file=sys.stderr)
+        return 2
+    only = [n for n in (args.only or "").split(",") if n]
+    unknown = [n for n in only if n not in IMPLEMENTATIONS and n not in ("c-radix", "linux")]
+    if unknown:
+        print(f"bench difftest: unknown implementation {', '.join(unknown)}; known: "
+              f"{', '.join([*IMPLEMENTATIONS, 'c-radix', 'linux'])}", file=sys.stderr)
+        return 2
+    if args.kernel_src:
+        from linuxpt.build import KernelTreeError, check_tree
+        try:
+            check_tree(args.kernel_src)
+        except KernelTreeError as exc:
+            print(f"bench difftest: {exc}", file=sys.stderr)
+            return 2
+    data = rows(args.examples, args.steps, args.kernel_src, only)
+    if args.json:
+        print(json.dumps(data, indent=1))
+        return 0
+    print(f"Difftest throughput: state machine vs ceiling (the same calls, replayed unchecked); "
+          f"{args.examples} examples x {args.steps} steps each\n")
+    print(table(data))
     return 0
