@@ -44,7 +44,7 @@ PREFIX = {
 }
 
 #: Tokens that would start long work or reach the network: never drawn for that command.
-EXCLUDED = {"bench": {"model", "difftest", "costs", "all"}, "kernel": {"fetch"}}
+EXCLUDED = {"bench": {"model", "difftest", "costs", "mutants", "all"}, "kernel": {"fetch"}}
 
 NAMES = ["intel-vtd", "apple-dart", "bogus", "generic-pt", "apple-dart,bogus", "pgsize", "lpae",
          "lpae-s1", "", ",", "P1", "P9"]

@@ -1,15 +1,19 @@
-"""``python -m iommu_spec.bench [model|difftest|costs|all|mutants-kernel] ...``: run benchmarks and print their tables.
+"""``python -m iommu_spec.bench [model|difftest|costs|mutants|all|mutants-kernel] ...``: run benchmarks and print their tables.
 
-With no sub-command, all three groups run (five tables).  Figures are printed, never asserted.
+With no sub-command, all four groups run.  Figures are printed, never asserted.
+``difftest`` puts the state machine's steps/s beside its ceiling; ``mutants``
+is the time to catch each planted bug of tests/mutants.py (run it from the
+repository's root).
 ``mutants-kernel --src TREE`` (the mutation score on a kernel tree's io-pgtable-arm.c,
 ``iommu-spec kernel mutants``) needs a tree and takes minutes: it runs only when named.
 """
 
 import sys
 
-from iommu_spec.bench import costs, difftest_speed, model, mutants_kernel
+from iommu_spec.bench import catch, costs, difftest_speed, model, mutants_kernel
 
-COMMANDS = {"model": model.main, "difftest": difftest_speed.main, "costs": costs.main}
+COMMANDS = {"model": model.main, "difftest": difftest_speed.main, "costs": costs.main,
+            "mutants": catch.main}
 #: Run only when named (not by ``all``): they need a kernel tree.
 NAMED_ONLY = {"mutants-kernel": mutants_kernel.main}
 
