@@ -1,7 +1,7 @@
 """Time to catch: how long the state machine takes to find each planted bug of tests/mutants.py.
 
 For each mutant and each of ``--seeds`` seeds (0, 1, ...), the machine runs
-with the CI settings (30 steps per example) but random rather than
+with the CI settings (40 steps per example) but random rather than
 derandomized generation from that seed, until the first failure: the time to
 catch.  Then one more run per mutant (seed 0) shrinks it, and the table gives
 the rule the shrunk report names and its number of calls.  A mutant not
@@ -32,7 +32,7 @@ MUTANTS = [("NoRollback", "intel-vtd"), ("NoRollback", "arm-lpae-4k"),
 def _settings(max_examples: int, shrink: bool) -> settings:
     phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
     return settings(settings.get_profile("ci"), derandomize=False, database=None,
-                    max_examples=max_examples, stateful_step_count=30, phases=phases)
+                    max_examples=max_examples, phases=phases)
 
 
 def catch(cls, profile: str, seed: int, max_examples: int, shrink: bool = False):
@@ -115,6 +115,6 @@ def main(argv=None) -> int:
         print(json.dumps(data, indent=1))
         return 0
     print(f"Time to catch each planted bug (tests/mutants.py): {args.seeds} seeds, CI settings "
-          f"(30 steps per example), random generation, first failure; then one shrunk run\n")
+          f"({settings.get_profile('ci').stateful_step_count} steps per example), random generation, first failure; then one shrunk run\n")
     print(table(data))
     return 0

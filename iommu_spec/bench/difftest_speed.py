@@ -2,8 +2,8 @@
 
 For each implementation, in one run:
 
-* **state machine**: ``examples`` derandomized examples of ``stateful_step_count``
-  steps (the CI settings: 30) of difftest's machine, every call compared;
+* **state machine**: ``examples`` derandomized examples of ``--steps`` steps
+  (default: the CI settings, 40 x 40) of difftest's machine, every call compared;
 * **ceiling**: the very calls those examples made (their call logs), replayed
   on a fresh model and a fresh implementation with nothing drawn and nothing
   compared;
@@ -176,8 +176,11 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv=None) -> int:
     p = _Parser(prog="python -m iommu_spec.bench difftest", description=__doc__.split("\n\n")[0])
-    p.add_argument("--examples", type=int, default=40, help="examples per implementation (default 40, as CI)")
-    p.add_argument("--steps", type=int, default=30, help="steps per example (default 30, as CI)")
+    ci = settings.get_profile("ci")
+    p.add_argument("--examples", type=int, default=ci.max_examples,
+                   help=f"examples per implementation (default {ci.max_examples}, as CI)")
+    p.add_argument("--steps", type=int, default=ci.stateful_step_count,
+                   help=f"steps per example (default {ci.stateful_step_count}, as CI)")
     p.add_argument("--kernel-src", help="a Linux tree: also run its io-pgtable-arm through the harness")
     p.add_argument("--only", help="comma list of implementation names (c-radix, linux included)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
