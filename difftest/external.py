@@ -362,7 +362,12 @@ class ExternalProcess:
         self.proc: subprocess.Popen | None = None
         self.hello: Hello | None = None
         self.requests = 0
-        self._lines: queue.Queue = queue.Queue()
+        #: Replies read from stdout, in order: a line (bytes), an Exception (a line too long) or
+        #: None (end of file).  Read on the caller's thread (no reader thread: a request's round
+        #: trip then costs no thread hand-off); ``_partial`` is an unfinished line.
+        self._lines: deque = deque()
+        self._partial = bytearray()
+        self._stdout_done = False
         self._stderr: deque[str] = deque(maxlen=200)
         self._threads: list[threading.Thread] = []
         self._last: dict | None = None
@@ -402,12 +407,12 @@ class ExternalProcess:
             raise ExternalError(f"external implementation `{self.cmd}` {what}", kind="start",
                                 what=what)
         os.set_blocking(self.proc.stdin.fileno(), False)
-        for target, stream in ((self._read_stdout, self.proc.stdout),
-                               (self._read_stderr, self.proc.stderr)):
-            thread = threading.Thread(target=target, args=(stream,), daemon=True,
-                                      name=f"external-{target.__name__}-{self.proc.pid}")
-            thread.start()
-            self._threads.append(thread)
+        self._stdout_poll = select.poll()
+        self._stdout_poll.register(self.proc.stdout.fileno(), select.POLLIN)
+        thread = threading.Thread(target=self._read_stderr, args=(self.proc.stderr,), daemon=True,
+                                  name=f"external-stderr-{self.proc.pid}")
+        thread.start()
+        self._threads.append(thread)
         timeout, self.timeout = self.timeout, max(self.timeout, START_TIMEOUT)
         try:  # starting up (loading a runtime, say) may take longer than a reply
             reply = self.request("hello", version=PROTOCOL_VERSION)
@@ -493,10 +498,7 @@ class ExternalProcess:
             view = view[n:]
 
     def _read_line(self) -> bytes:
-        try:
-            item = self._lines.get(timeout=self.timeout)
-        except queue.Empty:
-            item = queue.Empty
+        item = self._next_item(self.timeout)
         if item is queue.Empty:  # raised outside the handler: no chained traceback
             self._hang(f"sent no reply within {self.timeout:g} s (--impl-timeout)")
         if item is None:
@@ -507,9 +509,8 @@ class ExternalProcess:
         return item
 
     def _check_no_extra_reply(self) -> None:
-        try:
-            item = self._lines.get_nowait()
-        except queue.Empty:
+        item = self._next_item(0)
+        if item is queue.Empty:
             return
         if item is None:
             self._eof = True
@@ -582,19 +583,49 @@ class ExternalProcess:
         return Hello(reply["name"], ops, sem, core, fmt if isinstance(fmt, str) else None)
 
     # -- failure ------------------------------------------------------------------------
-    def _read_stdout(self, stream) -> None:
+    def _next_item(self, timeout: float):
+        """The next item of stdout (see ``_lines``), waiting up to ``timeout`` seconds for it;
+        ``queue.Empty`` when none came."""
+        deadline = time.monotonic() + timeout
+        while not self._lines:
+            if self._stdout_done:
+                return queue.Empty
+            left = deadline - time.monotonic()
+            if not self._stdout_poll.poll(max(0.0, left) * 1000):
+                if left <= 0:
+                    return queue.Empty
+                continue
+            self._read_stdout()
+        return self._lines.popleft()
+
+    def _read_stdout(self) -> None:
+        """Read what stdout has now (it is readable) and split it into lines."""
         try:
-            while True:
-                line = stream.readline(MAX_LINE + 1)
-                if not line:
-                    break
-                if len(line) > MAX_LINE:
-                    self._lines.put(ValueError(f"sent a line longer than {MAX_LINE} bytes"))
-                    return
-                self._lines.put(line)
-        except (OSError, ValueError):
-            pass
-        self._lines.put(None)
+            chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+        except OSError:
+            chunk = b""
+        if not chunk:  # end of file: a last unfinished line first, as readline gives it
+            if self._partial:
+                self._lines.append(bytes(self._partial))
+                self._partial.clear()
+            self._lines.append(None)
+            self._stdout_done = True
+            return
+        buf = self._partial
+        buf += chunk
+        start = 0
+        while True:
+            end = buf.find(b"\n", start)
+            if end < 0:
+                break
+            if end + 1 - start > MAX_LINE:
+                break
+            self._lines.append(bytes(buf[start:end + 1]))
+            start = end + 1
+        del buf[:start]
+        if len(buf) > MAX_LINE:
+            self._lines.append(ValueError(f"sent a line longer than {MAX_LINE} bytes"))
+            self._stdout_done = True
 
     def _read_stderr(self, stream) -> None:
         try:
