@@ -46,28 +46,45 @@ MAX_LEAVES_PER_MAP = 256
 FULL_EVERY = 8
 
 
-def window_of(op: str, args: dict, largest: int, top: int) -> tuple[int, int] | None:
-    """The IOVA window ``[lo, hi)`` a call can change, or None for "compare everything".
-
-    The call's own range, widened to ``largest`` (the largest page size in
-    use: a split or a replaced block reaches that far).  A range that leaves
-    [0, ``top``) (``top`` = 2^ias) gives None: an implementation that wraps or
-    truncates the IOVA writes somewhere else, and only a full comparison
-    sees where.
-    """
+def call_range(op: str, args: dict, page: int) -> tuple[int, int] | None:
+    """The IOVA range ``[iova, end)`` a call names, or None; a map_sg's is the most its entries
+    can fill, each rounded up to ``page`` bytes (the smallest page size)."""
     iova = args.get("iova")
     if iova is None:
         return None
     if op in ("map_pages", "unmap_pages"):
         size = args["pgsize"] * args["pgcount"]
     elif op == "map_sg":
-        size = sum(offset + length for _, offset, length in args["sg"]) + largest
+        size = sum(-(-(offset + length) // page) * page for _, offset, length in args["sg"])
     else:
         size = args.get("size", 1)
-    end = iova + max(size, 1)
-    if end > top:
+    return iova, iova + max(size, 1)
+
+
+def window_of(span: tuple[int, int] | None, align: int, top: int) -> tuple[int, int] | None:
+    """The IOVA window ``[lo, hi)`` a call can change, or None for "compare everything".
+
+    ``span`` is the call's range (:func:`call_range`), widened to ``align``:
+    the largest leaf the model had or has in that range, so a split or a
+    replaced block is inside (the state machine passes it).  A range that
+    leaves [0, ``top``) (``top`` = 2^ias) gives None: an implementation that
+    wraps or truncates the IOVA writes somewhere else, and only a full
+    comparison sees where.
+    """
+    if span is None or span[1] > top:
         return None
-    return iova - iova % largest, min(top, -(-end // largest) * largest)
+    iova, end = span
+    return iova - iova % align, min(top, -(-end // align) * align)
+
+
+def clip_translations(translations, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+    """The part of each translation ``(iova, paddr, size, prot)`` inside [lo, hi), byte-exact."""
+    out = []
+    for iova, paddr, size, prot in translations:
+        start, end = max(iova, lo), min(iova + size, hi)
+        if start < end:
+            out.append((start, paddr + start - iova, end - start, prot))
+    return out
 
 
 def _step_rule(op: str, needs: frozenset[str]):
@@ -77,6 +94,10 @@ def _step_rule(op: str, needs: frozenset[str]):
     run.__name__ = run.__qualname__ = f"step_{op}"
     run = rule(data=st.data())(run)
     return precondition(lambda self: needs <= self.ops)(run) if needs else run
+
+
+#: An implementation's leaves/tables function -> whether it takes a range (DiffMachine.ranged).
+_RANGED: dict = {}
 
 
 def _takes_range(method) -> bool:
@@ -163,7 +184,6 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.window_check = True  # the check running now looks at one call's window only
             self.dirty: tuple[int, int] | None = None  # the IOVA hull changed since the IOTLB check
             self.full_tlb = False  # a change with no window since the last IOTLB check
-            self.largest = max(self.space.used_sizes)
             self.plans = {op: S.plans(self.space, op, driver_contract) for op in S.STEPS}
             self.target = (f"implementation {self.key[0]!r} on profile {profile.name} "
                            f"(semantics {self.sem.name}, pgsize_bitmap "
@@ -219,6 +239,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
 
         def do(self, op: str, check_tlb: bool = True, **args):
             before = self.spec.fingerprint(), self.pte_writes()
+            align = self.leaf_span(call_range(op, args, self.space.min_page))
             made = self.spec_call(op, args)
             if made is None:
                 return None
@@ -238,7 +259,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 # the failing run's own map rolled back part of it first: what is left over
                 # is most often that run's pages (MAP_ROLLBACK), not an earlier run's
                 last = "MAP_ROLLBACK"
-            self.compare_state(first if RULES[first].defect else last, self.touch(op, args))
+            self.compare_state(first if RULES[first].defect else last, self.touch(op, args, align))
             if check_tlb:
                 self.check_tlb(commands)
             return spec_ret
@@ -247,9 +268,19 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             counters = getattr(self.impl, "counters", None)
             return getattr(counters, "pte_writes", None)
 
-        def touch(self, op: str, args: dict) -> tuple[int, int] | None:
-            """The window of a call made on both sides; it also widens what the IOTLB check looks at."""
-            window = window_of(op, args, self.largest, self.space.top)
+        def leaf_span(self, span: tuple[int, int] | None) -> int:
+            """The largest leaf the model has in ``span`` (at least the smallest page size)."""
+            if span is None:
+                return self.space.min_page
+            runs = self.spec.state.overlapping(*span)
+            return max([self.space.min_page, *(run.pgsize for run in runs)])
+
+        def touch(self, op: str, args: dict, align: int | None = None) -> tuple[int, int] | None:
+            """The window of a call made on both sides (``align``: the largest leaf in its range
+            before the call); it also widens what the IOTLB check looks at."""
+            span = call_range(op, args, self.space.min_page)
+            align = max(align or 0, self.leaf_span(span))
+            window = window_of(span, align, self.space.top)
             if window is None:
                 self.full_tlb = True
             elif self.dirty is None:
@@ -303,6 +334,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 spec_leaves = canonical_leaves((i, p, g, c, view(r)) for i, p, g, c, r in spec_leaves)
             spec_tr = translations_of(spec_leaves)
             impl_tr = translations_of(impl_leaves)
+            if window is not None:  # leaves are whole; translations only inside the window
+                spec_tr, impl_tr = clip_translations(spec_tr, *window), clip_translations(impl_tr, *window)
             if spec_tr != impl_tr:
                 self.fail(rule_name, "translation state",
                           state_table([tuple(t) for t in spec_tr], [tuple(t) for t in impl_tr],
@@ -314,12 +347,22 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                                       ["iova", "paddr", "pgsize", "count", "prot"]))
             self.compare_tables(rule_name, window)
 
+        def ranged(self, what: str) -> bool:
+            """Does the implementation take ``leaves(iova, end)`` / ``tables(iova, end)``?  Asked
+            once per function."""
+            method = getattr(self.impl, what, None)
+            if not callable(method):
+                return False
+            key = getattr(method, "__func__", type(method))
+            if key not in _RANGED:
+                _RANGED[key] = _takes_range(method)
+            return _RANGED[key]
+
         def impl_leaves(self, window):
             """The implementation's leaves: ranged where it takes ``leaves(iova, end)``."""
-            leaves = self.impl.leaves
-            if window is not None and _takes_range(leaves):
-                return leaves(*window)
-            return leaves()
+            if window is not None and self.ranged("leaves"):
+                return self.impl.leaves(*window)
+            return self.impl.leaves()
 
         def compare_tables(self, rule_name: str, window: tuple[int, int] | None = None) -> None:
             """Where both track them, the tables below the root must be the same (TABLE_LIFETIME)."""
@@ -327,7 +370,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             impl_tables = getattr(self.impl, "tables", None)
             if spec_tables is None or not callable(impl_tables):
                 return
-            ranged = window is not None and _takes_range(impl_tables)
+            ranged = window is not None and self.ranged("tables")
             impl_tables = impl_tables(*window) if ranged else impl_tables()
             if impl_tables is None:
                 return
@@ -603,6 +646,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 if one["used"]:
                     self.access(iova)
                 size = one["pages"] * self.space.min_page
+                align = self.leaf_span((iova, iova + size))
                 made = self.spec_call("unmap", {"iova": iova, "size": size})
                 if made is None:
                     continue
@@ -617,7 +661,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                     self.fail(first, "return value",
                               f"spec returned {spec_ret!r}, implementation {call.impl_ret!r}")
                 self.compare_state(rules[-1] if rules else "UNMAP_LEAVES",
-                                   self.touch("unmap", {"iova": iova, "size": size}))
+                                   self.touch("unmap", {"iova": iova, "size": size}, align))
             self.sync()
 
         @step
@@ -632,6 +676,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.calls.append(arm)
             self.call_impl(arm, "MAP_ROLLBACK")
             before = [tuple(r) for r in self.spec.leaves()]
+            align = self.leaf_span((iova, iova + max(size, 1)))
             call = Call("map", {"iova": iova, "paddr": paddr, "size": size, "prot": prot},
                         None, None, ["MAP_ROLLBACK"], kind="impl")
             self.calls.append(call)
@@ -647,10 +692,10 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                     self.fail(call.rules[0] if call.rules else "MAP_PAGES_INSTALL", "return value",
                               f"spec returned {call.spec_ret!r}, implementation {call.impl_ret!r}")
                 self.compare_state(call.rules[-1] if call.rules else "MAP_PAGES_INSTALL",
-                                   self.touch("map", call.args))
+                                   self.touch("map", call.args, align))
                 self.check_tlb(())
                 return
-            self.touch("map", call.args)
+            self.touch("map", call.args, align)
             self.check_rollback(before, iova, size)
 
         def map_failing_alloc(self, after, iova, paddr, size, prot):

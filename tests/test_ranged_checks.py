@@ -17,7 +17,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from difftest import DiffFailure, build_machine
 from difftest.external import ExternalImplementation
-from difftest.machine import window_of
+from difftest.machine import call_range, clip_translations, window_of
 from impls import AmdV1, GenericPt, Lpae, MapPages
 from spec import IOMMU_READ, IOMMU_WRITE, ReferenceDomain, canonical_leaves, clip_leaves
 
@@ -79,16 +79,27 @@ def test_a_drivers_ranged_leaves_are_the_clipped_whole_dump(cls, profile):
             assert impl.tables(lo, hi) == [t for t in tables if t[0] < hi and t[0] + t[1] > lo]
 
 
-def test_a_window_is_the_call_widened_to_the_largest_page_or_everything_past_the_top():
+def test_a_window_is_the_call_widened_to_its_largest_leaf_or_everything_past_the_top():
     top = 1 << 48
-    assert window_of("map", {"iova": 0x201000, "paddr": 0, "size": K4, "prot": RW}, M2, top) == \
-        (M2, 2 * M2)
-    assert window_of("unmap_pages", {"iova": M2, "pgsize": K4, "pgcount": 513}, M2, top) == \
-        (M2, 3 * M2)
-    assert window_of("iova_to_phys", {"iova": 5}, K64, top) == (0, K64)
+    span = call_range("map", {"iova": 0x201000, "paddr": 0, "size": K4, "prot": RW}, K4)
+    assert span == (0x201000, 0x202000)
+    assert window_of(span, K4, top) == span
+    assert window_of(span, M2, top) == (M2, 2 * M2)  # a 2M leaf there: the whole block
+    assert call_range("unmap_pages", {"iova": M2, "pgsize": K4, "pgcount": 513}, K4) == \
+        (M2, M2 + 513 * K4)
+    # a map_sg entry at offset 0x800 of 0x1000 bytes spans two pages
+    assert call_range("map_sg", {"iova": 0, "sg": [(0, 0x800, 0x1000), (0x5000, 0, 0x3000)],
+                                 "prot": RW}, K4) == (0, 0x5000)
+    assert window_of(call_range("iova_to_phys", {"iova": 5}, K4), K64, top) == (0, K64)
     # a range that reaches past 2^ias, or wraps, is compared everywhere
-    assert window_of("map", {"iova": top - K4, "paddr": 0, "size": 2 * K4, "prot": RW}, M2, top) is None
-    assert window_of("unmap", {"iova": (1 << 64) - K4, "size": 2 * K4}, M2, top) is None
+    assert window_of((top - K4, top + K4), K4, top) is None
+    assert window_of(((1 << 64) - K4, (1 << 64) + K4), K4, top) is None
+
+
+def test_translations_are_clipped_to_the_byte():
+    trs = [(0, 0x10000, 3 * K4, RW), (M2, G1, M2, RW)]
+    assert clip_translations(trs, K4, M2 + K4) == [(K4, 0x11000, 2 * K4, RW), (M2, G1, K4, RW)]
+    assert clip_translations(trs, 3 * K4, M2) == []
 
 
 class _AliasingMapPages(MapPages):
