@@ -335,7 +335,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             spec_tr = translations_of(spec_leaves)
             impl_tr = translations_of(impl_leaves)
             if window is not None:  # leaves are whole; translations only inside the window
-                spec_tr, impl_tr = clip_translations(spec_tr, *window), clip_translations(impl_tr, *window)
+                spec_tr = clip_translations(spec_tr, *window)
+                impl_tr = clip_translations(impl_tr, *window)
             if spec_tr != impl_tr:
                 self.fail(rule_name, "translation state",
                           state_table([tuple(t) for t in spec_tr], [tuple(t) for t in impl_tr],
@@ -366,7 +367,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
 
         def compare_tables(self, rule_name: str, window: tuple[int, int] | None = None) -> None:
             """Where both track them, the tables below the root must be the same (TABLE_LIFETIME)."""
-            spec_tables = self.spec.table_listing() if window is None else self.spec.table_listing(*window)
+            spec_tables = self.spec.table_listing(*(window or ()))
             impl_tables = getattr(self.impl, "tables", None)
             if spec_tables is None or not callable(impl_tables):
                 return

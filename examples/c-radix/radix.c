@@ -530,13 +530,8 @@ static void serve(const struct jval *req)
 		get_u64(req, "after", &bad);
 	dump_lo = 0;
 	dump_last = UINT64_MAX;
-	if (!strcmp(op, "dump") && field(req, "iova")) { /* optional: only [iova, iova + size) */
-		dump_lo = get_u64(req, "iova", &bad);
-		size = get_u64(req, "size", &bad);
-		if (!bad && !size)
-			bad = "size";
-		dump_last = size - 1 > UINT64_MAX - dump_lo ? UINT64_MAX : dump_lo + (size - 1);
-	}
+	if (!strcmp(op, "dump")) /* optional: only [iova, iova + size) */
+		get_dump_window(req, &dump_lo, &dump_last, &bad);
 	if (bad)
 		goto bad_field;
 

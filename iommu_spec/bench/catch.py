@@ -9,7 +9,6 @@ caught within ``--max-examples`` examples counts as not caught.  Needs a
 checkout (tests/mutants.py is not installed): run it from the repository's root.
 """
 
-import argparse
 import json
 import re
 import statistics
@@ -19,6 +18,8 @@ import time
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 from tabulate import tabulate
+
+from iommu_spec.bench import BenchParser
 
 from difftest import DiffFailure, build_machine
 
@@ -81,28 +82,23 @@ def table(data: list[dict]) -> str:
     return tabulate([[r["mutant"], r["profile"], f"{r['caught']}/{r['seeds']}",
                       r["median_s"] if r["median_s"] is not None else "-",
                       r["max_s"] if r["max_s"] is not None else "-",
-                      r["rule"] or "-", r["reproducer_calls"] if r["reproducer_calls"] is not None else "-"]
+                      r["rule"] or "-",
+                      "-" if r["reproducer_calls"] is None else r["reproducer_calls"]]
                      for r in data],
                     headers=["mutant", "profile", "caught", "median s", "max s", "rule (shrunk)",
                              "reproducer calls"])
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f"bench mutants: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def main(argv=None) -> int:
-    p = _Parser(prog="python -m iommu_spec.bench mutants", description=__doc__.split("\n\n")[0])
+    p = BenchParser("bench mutants", prog="python -m iommu_spec.bench mutants",
+                    description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=5, help="seeds per mutant (default 5)")
     p.add_argument("--max-examples", type=int, default=1000,
                    help="examples before a seed counts as not caught (default 1000)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
-    try:
-        args = p.parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 2
+    args = p.parse(argv)
+    if isinstance(args, int):
+        return args
     if args.seeds < 1 or args.max_examples < 1:
         print("bench mutants: --seeds and --max-examples must be positive", file=sys.stderr)
         return 2
@@ -115,6 +111,7 @@ def main(argv=None) -> int:
         print(json.dumps(data, indent=1))
         return 0
     print(f"Time to catch each planted bug (tests/mutants.py): {args.seeds} seeds, CI settings "
-          f"({settings.get_profile('ci').stateful_step_count} steps per example), random generation, first failure; then one shrunk run\n")
+          f"({settings.get_profile('ci').stateful_step_count} steps per example), random "
+          f"generation, first failure; then one shrunk run\n")
     print(table(data))
     return 0

@@ -15,7 +15,6 @@ own io-pgtable-arm (lpae-s1) from that tree.  A step is one API call made on
 both sides.  Figures are printed, never asserted.
 """
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -27,6 +26,8 @@ from pathlib import Path
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 from tabulate import tabulate
+
+from iommu_spec.bench import BenchParser
 
 from difftest import build_machine
 from difftest.machine import NEVER
@@ -131,7 +132,8 @@ def c_radix(directory: str) -> str | None:
     return str(exe)
 
 
-def rows(examples: int, steps: int, kernel_src: str | None = None, only: list[str] | None = None) -> list[dict]:
+def rows(examples: int, steps: int, kernel_src: str | None = None,
+         only: list[str] | None = None) -> list[dict]:
     from difftest.external import ExternalFactory
     out = []
     for name, cls in IMPLEMENTATIONS.items():
@@ -168,14 +170,9 @@ def table(data: list[dict]) -> str:
                     headers=HEADERS)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f"bench difftest: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def main(argv=None) -> int:
-    p = _Parser(prog="python -m iommu_spec.bench difftest", description=__doc__.split("\n\n")[0])
+    p = BenchParser("bench difftest", prog="python -m iommu_spec.bench difftest",
+                    description=__doc__.split("\n\n")[0])
     ci = settings.get_profile("ci")
     p.add_argument("--examples", type=int, default=ci.max_examples,
                    help=f"examples per implementation (default {ci.max_examples}, as CI)")
@@ -184,10 +181,9 @@ def main(argv=None) -> int:
     p.add_argument("--kernel-src", help="a Linux tree: also run its io-pgtable-arm through the harness")
     p.add_argument("--only", help="comma list of implementation names (c-radix, linux included)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
-    try:
-        args = p.parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 2
+    args = p.parse(argv)
+    if isinstance(args, int):
+        return args
     if args.examples < 1 or args.steps < 1:
         print("bench difftest: --examples and --steps must be positive", file=sys.stderr)
         return 2

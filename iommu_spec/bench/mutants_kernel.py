@@ -6,26 +6,16 @@ not-built), the totals and kill rate, and each survivor's diff.  It needs a
 kernel tree and takes minutes, so ``bench all`` (and CI) leave it out.
 """
 
-import argparse
-import sys
+from iommu_spec.bench import BenchParser
 
 PROG = "bench mutants-kernel"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, status 2, as `iommu-spec kernel`
-        print(f"{PROG}: {message}", file=sys.stderr)
-        raise SystemExit(2)
 
 
 def main(argv=None) -> int:
     from linuxpt.mutants import add_arguments, execute
 
-    p = _Parser(prog="python -m iommu_spec.bench mutants-kernel",
-                description=__doc__.split("\n\n")[0])
+    p = BenchParser(PROG, prog="python -m iommu_spec.bench mutants-kernel",
+                    description=__doc__.split("\n\n")[0])
     add_arguments(p)
-    try:
-        args = p.parse_args(argv)
-    except SystemExit as exc:  # a usage error (2) or --help (0)
-        return exc.code if isinstance(exc.code, int) else 2
-    return execute(args, PROG)
+    args = p.parse(argv)  # one-line usage errors (2), as `iommu-spec kernel`
+    return args if isinstance(args, int) else execute(args, PROG)

@@ -219,4 +219,26 @@ static uint64_t get_u64(const struct jval *req, const char *key, const char **ba
 	return v->u;
 }
 
+/*
+ * The optional window of a dump request, {"op":"dump","iova":I,"size":S}: sets *lo and
+ * *last to [I, I+S-1] (inclusive, saturating at 2^64-1), or to the whole space when the
+ * request has no "iova".  A size of 0 sets *bad.
+ */
+static void get_dump_window(const struct jval *req, uint64_t *lo, uint64_t *last,
+			    const char **bad)
+{
+	uint64_t size;
+
+	*lo = 0;
+	*last = UINT64_MAX;
+	if (!field(req, "iova"))
+		return;
+	*lo = get_u64(req, "iova", bad);
+	size = get_u64(req, "size", bad);
+	if (!*bad && !size)
+		*bad = "size";
+	if (!*bad)
+		*last = size - 1 > UINT64_MAX - *lo ? UINT64_MAX : *lo + (size - 1);
+}
+
 #endif /* IOMMU_SPEC_JSONL_H */
