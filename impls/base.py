@@ -47,7 +47,10 @@ class Implementation:
 
     Subclasses set ``name``, may fix ``semantics`` (else the profile's default
     is used), and implement ``map``, ``unmap``, ``map_sg``, ``iova_to_phys``
-    and ``leaves``.  ``pgsize_bitmap`` is the subset of the profile's page
+    and ``leaves``.  ``leaves(iova, end)`` may take a window (bytes, end
+    exclusive) and return at least the leaves that intersect it, whole; the
+    state machine then asks for only the window a call could change (and for
+    everything every 8th comparison); ``tables(iova, end)`` likewise.  ``pgsize_bitmap`` is the subset of the profile's page
     sizes the implementation actually uses; the tester holds the model to it.
     """
 

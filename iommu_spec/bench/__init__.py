@@ -4,6 +4,17 @@ import argparse
 import sys
 
 
+def positive(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
 class BenchParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line on stderr, ``<name>: <message>``."""
 

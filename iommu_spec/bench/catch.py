@@ -19,7 +19,7 @@ from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 from tabulate import tabulate
 
-from iommu_spec.bench import BenchParser
+from iommu_spec.bench import BenchParser, positive
 
 from difftest import DiffFailure, build_machine
 
@@ -92,16 +92,13 @@ def table(data: list[dict]) -> str:
 def main(argv=None) -> int:
     p = BenchParser("bench mutants", prog="python -m iommu_spec.bench mutants",
                     description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5, help="seeds per mutant (default 5)")
-    p.add_argument("--max-examples", type=int, default=1000,
+    p.add_argument("--seeds", type=positive, default=5, help="seeds per mutant (default 5)")
+    p.add_argument("--max-examples", type=positive, default=1000,
                    help="examples before a seed counts as not caught (default 1000)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = p.parse(argv)
     if isinstance(args, int):
         return args
-    if args.seeds < 1 or args.max_examples < 1:
-        print("bench mutants: --seeds and --max-examples must be positive", file=sys.stderr)
-        return 2
     try:
         data = rows(args.seeds, args.max_examples)
     except SystemExit as exc:
