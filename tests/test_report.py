@@ -207,3 +207,27 @@ def test_pytest_output_leads_with_the_report(tmp_path):
     assert "Traceback" not in out and "Falsifying example" not in out
     assert re.search(r"^implementation +profile +semantics +examples +steps +pte_writes +"
                      r"invalidations +set_aside +failures$", out, re.M), out[-3000:]
+
+
+def test_calls_that_changed_nothing_are_left_out_of_the_reproducer():
+    """A call with the same result on both sides that changed nothing is marked no-op, and the
+    printed reproducer leaves it out (saying so), but always keeps the failing call."""
+    from impls import MapPages
+    machine = build_machine(MapPages, "intel-vtd")()
+    rw = 3
+    machine.do("map", iova=0x1000, paddr=0x1000, size=0x1000, prot=rw)
+    machine.do("map", iova=0x1000, paddr=0x5000, size=0x1000, prot=rw)   # -EEXIST: nothing changes
+    machine.do("unmap", iova=0x40000, size=0x1000)                        # a hole: nothing changes
+    machine.do("unmap", iova=0x1000, size=0x1000)
+    machine.do("map", iova=0x1000, paddr=0x1000, size=0x1000, prot=rw)
+    machine.do("map", iova=0x1000, paddr=0x1000, size=0x1000, prot=rw)   # the "failing" call
+    assert [c.noop for c in machine.calls] == [False, True, True, False, False, True]
+    text = machine.report("MAP_EXISTS", "return value", "details")
+    assert "Reproduce (paste into a test file); 2 calls that changed nothing are left out:" in text
+    assert text.count("impl.map(") == 3 and text.count("impl.unmap(") == 1
+    assert "impl.unmap(0x40000, 0x1000)" not in text and "0x5000" not in text
+    assert "step 4 of 4: map(iova=0x0000000000001000" in text
+    # a difference only a whole-state comparison saw may come from any call: all are kept
+    machine.window_check = False
+    text = machine.report("UNMAP_LEAVES", "translation state", "details")
+    assert "left out" not in text and "impl.unmap(0x40000, 0x1000)" in text
