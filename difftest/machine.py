@@ -5,9 +5,9 @@
 both the reference model and the implementation, and then compares the
 return values, the translation state (as maximal runs, not pages), the
 page-table leaves, the tables and the IOTLB.  A step compares only the
-window it touched (its IOVA range widened to the largest page size, see
-:func:`window_of`); every :data:`FULL_EVERY` steps and at teardown the
-whole state is compared.  The first difference raises :class:`DiffFailure`,
+window it touched (its IOVA range widened to the largest leaf the model had
+or has there, see :func:`window_of`); every :data:`FULL_EVERY` comparisons
+and at teardown the whole state is compared.  The first difference raises :class:`DiffFailure`,
 whose message is the failure report (see :mod:`difftest.report`); Hypothesis
 then shrinks the call sequence.
 """

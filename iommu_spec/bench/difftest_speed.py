@@ -190,6 +190,10 @@ def main(argv=None) -> int:
         print(f"bench difftest: unknown implementation {', '.join(unknown)}; known: "
               f"{', '.join([*IMPLEMENTATIONS, 'c-radix', 'linux'])}", file=sys.stderr)
         return 2
+    if "linux" in only and not args.kernel_src:
+        print("bench difftest: --only linux needs --kernel-src TREE (a Linux source tree)",
+              file=sys.stderr)
+        return 2
     if args.kernel_src:
         from linuxpt.build import KernelTreeError, check_tree
         try:
@@ -197,7 +201,22 @@ def main(argv=None) -> int:
         except KernelTreeError as exc:
             print(f"bench difftest: {exc}", file=sys.stderr)
             return 2
-    data = rows(args.examples, args.steps, args.kernel_src, only)
+    from difftest import DiffFailure
+    from difftest.external import ExternalError
+    from linuxpt.build import KernelTreeError
+    try:
+        data = rows(args.examples, args.steps, args.kernel_src, only)
+    except (KernelTreeError, ExternalError) as exc:
+        print(f"bench difftest: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except DiffFailure as failure:  # a finding, not a figure: say it, and fail
+        print(f"bench difftest: the state machine failed, so there is no figure:\n{failure}",
+              file=sys.stderr)
+        return 1
+    if not data:  # only c-radix asked for, and no C compiler to build it
+        print("bench difftest: nothing was measured: c-radix needs a C compiler (`cc`)",
+              file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(data, indent=1))
         return 0
