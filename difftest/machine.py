@@ -239,7 +239,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
 
         def do(self, op: str, check_tlb: bool = True, **args):
             before = self.spec.fingerprint(), self.pte_writes()
-            align = self.leaf_span(call_range(op, args, self.space.min_page))
+            span = call_range(op, args, self.space.min_page)
+            align = self.leaf_span(span)
             made = self.spec_call(op, args)
             if made is None:
                 return None
@@ -259,7 +260,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 # the failing run's own map rolled back part of it first: what is left over
                 # is most often that run's pages (MAP_ROLLBACK), not an earlier run's
                 last = "MAP_ROLLBACK"
-            self.compare_state(first if RULES[first].defect else last, self.touch(op, args, align))
+            self.compare_state(first if RULES[first].defect else last, self.touch(span, align))
             if check_tlb:
                 self.check_tlb(commands)
             return spec_ret
@@ -275,11 +276,11 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             runs = self.spec.state.overlapping(*span)
             return max([self.space.min_page, *(run.pgsize for run in runs)])
 
-        def touch(self, op: str, args: dict, align: int | None = None) -> tuple[int, int] | None:
-            """The window of a call made on both sides (``align``: the largest leaf in its range
-            before the call); it also widens what the IOTLB check looks at."""
-            span = call_range(op, args, self.space.min_page)
-            align = max(align or 0, self.leaf_span(span))
+        def touch(self, span: tuple[int, int] | None, align: int) -> tuple[int, int] | None:
+            """The window of a call made on both sides, over ``span`` (:func:`call_range`;
+            ``align``: the largest leaf there before the call); it also widens what the IOTLB
+            check looks at."""
+            align = max(align, self.leaf_span(span))
             window = window_of(span, align, self.space.top)
             if window is None:
                 self.full_tlb = True
@@ -647,7 +648,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 if one["used"]:
                     self.access(iova)
                 size = one["pages"] * self.space.min_page
-                align = self.leaf_span((iova, iova + size))
+                span = (iova, iova + size)
+                align = self.leaf_span(span)
                 made = self.spec_call("unmap", {"iova": iova, "size": size})
                 if made is None:
                     continue
@@ -662,7 +664,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                     self.fail(first, "return value",
                               f"spec returned {spec_ret!r}, implementation {call.impl_ret!r}")
                 self.compare_state(rules[-1] if rules else "UNMAP_LEAVES",
-                                   self.touch("unmap", {"iova": iova, "size": size}, align))
+                                   self.touch(span, align))
             self.sync()
 
         @step
@@ -677,7 +679,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             self.calls.append(arm)
             self.call_impl(arm, "MAP_ROLLBACK")
             before = [tuple(r) for r in self.spec.leaves()]
-            align = self.leaf_span((iova, iova + max(size, 1)))
+            span = (iova, iova + max(size, 1))
+            align = self.leaf_span(span)
             call = Call("map", {"iova": iova, "paddr": paddr, "size": size, "prot": prot},
                         None, None, ["MAP_ROLLBACK"], kind="impl")
             self.calls.append(call)
@@ -693,10 +696,10 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                     self.fail(call.rules[0] if call.rules else "MAP_PAGES_INSTALL", "return value",
                               f"spec returned {call.spec_ret!r}, implementation {call.impl_ret!r}")
                 self.compare_state(call.rules[-1] if call.rules else "MAP_PAGES_INSTALL",
-                                   self.touch("map", call.args, align))
+                                   self.touch(span, align))
                 self.check_tlb(())
                 return
-            self.touch("map", call.args, align)
+            self.touch(span, align)
             self.check_rollback(before, iova, size)
 
         def map_failing_alloc(self, after, iova, paddr, size, prot):

@@ -571,23 +571,8 @@ bad_field:
 
 int main(void)
 {
-	char *line = NULL;
-	size_t cap = 0;
-
 	dom.fail_countdown = -1;
-	while (getline(&line, &cap, stdin) > 0) {
-		struct jval req = {0};
-		struct parser ps = {line, 0, 0};
-		parse_value(&ps, &req);
-		skip_ws(&ps);
-		if (ps.bad || *ps.p || req.type != J_OBJ)
-			printf("{\"error\":\"bad request: not a JSON object\"}\n");
-		else
-			serve(&req);
-		fflush(stdout);
-		free_value(&req);
-	}
-	free(line);
+	serve_requests(serve);
 	domain_free();
 	return 0;
 }

@@ -769,9 +769,6 @@ static int usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
-	char *line = NULL;
-	size_t cap = 0;
-
 	for (int i = 1; i < argc; i++) {
 		const char *name = NULL;
 		if (!strcmp(argv[i], "--format") && i + 1 < argc)
@@ -807,19 +804,7 @@ int main(int argc, char **argv)
 	if (format < 0)
 		return usage(argv[0]);
 
-	while (getline(&line, &cap, stdin) > 0) {
-		struct jval req = {0};
-		struct parser ps = {line, 0, 0};
-		parse_value(&ps, &req);
-		skip_ws(&ps);
-		if (ps.bad || *ps.p || req.type != J_OBJ)
-			printf("{\"error\":\"bad request: not a JSON object\"}\n");
-		else
-			serve(&req);
-		fflush(stdout);
-		free_value(&req);
-	}
-	free(line);
+	serve_requests(serve);
 	lpt_domain_free();
 	return 0;
 }

@@ -8,6 +8,7 @@
 #define IOMMU_SPEC_JSONL_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,6 +240,32 @@ static void get_dump_window(const struct jval *req, uint64_t *lo, uint64_t *last
 		*bad = "size";
 	if (!*bad)
 		*last = size - 1 > UINT64_MAX - *lo ? UINT64_MAX : *lo + (size - 1);
+}
+
+/*
+ * The request loop of a protocol v1 server: one JSON object per line on stdin,
+ * each handed to serve(), which prints its one-line reply; a line that is not a
+ * JSON object is answered with an error.  Returns at end of input.
+ */
+static void serve_requests(void (*serve)(const struct jval *req))
+{
+	char *line = NULL;
+	size_t cap = 0;
+
+	while (getline(&line, &cap, stdin) > 0) {
+		struct jval req = {0};
+		struct parser ps = {line, 0, 0};
+
+		parse_value(&ps, &req);
+		skip_ws(&ps);
+		if (ps.bad || *ps.p || req.type != J_OBJ)
+			printf("{\"error\":\"bad request: not a JSON object\"}\n");
+		else
+			serve(&req);
+		fflush(stdout);
+		free_value(&req);
+	}
+	free(line);
 }
 
 #endif /* IOMMU_SPEC_JSONL_H */
