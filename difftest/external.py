@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from spec import SEMANTICS, Profile, Semantics, get_profile, get_semantics, pgsize_and_count
-from spec.domain import CORES
-from spec.errors import errno_name
+from spec.cores import CORES, get_core
+from spec.errors import ERANGE, errno_name
 
 from impls.base import Counters
 from impls.core import Core
@@ -740,6 +740,11 @@ class _ExternalDriver:
     def iova_to_phys(self, iova: int) -> int:
         if "iova_to_phys" in self.offered:
             return self.adapter._ret("iova_to_phys", iova=iova)
+        # No iova_to_phys to ask: read the leaves.  Past the table's range there are none, and
+        # the variant says what Linux answers there (spec IOVA_TO_PHYS_RANGE).
+        sem = self.impl.semantics
+        if sem.iova_to_phys_errno and iova >> self.impl.profile.ias:
+            return -ERANGE & ((1 << 64) - 1)
         for l_iova, paddr, pgsize, count, _ in self.leaves():
             if l_iova <= iova < l_iova + pgsize * count:
                 return paddr + (iova - l_iova)
@@ -788,7 +793,7 @@ class _ExternalCore(Core):
 
     def next_pages(self, iova, paddr, size):
         pg, count = pgsize_and_count(self.pgsize_bitmap, iova, paddr, size)
-        return (pg, count) if self.adapter.core in ("map_pages",) else (pg, 1)
+        return (pg, 1) if get_core(self.adapter.core).per_page else (pg, count)
 
     def _invalidate_range(self, iova: int, size: int) -> None:
         if "iotlb_sync" in self.adapter.process.hello.ops:

@@ -45,6 +45,9 @@ INPUT_CLASSES: dict[str, InputClass] = {c.name: c for c in [
                "an unmap that covers part of a leaf (spec UNMAP_PARTIAL_LEAF)"),
     InputClass("no-access-prot", frozenset({"MAP_PROT"}),
                "a map whose prot grants neither read nor write (spec MAP_PROT)"),
+    InputClass("unaligned-tail", frozenset({"MAP_RANGE_TAIL"}),
+               "a v7.1-core map whose length is not a multiple of the smallest page (spec "
+               "MAP_RANGE_TAIL)"),
     InputClass("zero-length-sg-entry", frozenset(),
                "a map_sg with a zero-length scatterlist entry (spec MAP_SG_COALESCE)",
                _zero_length_sg),

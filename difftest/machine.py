@@ -24,6 +24,7 @@ from tabulate import tabulate
 
 from spec import (RULES, Iotlb, ReferenceDomain, canonical_leaves, clip_leaves, get_profile,
                   greedy_leaves, iotlb_fill, iotlb_stale, translations_of)
+from spec import rules as R
 from spec.errors import ENOMEM
 from spec.leafmap import LeafMap, LeafRun
 
@@ -393,8 +394,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             if "iova" in last:
                 points.update((last["iova"], last["iova"] + last.get("size", 1) - 1))
             for iova in sorted(p for p in points if 0 <= p < 1 << 64):
-                want = self.spec.state.find(iova)
-                want = want.paddr + (iova - want.iova) if want else 0
+                want = R.iova_to_phys.fn(self.spec, iova)
                 try:
                     got = self.impl.iova_to_phys(iova)
                 except (ExternalError, ExternalTimeout):

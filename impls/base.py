@@ -62,6 +62,9 @@ class Implementation:
     #: The core loop it follows (spec rule CORE_BATCHES): "map_pages" (v5.14+
     #: batches) or "map" (v3.3 to v5.13, one page per driver call).
     core: ClassVar[str] = "map_pages"
+    #: Input classes (difftest.inputs) of known Linux defects this implementation reproduces
+    #: on purpose; the main job sets them aside unless --report-known-findings is given.
+    known_findings: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, profile: Profile | str, semantics: Semantics | str | None = None) -> None:
         self.profile = get_profile(profile) if isinstance(profile, str) else profile

@@ -10,10 +10,11 @@ the caller's ``iotlb_sync``.  Source: drivers/iommu/iommu.c ``__iommu_map``,
 ``iommu_iotlb_gather_add_page``.
 """
 
-from spec import pgsize_and_count
+from spec import get_profile, pgsize_and_count
 
 from .core import Core
 from .flat import FlatDriver
+from .map_range import RangeOps
 
 
 class GatheringFlatDriver(FlatDriver):
@@ -29,3 +30,26 @@ class MapPages(Core):
 
     def next_pages(self, iova, paddr, size):
         return pgsize_and_count(self.pgsize_bitmap, iova, paddr, size)
+
+
+class RangeFlatDriver(RangeOps, GatheringFlatDriver):
+    """The flat driver with ``map_range`` / ``unmap_range`` (:mod:`impls.map_range`)."""
+
+    def clear_range(self, iova, size, gather) -> int:
+        return self._unmap_leaves(iova, iova + size, gather)
+
+
+class MapRange(MapPages):
+    """The v7.1 core for iommupt domains over the flat driver: the whole request in one
+    ``map_range`` / ``unmap_range`` call, rolled back by exactly the bytes it reports."""
+
+    name = "map_range"
+    core = "map_range"
+    semantics_name = "generic-pt"
+    driver_class = RangeFlatDriver
+
+    @classmethod
+    def supports(cls, profile) -> bool:
+        """The profiles whose driver runs generic_pt today (intel-vtd, amd-v1, amd-v2)."""
+        p = get_profile(profile) if isinstance(profile, str) else profile
+        return p.default_semantics == "generic-pt"

@@ -9,6 +9,10 @@ and ``issue_invalidation``) that offers:
   cleared to ``gather`` (an :class:`impls.gather.IotlbGather`);
 * ``iova_to_phys(iova) -> paddr | 0`` and ``leaves() -> [(iova, paddr,
   pgsize, count, prot)]``;
+* under the v7.1 core (``core = "map_range"``), ``map_range(iova, paddr,
+  size, prot) -> (ret, mapped)`` and ``unmap_range(iova, size, gather) ->
+  bytes``: the whole request in one call (generic_pt's ``map_range`` /
+  ``unmap_range``);
 * optionally ``fail_alloc(after)`` (the (after+1)-th page-table page
   allocation from now on fails with -ENOMEM, once) and ``free() -> int``
   (free everything; return the table pages still allocated, which must be 0).
@@ -25,6 +29,7 @@ gather.  Subclasses choose how the range is cut into driver calls
 holds the page table.
 """
 
+from spec.cores import get_core
 from spec.errors import EINVAL
 
 from .base import Implementation
@@ -61,6 +66,8 @@ class Core(Implementation):
         super().__init__(profile, semantics)
         self.pgsize_bitmap = self.used_bitmap()
         self.min_pagesz = self.pgsize_bitmap & -self.pgsize_bitmap
+        #: The v7.1 core (``core == "map_range"``): the driver's map_range / unmap_range.
+        self.whole_range = get_core(self.core).whole_range
         self.driver = self.driver_class(self)
         self.gather = self.new_gather()
         if hasattr(self.driver, "tables"):  # the tables below the root, where the driver keeps them
@@ -96,11 +103,14 @@ class Core(Implementation):
 
     # -- iommu_map --------------------------------------------------------------------
     def map(self, iova: int, paddr: int, size: int, prot: int) -> int:
-        if (iova | paddr | size) & (self.min_pagesz - 1):
+        if self.whole_range:
+            ret = self._map_whole_range(iova, paddr, size, prot)
+        elif (iova | paddr | size) & (self.min_pagesz - 1):
             return -EINVAL
-        if size == 0:
+        elif size == 0:
             return self.semantics.map_zero_size
-        ret = self._map_range(iova, paddr, size, prot)
+        else:
+            ret = self._map_range(iova, paddr, size, prot)
         if ret == 0 and self.sync_on_map:
             self.sync_map(iova, size)
         return ret
@@ -131,6 +141,14 @@ class Core(Implementation):
             self.after_driver_map(at, done)
         return 0
 
+    def _map_whole_range(self, iova, paddr, size, prot) -> int:
+        """v7.1 ``iommu_map_nosync`` for an iommupt domain: one ``map_range`` call, no alignment
+        check of its own, then ``iommu_unmap`` of exactly the bytes it reports as mapped."""
+        ret, mapped = self.driver.map_range(iova, paddr, size, prot)
+        if ret:
+            self.rollback(iova, mapped)
+        return ret
+
     def rollback(self, iova: int, mapped: int) -> None:
         """Unmap what a failed map had mapped (``iommu_unmap(domain, orig_iova, mapped)``)."""
         if mapped:
@@ -149,6 +167,8 @@ class Core(Implementation):
         return self._unmap(iova, size, self.gather)
 
     def _unmap(self, iova, size, gather) -> int:
+        if self.whole_range:  # v7.1: one unmap_range call, no alignment check, no loop
+            return self.driver.unmap_range(iova, size, gather)
         if (iova | size) & (self.min_pagesz - 1):
             return 0
         unmapped = 0
@@ -191,9 +211,11 @@ class Core(Implementation):
         """Undo a failed map_sg; it returns -errno since v5.15, size_t 0 before (spec MAP_SG_ROLLBACK)."""
         if mapped:
             self.unmap(iova, mapped)
-        return ret if self.core in ("map_pages", "map-v5.15") else 0
+        return ret if get_core(self.core).map_sg_errno else 0
 
     def _map_run(self, iova, paddr, size, prot) -> int:
+        if self.whole_range:
+            return self._map_whole_range(iova, paddr, size, prot)
         if (iova | paddr | size) & (self.min_pagesz - 1):
             return -EINVAL
         return self._map_range(iova, paddr, size, prot)

@@ -88,6 +88,10 @@ class FlatDriver:
             return -EINVAL, 0
         if iova + pgsize * pgcount > 1 << self.ias or paddr + pgsize * pgcount > 1 << self.oas:
             return -ERANGE, 0
+        return self.write_leaves(iova, paddr, pgsize, pgcount, prot)
+
+    def write_leaves(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
+        """The batch's leaves up to the first live one (arguments checked)."""
         conflict = next((k for k in range(pgcount)
                          if self._overlap(iova + k * pgsize, iova + (k + 1) * pgsize)), pgcount)
         for k in range(conflict):
@@ -140,6 +144,8 @@ class FlatDriver:
         return at - iova
 
     def iova_to_phys(self, iova: int) -> int:
+        if self.sem.iova_to_phys_errno and iova >> self.ias:
+            return -ERANGE & ((1 << 64) - 1)  # generic_pt: make_range's errno as the address
         keys = self._overlap(iova, iova + 1)
         if not keys:
             return 0

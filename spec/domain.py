@@ -16,7 +16,7 @@ from typing import Sequence
 
 from sortedcontainers import SortedSet
 
-from . import iotlb as I, lifetime as L, rules as R
+from . import iotlb as I, lifetime as L, pgsize as _pgsize, rules as R
 from .errors import SpecUsageError
 from .leafmap import LeafMap, LeafRun, Translation, clip_leaves, translations_of
 from .profiles import Profile, get_profile
@@ -57,10 +57,8 @@ def _lookup(what: str, value, cls, get, name_text: str):
     return value
 
 
-#: The core loops the model can state (see rule CORE_BATCHES).
-CORES = ("map_pages", "map-v5.15", "map", "map-v4.16")
-#: The cores whose map_sg returns a negative errno (v5.15+; MAP_SG_ROLLBACK).
-SSIZE_MAP_SG_CORES = ("map_pages", "map-v5.15")
+# The core loops the model can state (see rule CORE_BATCHES), defined in spec.cores.
+from .cores import CORES, SSIZE_MAP_SG_CORES, get_core  # noqa: E402  (re-exported)
 
 
 class ReferenceDomain:
@@ -77,13 +75,18 @@ class ReferenceDomain:
       ``"map_pages"`` (v5.15+: ``(pgsize, count)`` batches, map_sg returns
       -errno; the default), ``"map-v5.15"`` (the v5.15+ core over a driver that
       offers only ``->map`` / ``->unmap``, as 6.1's mtk_iommu: one page per
-      driver call, map_sg returns -errno), ``"map"`` (v4.17 to v5.13: one page per driver
-      call, map_sg returns 0 on error) or ``"map-v4.16"`` (v3.3 to v4.16: as
-      ``"map"``, and map_sg maps entry by entry, MAP_SG_PER_ENTRY).
+      driver call, map_sg returns -errno), ``"map"`` (v4.17 to v5.14: one page
+      per driver call, map_sg returns 0 on error), ``"map-v4.16"`` (v3.3 to
+      v4.16: as ``"map"``, and map_sg maps entry by entry, MAP_SG_PER_ENTRY),
+      or ``"map_range"``  (v7.1 iommupt domains: the whole request in one
+      driver ``map_range`` / ``unmap_range`` call, no core alignment check;
+      semantics generic-pt only).  :mod:`spec.cores` lists them with their
+      versions; :func:`spec.kernels.for_kernel` picks one by kernel and driver.
 
     Raises SpecUsageError (naming the known ones) for an unknown profile or
     variant name or a value of the wrong type, a bitmap that is not a
-    non-empty subset, or an unknown core.
+    non-empty subset, an unknown core, or core ``"map_range"`` under a
+    variant other than generic-pt.
     """
 
     def __init__(self, profile: Profile | str, semantics: Semantics | str | None = None,
@@ -91,10 +94,14 @@ class ReferenceDomain:
         if core not in CORES:
             raise SpecUsageError(f"core must be one of {', '.join(CORES)}, got {core!r}")
         self.core = core
+        self.core_info = get_core(core)
         self.profile = _lookup("profile", profile, Profile, get_profile, "a profile name")
         if semantics is None:
             semantics = self.profile.default_semantics
         self.semantics = _lookup("semantics", semantics, Semantics, get_semantics, "a variant name")
+        if self.core_info.whole_range and self.semantics.name != "generic-pt":
+            raise SpecUsageError(f"core {core!r} runs only generic_pt (iommupt) domains: semantics "
+                                 f"generic-pt, not {self.semantics.name}")
         if pgsize_bitmap is None:
             pgsize_bitmap = self.profile.pgsize_bitmap
         _check_u64("pgsize_bitmap", pgsize_bitmap)
@@ -144,6 +151,8 @@ class ReferenceDomain:
         return self._map(iova, paddr, size, prot)
 
     def _map(self, iova, paddr, size, prot) -> int:
+        if self.core_info.whole_range:
+            return self._map_whole_range(iova, paddr, size, prot)
         for ret in (R.map_align(self, iova, paddr, size), R.map_zero_size(self, size)):
             if ret is not None:
                 return ret
@@ -157,6 +166,43 @@ class ReferenceDomain:
                 if mapped:
                     R.map_rollback(self, iova, mapped)
                 return ret
+        return 0
+
+    def _map_whole_range(self, iova, paddr, size, prot) -> int:
+        """The v7.1 core: ``iommu_map_nosync`` hands the whole request to ``map_range``.
+
+        Checks in generic_pt's order (iommu_pt.h ``map_range``): prot
+        (MAP_PROT), the start paddr (MAP_RANGE_OA), the length and wrap
+        (MAP_ZERO_SIZE, MAP_OVERFLOW, ``make_range_no_check``), a first page
+        (MAP_NO_PGSIZE), the whole IOVA range (MAP_RANGE, ``check_map_range``).
+        Then the greedy batches are written in one walk; a live leaf
+        (MAP_EXISTS) or a tail no page fits (MAP_NO_PGSIZE) ends it, and the
+        core unmaps the bytes ``map_range`` reported (MAP_ROLLBACK).
+        """
+        for check in (lambda: R.map_prot(self, prot), lambda: R.map_range_oa(self, paddr),
+                      lambda: R.map_zero_size(self, size), lambda: R.map_overflow(self, iova, size),
+                      lambda: R.map_no_pgsize(self, iova, paddr, size),
+                      lambda: R.map_range(self, iova, paddr, size)):
+            ret = check()
+            if ret is not None:
+                return ret
+        R.paddr_past_oas(self, paddr, size)
+        mapped, ret = 0, 0
+        while mapped < size:
+            at, pa, left = iova + mapped, paddr + mapped, size - mapped
+            ret = R.map_no_pgsize(self, at, pa, left)
+            if ret is not None:
+                R.map_range_tail(self, iova, paddr, size)
+                break
+            pg, count = _pgsize.pgsize_and_count(self.pgsize_bitmap, at, pa, left)
+            ret, done = self._map_leaves(at, pa, pg, count, prot)
+            mapped += done
+            if ret:
+                break
+        if ret:
+            if mapped:
+                R.map_rollback(self, iova, mapped)
+            return ret
         return 0
 
     # -- iommu_unmap ----------------------------------------------------------
@@ -175,6 +221,15 @@ class ReferenceDomain:
         return self._unmap(iova, size)
 
     def _unmap(self, iova, size) -> int:
+        if self.core_info.whole_range:
+            # v7.1: __iommu_unmap calls unmap_range once, with no alignment check; a range
+            # make_range rejects (0 bytes, a wrap, past 2^ias) unmaps nothing.
+            ret = R.unmap_zero_size(self, size)
+            if ret is None:
+                ret = R.unmap_range(self, iova, size)
+            if ret is not None:
+                return ret
+            return self._unmap_leaves(iova, iova + size)
         for ret in (R.unmap_align(self, iova, size), R.unmap_zero_size(self, size)):
             if ret is not None:
                 return ret
@@ -215,7 +270,7 @@ class ReferenceDomain:
         self.decided = []
         if not entries:
             return 0
-        if self.core == "map-v4.16":
+        if self.core_info.map_sg_per_entry:
             return self._map_sg_per_entry(iova, entries, prot)
         mapped = run_len = run_start = 0
         n = len(entries)
@@ -296,6 +351,11 @@ class ReferenceDomain:
                 return ret, 0
         if self.tables is not None:
             return self._map_pages_tables(iova, paddr, pg, count, prot)
+        return self._map_leaves(iova, paddr, pg, count, prot)
+
+    def _map_leaves(self, iova, paddr, pg, count, prot) -> tuple[int, int]:
+        """Write ``count`` leaves of ``pg`` under a variant without a table format (checks done)."""
+        sem = self.semantics
         if sem.map_over_live == "replace":
             end = iova + pg * count
             R.map_replace_leaves(self, iova, end)

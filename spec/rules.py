@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import pgsize as _pgsize
-from .errors import EINVAL, ERANGE
+from .errors import EINVAL, ENXIO, EOVERFLOW, ERANGE
 from .prot import IOMMU_READ, IOMMU_WRITE
 
 
@@ -85,8 +85,65 @@ def map_zero_size(d, size):
     empty range with -EINVAL.  Either way nothing changes.
     """
     if size == 0:
-        return d.semantics.map_zero_size
+        return -EINVAL if d.core_info.whole_range else d.semantics.map_zero_size
     return None
+
+
+@rule("MAP_RANGE_OA", "drivers/iommu/generic_pt/iommu_pt.h map_range (\"Check the paddr doesn't exceed what the table can store\"), v7.1+")
+def map_range_oa(d, paddr):
+    """Under the v7.1 core, map_range first checks the start paddr against the OA size: -ERANGE.
+
+    Only the start: a physical range that begins below 2^oas and runs past
+    it is accepted (PADDR_PAST_OAS).  This check comes before the length is
+    looked at, so a map of 0 bytes at such a paddr is -ERANGE, not -EINVAL.
+    """
+    return -ERANGE if paddr >> d.oas else None
+
+
+@rule("MAP_OVERFLOW", "drivers/iommu/generic_pt/iommu_pt.h make_range_ul (check_add_overflow(iova, len - 1)), v7.1+ core")
+def map_overflow(d, iova, size):
+    """Under the v7.1 core, a range whose last byte would wrap past 2^64 is -EOVERFLOW.
+
+    make_range_ul computes ``iova + len - 1`` with check_add_overflow; the
+    classic cores never look (their loop wraps: see the MAP_RANGE note).
+    """
+    return -EOVERFLOW if iova + size - 1 >> 64 else None
+
+
+@rule("MAP_RANGE_TAIL", "drivers/iommu/generic_pt/iommu_pt.h __map_range_leaf (pt_compute_best_pgsize of the tail not checked), v7.1", defect=True)
+def map_range_tail(d, iova, paddr, size):
+    """Under the v7.1 core, a map whose length is not a multiple of the smallest page reaches an unchecked tail.
+
+    map_range checks that a first page fits, but ``__map_range_leaf``
+    recomputes the page size after each run without checking it: for a
+    tail shorter than the smallest page pt_compute_best_pgsize gives 0, and
+    the walk goes on with a leaf level computed from it.  A kernel built
+    with CONFIG_DEBUG_GENERIC_PT stops at a PT_WARN_ON with -ENXIO and the
+    core unmaps the pages written (the model states this, MAP_NO_PGSIZE);
+    without it the outcome is undefined.  A different outcome on such a call
+    is reported under this rule.  Input class ``unaligned-tail``.
+    """
+    min_page = d.pgsize_bitmap & -d.pgsize_bitmap
+    return True if size % min_page and not (iova | paddr) % min_page and size > min_page else None
+
+
+@rule("MAP_NO_PGSIZE", "drivers/iommu/generic_pt/iommu_pt.h map_range / __map_range_leaf (pt_compute_best_pgsize == 0 -> -ENXIO), v7.1+ core")
+def map_no_pgsize(d, iova, paddr, size):
+    """Under the v7.1 core, a map that no page size can start or finish is -ENXIO.
+
+    There is no core alignment check (MAP_ALIGN): map_range asks
+    pt_compute_best_pgsize for the largest page in the bitmap that iova and
+    paddr are aligned to and that fits in what is left, and 0 means none
+    fits: a misaligned iova or paddr, or a length below the smallest page.
+    The 4K fast path (``len == PAGE_SIZE`` with 4K in the bitmap) checks the
+    same alignment itself.  An aligned start whose length is not a multiple
+    of the smallest page maps the pages that fit, then finds no page for the
+    tail: -ENXIO with those bytes reported in ``*mapped``, which the core
+    unmaps again (MAP_ROLLBACK).  ``iova``, ``paddr``, ``size``: what is
+    left to map.  Returns -ENXIO, or None when a page fits.
+    """
+    pg, _ = _pgsize.pgsize_and_count(d.pgsize_bitmap, iova, paddr, size)
+    return -ENXIO if not pg or size == 1 else None
 
 
 @rule("MAP_PROT", "drivers/iommu/generic_pt/iommu_pt.h map_pages; io-pgtable-arm.c arm_lpae_map_pages")
@@ -118,11 +175,17 @@ def map_range(d, iova, paddr, size):
     * ``"whole"`` -- generic_pt: the call's IOVA range must end at or below
       2^ias and its physical range at or below 2^oas.
 
+    Under the v7.1 core (``core="map_range"``) the driver gets the whole
+    request and check_map_range checks its IOVA range once, before anything
+    is written; the start paddr was checked first (MAP_RANGE_OA).
+
     A call accepted with a range past 2^ias or 2^oas is a Linux defect class
     of its own (IOVA_PAST_IAS, PADDR_PAST_OAS).  ``size`` is the call's bytes.
     """
     mode = d.semantics.range_check
-    if mode == "whole":
+    if d.core_info.whole_range:  # v7.1 check_map_range: the IOVA range (paddr: MAP_RANGE_OA)
+        bad = iova + size > 1 << d.ias
+    elif mode == "whole":
         bad = iova + size > 1 << d.ias or paddr + size > 1 << d.oas
     elif mode == "start":
         bad = iova >> d.ias or paddr >> d.oas
@@ -190,7 +253,7 @@ def core_batches(d, iova, paddr, size):
     (``__iommu_map_pages``: ``*mapped = ret ? 0 : pgsize``).
     """
     pg, count = _pgsize.pgsize_and_count(d.pgsize_bitmap, iova, paddr, size)
-    return (pg, count) if d.core == "map_pages" else (pg, 1)
+    return (pg, 1) if d.core_info.per_page else (pg, count)
 
 
 @rule("MAP_PAGES_INSTALL", "drivers/iommu/iommu.c __iommu_map_pages; include/linux/iommu.h map_pages")
@@ -475,7 +538,7 @@ def map_sg_rollback(d, iova, mapped, ret):
     ``"map-v4.16"``).  Returns what ``map_sg`` returns.
     """
     d.state.remove(iova, iova + mapped)
-    return ret if d.core in ("map_pages", "map-v5.15") else 0
+    return ret if d.core_info.map_sg_errno else 0
 
 
 @rule("MAP_SG_PER_ENTRY", "drivers/iommu/iommu.c default_iommu_map_sg (v3.19 to v4.16)")
@@ -533,9 +596,32 @@ def pages_table_batch(d, iova, pgsize, pgcount):
 # iommu_iova_to_phys
 # ---------------------------------------------------------------------------
 
+@rule("IOVA_TO_PHYS_RANGE", "drivers/iommu/generic_pt/iommu_pt.h iova_to_phys (make_range(iova, 1) failure returned as the address), v6.19+")
+def iova_to_phys_range(d, iova):
+    """Under generic-pt, iova_to_phys of an IOVA past the table's range returns -ERANGE cast to an address.
+
+    iommupt's ``iova_to_phys`` builds ``make_range(common, &range, iova, 1)``
+    and on failure ``return ret;`` from a function returning phys_addr_t, so
+    the caller gets ``(phys_addr_t)-ERANGE`` = 0xffffffffffffffde, not the
+    documented 0 ("Return: 0 if there is no translation").  No fix through
+    v7.1.  The io-pgtable formats return 0 there.
+    """
+    if d.semantics.iova_to_phys_errno and iova >> d.ias:
+        return -ERANGE & ((1 << 64) - 1)
+    return None
+
+
 @rule("IOVA_TO_PHYS", "drivers/iommu/iommu.c iommu_iova_to_phys; io-pgtable-arm.c arm_lpae_iova_to_phys")
 def iova_to_phys(d, iova):
-    """The physical address an IOVA translates to, in-page offset included, or 0 if unmapped."""
+    """The physical address an IOVA translates to, in-page offset included, or 0 if unmapped.
+
+    A mapping to physical address 0 reads as 0 too (0a4d00e2e99a, v7.0, changed
+    only a caller, iommu_create_device_direct_mappings, to ask about IOVA 1).
+    Under generic-pt an IOVA past the table's range is IOVA_TO_PHYS_RANGE.
+    """
+    out = iova_to_phys_range(d, iova)
+    if out is not None:
+        return out
     run = d.state.find(iova)
     if run is None:
         return 0

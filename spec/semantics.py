@@ -100,6 +100,8 @@ class Semantics:
     prot_first: bool = True
     tables: str | None = None
     replaced_table_flush: str = "walk"
+    #: iova_to_phys past the table's range returns -ERANGE cast to an address (IOVA_TO_PHYS_RANGE).
+    iova_to_phys_errno: bool = False
     #: The Linux versions this variant states, as text ("v6.1 to v6.13").
     versions: str = ""
     differences: dict[str, str] = field(default_factory=dict)
@@ -234,14 +236,17 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                       "does.",
         }),
     Semantics(
-        name="generic-pt", exists_errno=EADDRINUSE, map_zero_size=-EINVAL,
+        name="generic-pt", exists_errno=EADDRINUSE, map_zero_size=0,
         partial_unmap=WHOLE, replace_table=False, unmap_slots=False,
-        per_table_batches=False, unmap_range_checked=True,
+        per_table_batches=False, unmap_range_checked=True, iova_to_phys_errno=True,
         source="drivers/iommu/generic_pt/iommu_pt.h (the iommupt path, v6.18+/v7)",
         differences={
             "exists_errno": "__map_range / clear_contig return -EADDRINUSE for any present "
                             "leaf under the new page.",
-            "map_zero_size": "make_range_ul rejects len == 0 with -EINVAL.",
+            "map_zero_size": "Under the classic cores (v6.18 to v7.0) __iommu_map's `while "
+                             "(size)` loop never calls the driver: 0.  Under the v7.1 core "
+                             "(core=\"map_range\") map_range's make_range_ul rejects len == 0 "
+                             "with -EINVAL (MAP_ZERO_SIZE).",
             "partial_unmap": "__unmap_range removes a whole leaf that starts at the range "
                              "start and returns its size; a range starting inside a leaf is "
                              "-EINVAL, so nothing is unmapped.",
@@ -251,6 +256,8 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "unmap_range_checked": "unmap_range's make_range / pt_check_range reject a range "
                                    "whose last byte is past the table's address space "
                                    "(-ERANGE), and unmap_pages returns 0.",
+            "iova_to_phys_errno": "iova_to_phys returns make_range's -ERANGE as the address "
+                                  "for an IOVA past the table (IOVA_TO_PHYS_RANGE).",
         }),
     Semantics(
         name="amd-v1", exists_errno=0, map_zero_size=0, partial_unmap=WHOLE_ANY,

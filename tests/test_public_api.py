@@ -22,10 +22,11 @@ def test_impls_public_names():
     """impls exports the registry, the interface, the core and each implementation class."""
     assert sorted(impls.__all__) == sorted([
         "IMPLEMENTATIONS", "Implementation", "Core", "Counters", "Pagewise", "Pgsize",
-        "SgPerEntry", "MapPages", "Lpae", "LpaeSplit", "GenericPt", "AmdV1"])
+        "SgPerEntry", "MapPages", "Lpae", "LpaeSplit", "GenericPt", "AmdV1", "MapRange",
+        "GenericPtRange"])
     assert sorted(impls.IMPLEMENTATIONS) == sorted([
         "pagewise", "pgsize", "sg_per_entry", "map_pages", "lpae", "lpae-split",
-        "generic_pt", "amd_v1"])
+        "generic_pt", "amd_v1", "map_range", "generic_pt-map_range"])
 
 
 def test_difftest_public_names():

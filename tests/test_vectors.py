@@ -121,7 +121,7 @@ def test_each_core_loop_gets_its_own_expectations(vectors):
     base = "intel-vtd/generic-pt/all-sizes/unmap-past-ias"
     batched, = [v for v in vectors if v["id"] == base]
     one_page, = [v for v in vectors if v["id"] == base + "--map-v5.15"]
-    assert batched["cores"] == ["map_pages"] and one_page["cores"] == ["map-v5.15", "map", "map-v4.16"]
+    assert batched["cores"] == ["map_pages", "map_range"] and one_page["cores"] == ["map-v5.15", "map", "map-v4.16"]
     assert batched["steps"][2]["expect"] == {"ret": 0} and "CORE_BATCHES" in batched["rules"]
     assert one_page["steps"][2]["expect"] == {"ret": 0x1000}
     assert run_vector(batched, InProcessTarget(Pgsize)).status == "skip"

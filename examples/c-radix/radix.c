@@ -314,7 +314,7 @@ static int map(uint64_t iova, uint64_t paddr, uint64_t size, unsigned prot)
 	if ((iova | paddr | size) & (min - 1))
 		return -EINVAL;
 	if (!size)
-		return -EINVAL; /* generic_pt: make_range_ul rejects an empty range */
+		return 0; /* the classic core's while (size) loop: the driver is never called */
 	/* __iommu_map makes no prot or range check of its own: each map_pages call does */
 	while (mapped < size) {
 		uint64_t count, done;
@@ -364,7 +364,11 @@ static int64_t map_sg(uint64_t iova, const struct jval *sg, unsigned prot)
 static uint64_t iova_to_phys(uint64_t iova)
 {
 	int level = 0;
-	struct entry *e = find_leaf(iova, &level);
+	struct entry *e;
+
+	if (iova >> dom.ias) /* generic_pt: make_range's -ERANGE comes back as the address */
+		return (uint64_t)-ERANGE;
+	e = find_leaf(iova, &level);
 	return e ? e->paddr + (iova & (level_size(level) - 1)) : 0;
 }
 
