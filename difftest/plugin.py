@@ -52,6 +52,10 @@ def pytest_addoption(parser):
                     help="io-pgtable formats of the kernel items: lpae-s1, v7s, dart (the default), and amd-v1, amd-v2 (built, not yet modelled: issue 13)")
     group.addoption("--kernel-semantics", default=None, metavar="NAME",
                     help="hold kernel items to this variant instead of the one their version runs")
+    group.addoption("--kernel-version", default=None, metavar="X.Y",
+                    help="hold in-process implementations to what release X.Y (v5.4 to v7.1) runs "
+                         "for each profile's driver (spec.kernels): its variant, and only "
+                         "implementations of its core (`iommu-spec semantics --kernel X.Y`)")
     group.addoption("--set-aside", default="", metavar="CLASS[,CLASS]",
                     help="input classes whose calls the generator drops (difftest/inputs.py): "
                          "iova-past-ias, paddr-past-oas, section-split, partial-unmap, no-access-prot, "
@@ -111,6 +115,19 @@ def pytest_configure(config):
                 names(value, list(SEMANTICS), option)
                 if "," in value:
                     raise ValueError(f"{option} takes one variant, got {value!r}")
+        kv = config.getoption("--kernel-version", None)
+        config.difftest_kernel_version = None
+        if kv is not None:
+            from spec import SpecUsageError
+            from spec.kernels import era_of
+            try:
+                era_of(kv, "arm-smmu-v3")  # a release the model answers for
+            except SpecUsageError as exc:
+                raise ValueError(f"--kernel-version: {exc}") from None
+            if config.getoption("--semantics") is not None:
+                raise ValueError("--kernel-version picks each item's variant; it cannot be "
+                                 "combined with --semantics")
+            config.difftest_kernel_version = kv
         check_impl_cmd(config.getoption("--impl-cmd"))
         check_timeout(config.getoption("--impl-timeout"))
     except ValueError as exc:
@@ -148,6 +165,9 @@ def pytest_collection_modifyitems(config, items):
         ok = all(not wanted[opt] or params.get(name) in wanted[opt]
                  for opt, name in (("impl", "impl_name"), ("profile", "profile_name"))
                  if name in params)
+        if ok and _module_of(item) == "test_difftest.py" and \
+                getattr(config, "difftest_kernel_version", None):
+            ok = kernel_choice(config, params["impl_name"], params["profile_name"]) is not None
         (keep if ok else drop).append(item)
     # Without --impl-cmd the external items have nothing to run: when the
     # in-process items are collected too, leave them out rather than skip each.
@@ -157,14 +177,42 @@ def pytest_collection_modifyitems(config, items):
         keep = [i for i in keep if _module_of(i) != "test_external.py"]
     runnable = [i for i in keep if _module_of(i) and getattr(
         getattr(i, "callspec", None), "params", {}).get("kernel_item", True) is not None]
-    if not runnable and (wanted["impl"] or wanted["profile"]):
+    kv = getattr(config, "difftest_kernel_version", None)
+    if not runnable and (wanted["impl"] or wanted["profile"] or kv):
         chosen = " ".join(f"--{opt} {','.join(v)}" for opt, v in wanted.items() if v)
+        if kv:
+            chosen = f"{chosen} --kernel-version {kv}".strip()
         raise pytest.UsageError(f"no implementation x profile item matches {chosen} (an "
                                 f"implementation may not support that profile: "
                                 f"`pytest difftest --collect-only -q` lists the items)")
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def kernel_choice(config, impl_name: str, profile_name: str) -> str | None:
+    """Under --kernel-version: the variant an in-process item is held to, or None when that
+    release does not run this implementation's core (or any modelled variant) for the profile's
+    driver (spec.kernels.for_kernel; the item is then left out)."""
+    from impls import IMPLEMENTATIONS
+    from spec import SEMANTICS, SpecUsageError
+    from spec.kernels import PROFILE_DRIVER, for_kernel
+    driver = PROFILE_DRIVER.get(profile_name)
+    if driver is None:
+        return None
+    try:
+        k = for_kernel(config.difftest_kernel_version, driver)
+    except SpecUsageError:
+        return None
+    cls = IMPLEMENTATIONS[impl_name]
+    if getattr(cls, "core", "map_pages") != k.core:
+        return None
+    if getattr(cls, "semantics_name", None) not in (None, k.variant):
+        return None
+    holds = getattr(getattr(cls, "driver_class", None), "holds", None)
+    if holds is not None and not holds(SEMANTICS[k.variant]):
+        return None
+    return k.variant
 
 
 def pytest_sessionfinish(session):

@@ -24,6 +24,9 @@ def test_difftest(impl_name, profile_name, request):
     config = request.config
     factory = IMPLEMENTATIONS[impl_name]
     semantics = config.getoption("--semantics")
+    if getattr(config, "difftest_kernel_version", None):  # --kernel-version X.Y (difftest.plugin)
+        from difftest.plugin import kernel_choice
+        semantics = kernel_choice(config, impl_name, profile_name)
     set_aside = config.difftest_set_aside
     if not config.getoption("--report-known-findings"):  # Linux defects the implementation reproduces
         set_aside = set_aside | getattr(factory, "known_findings", frozenset())

@@ -57,7 +57,9 @@ class Core(Implementation):
 
     @property
     def ops(self) -> frozenset[str]:
-        ops = {"map_pages", "unmap_pages", "iotlb_sync", "unmap_fast", "domain_free"}
+        ops = {"iotlb_sync", "unmap_fast", "domain_free"}
+        if not self.whole_range:  # v7.1 iommupt domains have map_range / unmap_range instead
+            ops |= {"map_pages", "unmap_pages"}
         if hasattr(self.driver, "fail_alloc"):
             ops.add("fail_alloc")
         return frozenset(ops)

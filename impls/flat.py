@@ -25,6 +25,12 @@ from .driver_args import map_args_ok, pages_ok
 class FlatDriver:
     """Leaves kept as ``iova -> (pgsize, paddr, prot)``; every set or clear is one PTE write."""
 
+    @staticmethod
+    def holds(sem) -> bool:
+        """True for the variants this driver states: generic_pt's contract, or the model's
+        driver level under a table format; not AMD v1's replace-on-map."""
+        return bool(sem.tables) or sem.map_over_live == "fail"
+
     def __init__(self, impl) -> None:
         self.impl = impl
         self.sem = impl.semantics

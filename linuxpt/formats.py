@@ -46,20 +46,19 @@ def recorded_prot(fmt: str, prot: int) -> int:
 
 
 def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
-    """The variant a tree of ``version`` runs for ``fmt``: the v6.14 split removal decides arm and v7s.
+    """The variant a tree of ``version`` runs for ``fmt``, from spec.kernels' driver table.
 
-    Source: io-pgtable-arm.c / io-pgtable-arm-v7s.c, split removed in v6.14
-    (commit 33729a5fc0ca for io-pgtable-arm); io-pgtable-dart.c unchanged
-    in what the model states from v5.15 to v6.12.
+    lpae-s1 is what arm-smmu-v3 runs, v7s mtk_iommu, dart apple-dart, amd-v1
+    the AMD driver; the split removal of v6.13 (33729a5fc0ca, fd50651636fb)
+    decides arm and v7s.  None where the model states no variant for that
+    release (amd-v2's own table).
     """
-    if fmt == "lpae-s1":
-        return "arm-lpae-v6.13" if version < (6, 14) else "arm-lpae-v6.14"
-    if fmt == "v7s":
-        return "arm-v7s-v6.13" if version < (6, 14) else "arm-v7s"
-    if fmt == "dart":
-        return "apple-dart"
-    if fmt == "amd-v1":
-        return "amd-v1"
-    if fmt == "amd-v2":
-        return None  # not yet stated for AMD v2's own table: declare none
+    from spec.kernels import era_of
+    driver = {"lpae-s1": "arm-smmu-v3", "v7s": "mtk_iommu", "dart": "apple-dart",
+              "amd-v1": "amd", "amd-v2": "amd-v2"}.get(fmt)
+    if driver is not None:
+        era = era_of(f"{version[0]}.{version[1]}", driver)
+        if fmt == "amd-v1" and era.variant is None:  # the harness builds io_pgtable.c's v1 table
+            return "amd-v1"
+        return era.variant
     raise ValueError(f"unknown io-pgtable format {fmt!r}; known: {', '.join(FORMAT_PROFILES)}")

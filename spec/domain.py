@@ -130,6 +130,28 @@ class ReferenceDomain:
         #: Names of the rules that decided the most recent call, in order.
         self.decided: list[str] = []
 
+    @classmethod
+    def for_kernel(cls, version: str, driver: str, profile: Profile | str | None = None,
+                   pgsize_bitmap: int | None = None) -> "ReferenceDomain":
+        """The domain kernel ``version`` (``"6.12"``) runs for ``driver`` (``"arm-smmu-v3"``):
+        the variant and core :func:`spec.kernels.for_kernel` names, on ``profile`` (default:
+        the driver's first profile).
+
+        Raises SpecUsageError for an unknown driver or release, a release the model does
+        not cover for that driver, or a profile that is not the driver's.
+        """
+        from .kernels import for_kernel
+        k = for_kernel(version, driver)
+        if profile is None:
+            if not k.profiles:
+                raise SpecUsageError(f"{driver} has no profile")
+            profile = k.profiles[0]
+        name = profile if isinstance(profile, str) else profile.name
+        if name not in k.profiles:
+            raise SpecUsageError(f"profile {name!r} is not {driver}'s hardware; its profiles: "
+                                 f"{', '.join(k.profiles)}")
+        return cls(profile, k.variant, pgsize_bitmap=pgsize_bitmap, core=k.core)
+
     def __repr__(self) -> str:
         core = "" if self.core == "map_pages" else f", core={self.core!r}"
         return (f"ReferenceDomain({self.profile.name!r}, {self.semantics.name!r}, "
@@ -139,10 +161,14 @@ class ReferenceDomain:
     def map(self, iova: int, paddr: int, size: int, prot: int) -> int:
         """``iommu_map``: map [iova, iova+size) to [paddr, paddr+size) with prot.
 
-        Returns 0, or a negative errno: -EINVAL (MAP_ALIGN, MAP_PROT, and
-        MAP_ZERO_SIZE under generic-pt), -ERANGE (MAP_RANGE), -EEXIST /
-        -EADDRINUSE (MAP_EXISTS, then MAP_ROLLBACK).  Source:
-        drivers/iommu/iommu.c ``__iommu_map`` (v5.14+ loop over map_pages).
+        Returns 0, or a negative errno: -EINVAL (MAP_ALIGN, MAP_PROT), -ERANGE
+        (MAP_RANGE), -EEXIST / -EADDRINUSE (MAP_EXISTS, then MAP_ROLLBACK);
+        under core ``"map_range"`` also -EINVAL for 0 bytes (MAP_ZERO_SIZE),
+        -ERANGE for a start paddr past 2^oas (MAP_RANGE_OA), -EOVERFLOW
+        (MAP_OVERFLOW) and -ENXIO instead of MAP_ALIGN (MAP_NO_PGSIZE).
+        Source: drivers/iommu/iommu.c ``__iommu_map`` (v5.15+ loop over
+        map_pages; the cores of spec.cores), ``iommu_map_nosync`` +
+        generic_pt ``map_range`` (v7.1).
         """
         for name, value in (("iova", iova), ("paddr", paddr), ("size", size)):
             _check_u64(name, value)
@@ -212,8 +238,10 @@ class ReferenceDomain:
         0 for a misaligned request (UNMAP_ALIGN) or size 0 (UNMAP_ZERO_SIZE);
         stops at the first hole (UNMAP_HOLE); a leaf covered only in part
         follows UNMAP_PARTIAL_LEAF, so the result may be less or, under the
-        "whole" variant, more than size.  Source: drivers/iommu/iommu.c
-        ``__iommu_unmap`` (v5.14+ loop over unmap_pages).
+        "whole" variant, more than size.  Under core ``"map_range"`` there is no
+        alignment check: one unmap_range call, 0 when make_range rejects the
+        range (UNMAP_RANGE).  Source: drivers/iommu/iommu.c ``__iommu_unmap``
+        (v5.15+ loop over unmap_pages; v7.1 unmap_range for iommupt domains).
         """
         _check_u64("iova", iova)
         _check_u64("size", size)
@@ -317,8 +345,10 @@ class ReferenceDomain:
         -EINVAL/-ERANGE; MAP_EXISTS); ``mapped`` is the bytes installed, which
         under per-table batches (PAGES_TABLE_BATCH) can be fewer than asked for
         with ret 0.  No rollback happens at this level.  Source:
-        include/linux/iommu.h ``iommu_domain_ops.map_pages`` (v5.14+).
+        include/linux/iommu.h ``iommu_domain_ops.map_pages`` (v5.15+).
+        SpecUsageError under core ``"map_range"``, whose domains have no map_pages.
         """
+        self._check_pages_op("map_pages")
         for name, value in (("iova", iova), ("paddr", paddr), ("pgsize", pgsize),
                             ("pgcount", pgcount)):
             _check_u64(name, value)
@@ -333,14 +363,22 @@ class ReferenceDomain:
         """Driver ``unmap_pages``: returns the bytes unmapped (no IOTLB sync at this level).
 
         0 for bad arguments (PAGES_ARGS).  Source: include/linux/iommu.h
-        ``iommu_domain_ops.unmap_pages`` (v5.14+).
+        ``iommu_domain_ops.unmap_pages`` (v5.15+).  SpecUsageError under core
+        ``"map_range"``.
         """
+        self._check_pages_op("unmap_pages")
         for name, value in (("iova", iova), ("pgsize", pgsize), ("pgcount", pgcount)):
             _check_u64(name, value)
         self.decided = []
         if R.pages_args(self, iova, 0, pgsize, pgcount) is not None:
             return 0
         return self._unmap_pages(iova, pgsize, pgcount)
+
+    def _check_pages_op(self, op: str) -> None:
+        if self.core_info.whole_range:
+            raise SpecUsageError(f"{op} is not a driver operation under core {self.core!r}: v7.1 "
+                                 f"iommupt domains offer map_range / unmap_range instead "
+                                 f"(99fb8afa16ad, d6c65b0fd621)")
 
     def _map_pages(self, iova, paddr, pg, count, prot) -> tuple[int, int]:
         sem = self.semantics

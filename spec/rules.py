@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import pgsize as _pgsize
+from .history import RULE_SPANS
+from .versions import Span
 from .errors import EINVAL, ENXIO, EOVERFLOW, ERANGE
 from .prot import IOMMU_READ, IOMMU_WRITE
 
@@ -29,6 +31,7 @@ class Rule:
     ``defect`` marks a rule that names a known Linux defect class: the model
     states the mapping that was asked for, Linux writes something else, and a
     difference on a call this rule decided is reported under it.
+    ``versions`` are the releases it holds for (:class:`spec.versions.Span`).
     """
 
     name: str
@@ -36,6 +39,9 @@ class Rule:
     doc: str
     fn: Callable
     defect: bool = False
+    #: The mainline releases the rule states, with the commits that started and ended it
+    #: (spec.history.RULE_SPANS).
+    versions: tuple[Span, ...] = ()
 
     def __call__(self, d, *args):
         out = self.fn(d, *args)
@@ -52,8 +58,12 @@ RULES: dict[str, Rule] = {}
 
 
 def rule(name: str, source: str, defect: bool = False):
+    """Register ``fn`` as rule ``name``; its releases come from spec.history.RULE_SPANS."""
+    if name not in RULE_SPANS:
+        raise AssertionError(f"rule {name} has no releases in spec.history.RULE_SPANS")
+
     def register(fn):
-        r = Rule(name, source, fn.__doc__ or "", fn, defect)
+        r = Rule(name, source, fn.__doc__ or "", fn, defect, RULE_SPANS[name])
         assert name not in RULES, name
         RULES[name] = r
         return r

@@ -12,6 +12,8 @@ named variant, and a failure report names it.
 from dataclasses import dataclass, field
 
 from .errors import EADDRINUSE, EEXIST, EINVAL
+from .history import _SPLIT, _SPLIT_V7S
+from .versions import Span, span
 
 SPLIT, REFUSE, WHOLE, WHOLE_ANY = "split", "refuse", "whole", "whole_any"
 #: v7s's split: a 16M supersection or 64K large page becomes 16 entries, and a
@@ -102,9 +104,20 @@ class Semantics:
     replaced_table_flush: str = "walk"
     #: iova_to_phys past the table's range returns -ERANGE cast to an address (IOVA_TO_PHYS_RANGE).
     iova_to_phys_errno: bool = False
-    #: The Linux versions this variant states, as text ("v6.1 to v6.13").
-    versions: str = ""
+    #: The releases this variant states (spec.versions.Span), with the commits that started
+    #: and ended it; a point that changed inside them has its own in ``point_spans``.
+    spans: tuple[Span, ...] = ()
+    point_spans: dict[str, tuple[Span, ...]] = field(default_factory=dict)
     differences: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def versions(self) -> str:
+        """The releases as text: ``"v5.4 to v6.12 (until 33729a5fc0ca)"``."""
+        return "; ".join(map(str, self.spans))
+
+    def point_versions(self, point: str) -> tuple[Span, ...]:
+        """The releases variant point ``point`` holds for (the variant's, unless it changed)."""
+        return self.point_spans.get(point, self.spans)
 
     def __post_init__(self) -> None:
         # Slots, per-table batches and tables replaced by a block are walks of a
@@ -175,8 +188,10 @@ _V7S_DIFF = {
 SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
         name="arm-lpae-v6.13", partial_unmap=SPLIT,
-        source="drivers/iommu/io-pgtable-arm.c up to v6.13 (arm_lpae_split_blk_unmap)",
-        versions="v5.15 to v6.13 (checked against Debian 6.1.192 and 6.12.118)",
+        source="drivers/iommu/io-pgtable-arm.c up to v6.12 (arm_lpae_split_blk_unmap)",
+        spans=(span("5.4", "6.12", until=_SPLIT + " (v6.13)",
+                    note="checked against Debian 6.1.192 and 6.12.118; the name keeps the "
+                         "release the model first gave it"),),
         differences={**_ARM_DIFF, "partial_unmap":
                      "arm_lpae_split_blk_unmap replaces the block by a table of next-level "
                      "blocks minus the part unmapped (level by level down to the unmap size), "
@@ -184,17 +199,19 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         **_ARM),
     Semantics(
         name="arm-lpae-v6.14", partial_unmap=REFUSE,
-        source="drivers/iommu/io-pgtable-arm.c from v6.14 (split removed; WARN and return 0)",
-        versions="v6.14+",
+        source="drivers/iommu/io-pgtable-arm.c from v6.13 (split removed; WARN and return 0)",
+        spans=(span("6.13", since=_SPLIT, note="in the v6.13 iommu pull; the name keeps the "
+                    "release the model first gave it"),),
         differences={**_ARM_DIFF, "partial_unmap":
-                     "v6.14 removed the split: __arm_lpae_unmap warns and returns 0, so "
+                     "v6.13 removed the split (33729a5fc0ca): __arm_lpae_unmap warns and returns 0, so "
                      "iommu_unmap stops there."},
         **_ARM),
     Semantics(
         name="arm-v7s-v6.13", partial_unmap=SPLIT_TO_PGSIZE,
-        source="drivers/iommu/io-pgtable-arm-v7s.c up to v6.13 (arm_v7s_split_cont, "
+        source="drivers/iommu/io-pgtable-arm-v7s.c up to v6.12 (arm_v7s_split_cont, "
                "arm_v7s_split_blk_unmap)",
-        versions="v5.15 to v6.13 (checked against Debian 6.1.192 and 6.12.118)",
+        spans=(span("5.4", "6.12", until=_SPLIT_V7S + " (v6.13)",
+                    note="checked against Debian 6.1.192 and 6.12.118"),),
         differences={**_V7S_DIFF, "partial_unmap":
                      "arm_v7s_split_cont rewrites a supersection as 16 sections (a large page "
                      "as 16 small pages); arm_v7s_split_blk_unmap replaces a section by a "
@@ -203,10 +220,10 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         **_V7S),
     Semantics(
         name="arm-v7s", partial_unmap=REFUSE,
-        source="drivers/iommu/io-pgtable-arm-v7s.c from v6.14 (split removed)",
-        versions="v6.14+",
+        source="drivers/iommu/io-pgtable-arm-v7s.c from v6.13 (split removed)",
+        spans=(span("6.13", since=_SPLIT_V7S),),
         differences={**_V7S_DIFF, "partial_unmap":
-                     "v6.14 removed arm_v7s_split_cont and arm_v7s_split_blk_unmap: "
+                     "v6.13 removed arm_v7s_split_cont and arm_v7s_split_blk_unmap (fd50651636fb): "
                      "__arm_v7s_unmap warns (\"Unmap of a partial large IOPTE is not "
                      "allowed\") and returns 0."},
         **_V7S),
@@ -215,7 +232,8 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         replace_table=False, unmap_slots=True, per_table_batches=True,
         range_check=PADDR_START, prot_first=False, tables="dart",
         source="drivers/iommu/io-pgtable-dart.c (dart_map_pages, dart_unmap_pages)",
-        versions="v5.15+ (checked against Debian 6.1.192 and 6.12.118)",
+        spans=(span("5.15", since="46d1fb072e76 iommu/dart: Add DART iommu driver",
+                    note="checked against Debian 6.1.192 and 6.12.118"),),
         differences={
             "exists_errno": "dart_init_pte: -EEXIST when any entry of the batch is valid; "
                             "nothing is written.",
@@ -239,7 +257,14 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         name="generic-pt", exists_errno=EADDRINUSE, map_zero_size=0,
         partial_unmap=WHOLE, replace_table=False, unmap_slots=False,
         per_table_batches=False, unmap_range_checked=True, iova_to_phys_errno=True,
-        source="drivers/iommu/generic_pt/iommu_pt.h (the iommupt path, v6.18+/v7)",
+        point_spans={"map_zero_size": (
+            span("6.19", "7.0", note="0: the classic core's loop never calls the driver"),
+            span("7.1", since="d6c65b0fd621 iommupt: Avoid rewalking during map",
+                 note="-EINVAL under core=\"map_range\" (MAP_ZERO_SIZE)"))},
+        source="drivers/iommu/generic_pt/iommu_pt.h (the iommupt path, v6.19+)",
+        spans=(span("6.19", since="7c5b184db714 genpt: Generic Page Table base API; "
+                    "dcd6a011a8d5 iommupt: Add map_pages op", note="AMD (789a5913b29c) and "
+                    "VT-d (d373449d8e97) from v6.19; the v7.1 core is core=\"map_range\""),),
         differences={
             "exists_errno": "__map_range / clear_contig return -EADDRINUSE for any present "
                             "leaf under the new page.",
@@ -265,6 +290,9 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         map_over_live=REPLACE, hole_in_table=SZ_4K,
         source="drivers/iommu/amd/io_pgtable.c, the AMD v1 table before AMD moved to "
                "generic_pt (replace on map since v5.4; unmap_pages form since v6.1)",
+        spans=(span("6.1", "6.18", since="6b080c4e815c iommu/amd: Add map/unmap_pages() "
+                    "iommu_domain_ops callback support", until="789a5913b29c iommu/amd: Use the "
+                    "generic iommu page table (v6.19)"),),
         differences={
             "exists_errno": "Never used: no map fails over a live leaf (map_over_live).",
             "map_zero_size": "The classic core's `while (size)` loop does nothing: 0 "

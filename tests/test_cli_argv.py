@@ -21,15 +21,17 @@ from iommu_spec.cli.main import COMMANDS, main
 
 OPTIONS = {
     "profiles": ["--json"],
-    "semantics": ["--json"],
+    "semantics": ["--json", "--kernel", "--driver"],
     "rules": ["--json"],
+    "fixes": ["--json"],
     "check-trace": ["--profile", "--semantics", "--pgsize-bitmap", "--complete", "--json"],
     "explain": ["--profile", "--semantics", "--pgsize-bitmap", "--trace", "--json"],
     "vectors": ["--out", "--profile", "--semantics", "--random", "--json"],
     "run-vectors": ["--impl", "--impl-cmd", "--profile", "--semantics", "--impl-timeout",
                     "--max-failures", "--no-validate", "--json"],
     "difftest": ["--impl", "--profile", "--semantics", "--impl-cmd", "--impl-timeout",
-                 "--set-aside", "--kernel-format", "--kernel-semantics", "--save-failure"],
+                 "--set-aside", "--kernel-format", "--kernel-semantics", "--save-failure",
+                 "--kernel-version"],
     "prove": ["--json", "--timeout", "--jobs", "--only", "--bound-bits"],
     "bench": [],
     "kernel": ["build", "serve", "--src", "--format"],
@@ -47,7 +49,8 @@ PREFIX = {
 EXCLUDED = {"bench": {"model", "difftest", "costs", "mutants", "all"}, "kernel": {"fetch"}}
 
 NAMES = ["intel-vtd", "apple-dart", "bogus", "generic-pt", "apple-dart,bogus", "pgsize", "lpae",
-         "lpae-s1", "", ",", "P1", "P9"]
+         "lpae-s1", "", ",", "P1", "P9", "arm-smmu-v3", "intel", "virtio-iommu", "6.12", "v7.1",
+         "5.3", "9.0", "6.12.118"]
 NUMBERS = ["0", "1", "-1", "0x1000", "0x201000", "nan", "inf", "-inf", "1e400", "1" * 5000,
            "0x" + "f" * 17, "18446744073709551616", "007"]
 

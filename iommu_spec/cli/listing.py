@@ -30,7 +30,14 @@ def profiles_main(argv: list[str]) -> int:
 
 
 def semantics_main(argv: list[str]) -> int:
-    args = _parser("semantics", "The semantic variants and every point where they differ.").parse_args(argv)
+    p = _parser("semantics", "The semantic variants and every point where they differ; with "
+                "--kernel and/or --driver, what a kernel release runs for a driver.")
+    p.add_argument("--kernel", metavar="X.Y", help="a mainline release, v5.4 to v7.1 (6.12, "
+                   "v6.12 or 6.12.118)")
+    p.add_argument("--driver", metavar="NAME", help="an IOMMU driver: " + ", ".join(_drivers()))
+    args = p.parse_args(argv)
+    if args.kernel or args.driver:
+        return _kernel_semantics(args)
     points = ["exists_errno", "map_zero_size", "partial_unmap", "replace_table",
               "unmap_slots", "per_table_batches", "map_over_live", "hole_in_table",
               "unmap_range_checked", "range_check", "prot_first", "tables"]
@@ -45,6 +52,7 @@ def semantics_main(argv: list[str]) -> int:
                 v = errno_name(v)
             row[pt] = v
         row["versions"] = s.versions or "-"
+        row["iova_to_phys_errno"] = s.iova_to_phys_errno
         row["source"] = s.source
         rows.append(row)
     if args.json:
@@ -57,16 +65,100 @@ def semantics_main(argv: list[str]) -> int:
 
 
 def rules_main(argv: list[str]) -> int:
-    args = _parser("rules", "The named rules of the model.").parse_args(argv)
+    args = _parser("rules", "The named rules of the model, with the releases and commits "
+                   "they hold for.").parse_args(argv)
+    from spec.history import fixes_for
     rows = [{"rule": r.name + (" (Linux defect)" if r.defect else ""), "states": r.summary,
+             "releases": "; ".join(map(str, r.versions)),
+             "fixes": ", ".join(f"{f.hash} ({f.release}, before: {f.before_rule})"
+                                for f in fixes_for(r.name)) or "-",
              "source": r.source} for r in RULES.values()]
     if args.json:
         json.dump([{"rule": r.name, "defect": bool(r.defect), "states": r.summary,
+                    "versions": [s.as_dict() for s in r.versions],
+                    "fixes": [f.hash for f in fixes_for(r.name)],
                     "source": r.source, "doc": r.doc.strip()} for r in RULES.values()],
                   sys.stdout, indent=2)
         print()
     else:
-        print(tabulate(rows, headers="keys", maxcolwidths=[None, 70, 50]))
+        print(tabulate(rows, headers="keys", maxcolwidths=[None, 50, 36, 30, 40]))
+    return 0
+
+
+def fixes_main(argv: list[str]) -> int:
+    args = _parser("fixes", "Linux's fixes of 2024 to 2026 that changed what the API returns: "
+                   "the behaviour before each, named, and how the tester catches it.").parse_args(argv)
+    from spec.history import FIXES
+    if args.json:
+        json.dump([f.as_dict() for f in FIXES], sys.stdout, indent=2)
+        print()
+        return 0
+    rows = [{"commit": f.commit, "release": f.release, "introduced by": f.fixes,
+             "before (named)": f"{f.before_rule}: {f.before}", "after": f"{f.rule}: {f.after}",
+             "caught by": f.caught_by} for f in FIXES]
+    print(tabulate(rows, headers="keys", maxcolwidths=[30, None, 18, 40, 30, 36]))
+    return 0
+
+
+def _drivers() -> list[str]:
+    from spec.kernels import DRIVERS
+    return list(DRIVERS)
+
+
+def _kernel_semantics(args) -> int:
+    """``semantics --kernel X.Y [--driver D]`` / ``--driver D``: the variant and core a release runs."""
+    from spec import SpecUsageError
+    from spec.kernels import DRIVERS, era_of, for_kernel
+    from spec.versions import NEWEST, OLDEST, RELEASES, Version
+    try:
+        if args.driver and args.driver not in DRIVERS:
+            raise SpecUsageError(f"unknown driver {args.driver!r}; known: {', '.join(DRIVERS)}")
+        if args.kernel and args.driver:
+            k = for_kernel(args.kernel, args.driver)
+            if args.json:
+                json.dump(k.as_dict(), sys.stdout, indent=2)
+                print()
+                return 0
+            sem = SEMANTICS[k.variant]
+            print(f"Linux {k.version}, driver {k.driver}: semantics {k.variant}, core {k.core}")
+            print(f"  page table:  {k.table} ({k.era})")
+            print(f"  profiles:    {', '.join(k.profiles)}")
+            print(f"  variant:     {sem.source}; releases {sem.versions}")
+            from spec.cores import get_core
+            print(f"  core:        {get_core(k.core).summary}")
+            if k.note:
+                print(f"  note:        {k.note}")
+            for text in k.missing_fixes:
+                print(f"  not fixed yet in {k.version}: {text}")
+            print(f"  build it:    ReferenceDomain.for_kernel({str(k.version)[1:]!r}, {k.driver!r})")
+            return 0
+        if args.kernel:
+            version = Version.parse(args.kernel)
+            era_of(version, next(iter(DRIVERS)))  # the release's range check
+            rows = []
+            for name in DRIVERS:
+                try:
+                    k = for_kernel(version, name)
+                    rows.append({"driver": name, "semantics": k.variant, "core": k.core,
+                                 "page table": k.table, "missing fixes":
+                                 ", ".join(t.split()[0] for t in k.missing_fixes) or "-"})
+                except SpecUsageError as exc:
+                    rows.append({"driver": name, "semantics": "-", "core": "-",
+                                 "page table": str(exc).split(": ", 1)[-1], "missing fixes": "-"})
+        else:
+            rows = []
+            for era in DRIVERS[args.driver].eras:
+                rows.append({"releases": f"{era.first} to {era.last}", "semantics": era.variant or "-",
+                             "core": era.core or "-", "page table": era.table,
+                             "note": era.uncovered or era.note})
+    except SpecUsageError as exc:
+        print(f"iommu-spec semantics: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+    else:
+        print(tabulate(rows, headers="keys", maxcolwidths=[None, None, None, 40, 60]))
     return 0
 
 

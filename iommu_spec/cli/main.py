@@ -15,8 +15,9 @@ import sys
 #: (the arguments after the sub-command) and returns an exit status.
 COMMANDS = {
     "profiles": ("iommu_spec.cli.listing", "profiles_main", "list the page-size profiles of real IOMMUs"),
-    "semantics": ("iommu_spec.cli.listing", "semantics_main", "list the semantic variants and where they differ"),
-    "rules": ("iommu_spec.cli.listing", "rules_main", "list the named rules of the model with their sources"),
+    "semantics": ("iommu_spec.cli.listing", "semantics_main", "list the semantic variants and where they differ; --kernel X.Y --driver D: what a release runs"),
+    "rules": ("iommu_spec.cli.listing", "rules_main", "list the named rules of the model with their sources and releases"),
+    "fixes": ("iommu_spec.cli.listing", "fixes_main", "list Linux's fixes that changed API results, and what caught the old behaviour"),
     "difftest": ("iommu_spec.cli.listing", "difftest_main", "run the differential tester (pytest difftest)"),
     "prove": ("spec.proofs", "main", "prove the page-size selection invariants with z3"),
     "check-trace": ("tracecheck.cli", "check_trace_main", "check kernel IOMMU logs against the spec"),

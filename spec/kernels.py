@@ -1,0 +1,201 @@
+"""What a given kernel runs for a given driver: the semantic variant, the core and the profiles.
+
+``for_kernel("6.12", "arm-smmu-v3")`` answers "what does *my* kernel do?"
+from the table ``DRIVERS``: for each driver, the eras of mainline releases
+with the page-table code it used, the model's variant for that code and the
+core (spec.cores) that hands it work.  A release the model does not cover
+for that driver (a page table it does not state yet, or a driver not
+present) is an error that says why, never the closest guess.
+
+Sources of the boundaries (commits in spec.history and below): the
+map_pages conversions of v5.15 (arm-smmu 808035317b22, arm-smmu-v3
+9eec3f9b9e24, VT-d 3f34f1259776, io-pgtable-arm 4a77b12deb25, v7s
+23c30bed9c3c), mtk_iommu's in v6.2 (85637380dad6), AMD's in v6.1
+(6b080c4e815c), the split removal in v6.13 (33729a5fc0ca, fd50651636fb,
+in "IOMMU Updates for Linux v6.13"), generic_pt for AMD and VT-d in v6.19
+(789a5913b29c, d373449d8e97) and the v7.1 core (d6c65b0fd621, 99fb8afa16ad).
+"""
+
+from dataclasses import dataclass
+
+from .errors import SpecUsageError
+from .history import missing_fixes
+from .versions import NEWEST, OLDEST, Version, v
+
+
+@dataclass(frozen=True)
+class Era:
+    """Releases ``first`` to ``last`` of one driver: its page-table code (``table``), the
+    model's ``variant`` and ``core`` for it, or ``uncovered`` (why the model does not state
+    it) instead; ``note`` says what else a user should know."""
+
+    first: Version
+    last: Version
+    table: str
+    variant: str | None = None
+    core: str | None = None
+    uncovered: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Driver:
+    """An IOMMU driver: its source file, the profiles of its hardware and its eras."""
+
+    name: str
+    source: str
+    profiles: tuple[str, ...]
+    eras: tuple[Era, ...]
+
+
+def _era(first: str, last: str, table: str, variant: str | None = None, core: str | None = None,
+         uncovered: str = "", note: str = "") -> Era:
+    return Era(v(first), v(last), table, variant, core, uncovered, note)
+
+
+_LPAE = "io-pgtable-arm.c (ARM_64_LPAE_S1)"
+_NAME_NOTE = ("the variant's name keeps the release the model first gave it; the split was "
+              "removed in v6.13 (33729a5fc0ca)")
+
+DRIVERS: dict[str, Driver] = {d.name: d for d in [
+    Driver("arm-smmu-v3", "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c",
+           ("arm-lpae-4k", "arm-lpae-16k", "arm-lpae-64k"), (
+               _era("5.4", "5.14", _LPAE, "arm-lpae-v6.13", "map"),
+               _era("5.15", "6.12", _LPAE, "arm-lpae-v6.13", "map_pages",
+                    note="map_pages from 9eec3f9b9e24 (v5.15); " + _NAME_NOTE),
+               _era("6.13", "7.1", _LPAE, "arm-lpae-v6.14", "map_pages",
+                    note="partial unmaps refused from 33729a5fc0ca (v6.13); " + _NAME_NOTE +
+                    "; not an iommupt domain, so the classic core in v7.1 too"),
+           )),
+    Driver("arm-smmu", "drivers/iommu/arm/arm-smmu/arm-smmu.c",
+           ("arm-lpae-4k", "arm-lpae-16k", "arm-lpae-64k"), (
+               _era("5.4", "5.14", _LPAE, "arm-lpae-v6.13", "map",
+                    note="AArch32 contexts may use v7s instead (not selected here)"),
+               _era("5.15", "6.12", _LPAE, "arm-lpae-v6.13", "map_pages",
+                    note="map_pages from 808035317b22 (v5.15); " + _NAME_NOTE),
+               _era("6.13", "7.1", _LPAE, "arm-lpae-v6.14", "map_pages",
+                    note="partial unmaps refused from 33729a5fc0ca (v6.13); " + _NAME_NOTE),
+           )),
+    Driver("mtk_iommu", "drivers/iommu/mtk_iommu.c", ("armv7s-mediatek",), (
+        _era("5.4", "5.14", "io-pgtable-arm-v7s.c", "arm-v7s-v6.13", "map"),
+        _era("5.15", "6.1", "io-pgtable-arm-v7s.c", "arm-v7s-v6.13", "map-v5.15",
+             note="the driver kept ->map / ->unmap until 85637380dad6 (v6.2): one page per call "
+                  "under the v5.15 core (checked against Debian 6.1.192)"),
+        _era("6.2", "6.12", "io-pgtable-arm-v7s.c", "arm-v7s-v6.13", "map_pages",
+             note="map_pages from 85637380dad6 (v6.2); checked against Debian 6.12.118"),
+        _era("6.13", "7.1", "io-pgtable-arm-v7s.c", "arm-v7s", "map_pages",
+             note="partial unmaps refused from fd50651636fb (v6.13)"),
+    )),
+    Driver("mtk_iommu_v1", "drivers/iommu/mtk_iommu_v1.c", ("armv7s-mediatek",), (
+        _era("5.4", "7.1", "its own flat table",
+             uncovered="mtk_iommu_v1's own one-level table is not stated yet (issue 13)"),
+    )),
+    Driver("apple-dart", "drivers/iommu/apple-dart.c", ("apple-dart",), (
+        _era("5.4", "5.14", "-", uncovered="apple-dart was added in v5.15 (46d1fb072e76)"),
+        _era("5.15", "6.0", "the DART format in io-pgtable-arm.c", "apple-dart", "map_pages",
+             note="the variant was checked against io-pgtable-dart.c (v6.1+); 892384cd998a "
+                  "added the format inside io-pgtable-arm.c"),
+        _era("6.1", "7.1", "io-pgtable-dart.c", "apple-dart", "map_pages",
+             note="745ef1092bcf (v6.1); checked against Debian 6.1.192 and 6.12.118"),
+    )),
+    Driver("amd", "drivers/iommu/amd/iommu.c (v1 page table)", ("amd-v1",), (
+        _era("5.4", "6.0", "amd io_pgtable.c / in-driver v1 table (->map / ->unmap)",
+             uncovered="the ->map / ->unmap form of the AMD v1 table before v6.1 is not stated "
+                       "(the model's amd-v1 variant is iommu_v1_map_pages / unmap_pages, "
+                       "6b080c4e815c, v6.1)"),
+        _era("6.1", "6.18", "amd/io_pgtable.c", "amd-v1", "map_pages",
+             note="map_pages from 6b080c4e815c (v6.1)"),
+        _era("6.19", "7.0", "generic_pt amdv1 format", "generic-pt", "map_pages",
+             note="789a5913b29c (v6.19); the amdv1 format grows its top level "
+                  "(PT_FEAT_DYNAMIC_TOP), which the model does not state: it checks ranges "
+                  "against the profile's 2^52"),
+        _era("7.1", "7.1", "generic_pt amdv1 format", "generic-pt", "map_range",
+             note="the v7.1 core (d6c65b0fd621; also in 7.0.y stable); the dynamic top is not "
+                  "stated (see v6.19)"),
+    )),
+    Driver("amd-v2", "drivers/iommu/amd/iommu.c (v2 page table)", ("amd-v2",), (
+        _era("5.4", "6.0", "-", uncovered="the v2 page table was added in v6.1 (aaac38f61487)"),
+        _era("6.1", "6.18", "amd/io_pgtable_v2.c",
+             uncovered="io_pgtable_v2.c is built by the kernel harness but not stated yet "
+                       "(issue 13)"),
+        _era("6.19", "7.0", "generic_pt x86_64 format", "generic-pt", "map_pages",
+             note="789a5913b29c (v6.19)"),
+        _era("7.1", "7.1", "generic_pt x86_64 format", "generic-pt", "map_range",
+             note="the v7.1 core (d6c65b0fd621)"),
+    )),
+    Driver("intel", "drivers/iommu/intel/iommu.c", ("intel-vtd",), (
+        _era("5.4", "6.18", "intel/iommu.c's own dma_pte table",
+             uncovered="VT-d's own table (__domain_mapping, dma_pte_clear_range) is not stated "
+                       "yet (issue 13)"),
+        _era("6.19", "7.0", "generic_pt vtdss / x86_64 formats", "generic-pt", "map_pages",
+             note="d373449d8e97 (v6.19)"),
+        _era("7.1", "7.1", "generic_pt vtdss / x86_64 formats", "generic-pt", "map_range",
+             note="the v7.1 core (d6c65b0fd621; also in 7.0.y stable)"),
+    )),
+    Driver("virtio-iommu", "drivers/iommu/virtio-iommu.c", (), (
+        _era("5.4", "7.1", "none (MAP / UNMAP requests to the device)",
+             uncovered="virtio-iommu keeps no page table; its MAP / UNMAP rules (VIRTIO 1.2 "
+                       "device spec) are not stated yet (issue 13)"),
+    )),
+]}
+
+
+@dataclass(frozen=True)
+class KernelSemantics:
+    """The answer of :func:`for_kernel`: ``variant`` and ``core`` to build a
+    ReferenceDomain with, the ``profiles`` of the driver's hardware, the page-table code
+    (``table``), the releases of the era (``era``) and notes."""
+
+    version: Version
+    driver: str
+    variant: str
+    core: str
+    profiles: tuple[str, ...]
+    table: str
+    era: str
+    note: str
+    #: Fixes (spec.history.FIXES) this release does not have yet: the model states the
+    #: behaviour after them, and the named old behaviour is what this release does.
+    missing_fixes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"version": str(self.version), "driver": self.driver, "variant": self.variant,
+                "core": self.core, "profiles": list(self.profiles), "table": self.table,
+                "era": self.era, "note": self.note, "missing_fixes": list(self.missing_fixes)}
+
+
+def era_of(version: "Version | str", driver: str) -> Era:
+    """The era of ``driver`` that contains ``version``; SpecUsageError for an unknown driver or a
+    release outside v5.4 to v7.1."""
+    version = Version.parse(version)
+    if driver not in DRIVERS:
+        raise SpecUsageError(f"unknown driver {driver!r}; known: {', '.join(DRIVERS)}")
+    if not OLDEST <= version <= NEWEST:
+        raise SpecUsageError(f"kernel {version} is outside the releases the model answers for "
+                             f"({OLDEST} to {NEWEST})")
+    return next(e for e in DRIVERS[driver].eras if e.first <= version <= e.last)
+
+
+def for_kernel(version: "Version | str", driver: str) -> KernelSemantics:
+    """What kernel ``version`` (``"6.12"``, ``"v6.12"``, ``"6.12.118"``) runs for ``driver``.
+
+    Raises SpecUsageError for an unknown driver, a release outside v5.4 to
+    v7.1, or a release the model does not cover for that driver (the
+    message says why).
+    """
+    version = Version.parse(version)
+    era = era_of(version, driver)
+    if era.uncovered:
+        raise SpecUsageError(f"{driver} in {version}: not covered by the model: {era.uncovered}")
+    d = DRIVERS[driver]
+    missing = tuple(f"{f.hash} ({f.release}): {f.before_rule}, {f.before}"
+                    for f in missing_fixes(version, driver))
+    return KernelSemantics(version, driver, era.variant, era.core, d.profiles, era.table,
+                           f"{era.first} to {era.last}", era.note, missing)
+
+
+#: The driver each profile's hardware runs (profiles with none are not selected by release).
+PROFILE_DRIVER = {"arm-lpae-4k": "arm-smmu-v3", "arm-lpae-16k": "arm-smmu-v3",
+                  "arm-lpae-64k": "arm-smmu-v3", "armv7s-mediatek": "mtk_iommu",
+                  "apple-dart": "apple-dart", "intel-vtd": "intel", "amd-v1": "amd",
+                  "amd-v2": "amd-v2"}
