@@ -518,6 +518,10 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                 iova, size = leaf, plan["size"] + run.size
             if plan["used"]:
                 self.access(leaf)
+                if how in ("part", "inside") and run.pgsize > m:
+                    # the leaf's last page too: a driver that removes the whole leaf must
+                    # invalidate all of it, not just the part asked for (ee6e69d03255)
+                    self.access(leaf + run.pgsize - m)
             self.do("unmap", iova=iova, size=size)
 
         @step
