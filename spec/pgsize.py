@@ -60,6 +60,24 @@ def pgsize(pgsize_bitmap, iova, paddr, size):
     return pgsize_and_count(pgsize_bitmap, iova, paddr, size)[0]
 
 
+def best_pgsize(pgsize_bitmap, va, last_va, oa):
+    """generic_pt's choice of the next leaf size, as a page size in bytes (0: none fits).
+
+    Arguments and results are 64-bit values (ints or z3 bit-vectors).  The
+    largest page size in ``pgsize_bitmap`` that va and oa are aligned to and
+    that is not larger than the highest power of two <= ``last_va - va + 1``;
+    0 when none is, and 0 when ``va >= last_va`` (``PT_WARN_ON``: a one-byte
+    range).  Source: drivers/iommu/generic_pt/pt_common.h
+    ``pt_compute_best_pgsize`` (v6.19+), which the v7.1 ``map_range`` calls
+    for the first leaf and again after each run (``__map_range_leaf``).
+    Proof P7 shows it equals :func:`pgsize` on every call the core makes.
+    """
+    length = bv.wrap(last_va - va + 1)
+    mask = va | oa | bv.msb(length)
+    candidates = pgsize_bitmap & bv.mask_through(bv.lowbit(mask))
+    return bv.select(bv.ult(va, last_va), bv.msb(candidates), 0)
+
+
 def greedy_chunks(pgsize_bitmap: int, iova: int, paddr: int, size: int):
     """The ``(iova, paddr, pgsize, count)`` steps of the core's map loop over a range.
 

@@ -195,3 +195,17 @@ def test_the_implementations_follow_the_same_checks(name):
     assert impl.map(0, 0, 2 * K4, RW) == 0
     assert impl.unmap(0, 0x1800) == 2 * K4 and impl.leaves() == []
     assert impl.iova_to_phys(1 << 48) == 0xffffffffffffffde
+
+
+def test_best_pgsize_is_generic_pts_choice():
+    """pt_compute_best_pgsize: the largest page of the bitmap that va and oa are aligned to and
+    that fits below last_va; 0 for none and for a one-byte range (proof P7 ties it to
+    iommu_pgsize for every input)."""
+    from spec.pgsize import best_pgsize
+    B = K4 | M2 | G1
+    assert best_pgsize(B, 0, M2 - 1, 0) == M2
+    assert best_pgsize(B, 0, M2 - 2, 0) == K4
+    assert best_pgsize(B, M2, M2 + G1 - 1, M2 + K4) == K4   # oa only 4K-aligned
+    assert best_pgsize(B, 0, 0x7ff, 0) == 0                 # shorter than the smallest page
+    assert best_pgsize(B, 0x800, 0x800 + 2 * K4 - 1, 0) == 0  # misaligned va
+    assert best_pgsize(B, 5, 5, 0) == 0                     # PT_WARN_ON(va >= last_va)

@@ -94,7 +94,7 @@ def test_table_and_json_render_the_report(report):
     table = render_table(report)
     for header in ("property", "status", "seconds", "counterexample"):
         assert header in table.splitlines()[0]
-    assert "OK: 9/9 properties proved" in table
+    assert "OK: 10/10 properties proved" in table
     data = json.loads(render_json(report))
     assert data["ok"] is True and len(data["rows"]) == len(report.rows)
     assert all(v.startswith("0x") and len(v) == 18

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 from spec import bitops as bv
-from spec.pgsize import pgsize, pgsize_and_count
+from spec.pgsize import best_pgsize, pgsize, pgsize_and_count
 
 from . import logic as L
 
@@ -57,6 +57,7 @@ PRE_SIZE_NONZERO = "size > 0"
 PRE_NO_HUGE = "no page size >= 2^63"
 PRE_IOVA_END = "iova + size <= 2^64"
 PRE_PADDR_END = "paddr + size <= 2^64"
+PRE_NO_PAGE_1 = "no page size of 1 byte"
 
 
 def selection_preconditions(B, I, P, S) -> dict[str, Any]:
@@ -518,6 +519,21 @@ def _replacement(v, sel):
         derived={"pgsize": pg})
 
 
+# -- P7 -------------------------------------------------------------------------
+
+def _map_range_choice(v, sel):
+    B, I, P, S = _call(v)
+    last = bv.wrap(I + S - 1)
+    best = best_pgsize(B, I, last, P)
+    return Formula(
+        pre={PRE_SIZE_NONZERO: S != 0, PRE_IOVA_END: L.fits_end(I, S),
+             PRE_NO_PAGE_1: B & 1 == 0},
+        hyps={},
+        goal={"pt_compute_best_pgsize(iova, iova + size - 1, paddr) == iommu_pgsize's pgsize":
+              best == sel.single(B, I, P, S)},
+        derived={"pgsize": sel.single(B, I, P, S), "best_pgsize": best})
+
+
 PROPERTIES: tuple[Property, ...] = (
     Property(
         "P1", "soundness", "soundness: one supported page size, aligning iova and paddr, <= size; "
@@ -557,11 +573,19 @@ PROPERTIES: tuple[Property, ...] = (
                     lambda v, sel: _maximality(v, sel, single=True)),
          Obligation("nesting", CALL + ("page_iova", "page_size"), _nesting),
          Obligation("replacement", CALL, _replacement))),
+    Property(
+        "P7", "map_range choice", "the v7.1 core: generic_pt's pt_compute_best_pgsize picks, at "
+        "every position, the page size iommu_pgsize picks, so map_range's leaves are the "
+        "classic greedy batches (with P5)",
+        "drivers/iommu/generic_pt/pt_common.h pt_compute_best_pgsize (map_range, v7.1) vs "
+        "iommu.c iommu_pgsize", "unbounded (per leaf; map_range's run length, pt_pgsz_count, "
+        "is not proved)",
+        (Obligation("best pgsize", CALL, _map_range_choice),)),
 )
 
 
 def get_property(key: str) -> Property:
-    """The property numbered ``key`` ("P1", ..., "P6"); KeyError if there is none."""
+    """The property numbered ``key`` ("P1", ..., "P7"); KeyError if there is none."""
     for prop in PROPERTIES:
         if prop.key == key:
             return prop

@@ -1,0 +1,107 @@
+"""What each release runs per driver (spec.kernels), pinned release by release from v5.4 to v7.1.
+
+The expected table is written out here from the sources named in
+spec/kernels.py (the map_pages conversions of v5.15, mtk_iommu's of v6.2,
+AMD's of v6.1, the split removal in the v6.13 iommu pull, generic_pt for
+AMD and VT-d in v6.19, the v7.1 core), not computed from DRIVERS.
+"""
+
+import json
+
+import pytest
+
+from iommu_spec.cli.main import main as cli_main
+from spec import ReferenceDomain, SpecUsageError
+from spec.kernels import DRIVERS, for_kernel
+from spec.versions import RELEASES, Version
+
+L13, L14 = "arm-lpae-v6.13", "arm-lpae-v6.14"
+V13, V14 = "arm-v7s-v6.13", "arm-v7s"
+GPT, DART, AMD = "generic-pt", "apple-dart", "amd-v1"
+NO = None  # not covered: an error that says why
+
+#: release -> driver -> (variant, core) or NO.
+EXPECTED = {}
+for minor in range(4, 20):
+    v = f"5.{minor}"
+    classic = "map" if minor < 15 else "map_pages"
+    EXPECTED[v] = {
+        "arm-smmu-v3": (L13, classic), "arm-smmu": (L13, classic),
+        "mtk_iommu": (V13, "map" if minor < 15 else "map-v5.15"),
+        "apple-dart": (DART, "map_pages") if minor >= 15 else NO,
+        "amd": NO, "amd-v2": NO, "intel": NO, "virtio-iommu": NO, "mtk_iommu_v1": NO}
+for minor in range(0, 20):
+    v = f"6.{minor}"
+    lpae = L13 if minor < 13 else L14
+    EXPECTED[v] = {
+        "arm-smmu-v3": (lpae, "map_pages"), "arm-smmu": (lpae, "map_pages"),
+        "mtk_iommu": ((V13 if minor < 13 else V14), "map-v5.15" if minor < 2 else "map_pages"),
+        "apple-dart": (DART, "map_pages"),
+        "amd": NO if minor == 0 else ((AMD, "map_pages") if minor < 19 else (GPT, "map_pages")),
+        "amd-v2": (GPT, "map_pages") if minor == 19 else NO,
+        "intel": (GPT, "map_pages") if minor == 19 else NO,
+        "virtio-iommu": NO, "mtk_iommu_v1": NO}
+EXPECTED["7.0"] = {
+    "arm-smmu-v3": (L14, "map_pages"), "arm-smmu": (L14, "map_pages"),
+    "mtk_iommu": (V14, "map_pages"), "apple-dart": (DART, "map_pages"),
+    "amd": (GPT, "map_pages"), "amd-v2": (GPT, "map_pages"), "intel": (GPT, "map_pages"),
+    "virtio-iommu": NO, "mtk_iommu_v1": NO}
+EXPECTED["7.1"] = {**EXPECTED["7.0"], "amd": (GPT, "map_range"), "amd-v2": (GPT, "map_range"),
+                   "intel": (GPT, "map_range")}
+
+
+def test_the_table_covers_every_release_and_driver():
+    """Every release from v5.4 to v7.1 and every driver of spec.kernels is pinned below."""
+    want = [str(r)[1:] for r in RELEASES if Version(5, 4) <= r <= Version(7, 1)]
+    assert list(EXPECTED) == want
+    assert all(set(row) == set(DRIVERS) for row in EXPECTED.values())
+
+
+@pytest.mark.parametrize("version", list(EXPECTED))
+def test_for_kernel_per_release(version):
+    for driver, want in EXPECTED[version].items():
+        if want is NO:
+            with pytest.raises(SpecUsageError, match="not covered by the model"):
+                for_kernel(version, driver)
+        else:
+            k = for_kernel(version, driver)
+            assert (k.variant, k.core) == want, (version, driver)
+            d = ReferenceDomain.for_kernel(version, driver)
+            assert (d.semantics.name, d.core) == want
+
+
+def test_versions_are_parsed_like_uname_and_checked():
+    assert for_kernel("v6.12", "arm-smmu-v3") == for_kernel("6.12.118", "arm-smmu-v3")
+    for bad in ("5.3", "7.2", "6", "six.twelve", ""):
+        with pytest.raises(SpecUsageError):
+            for_kernel(bad, "arm-smmu-v3")
+    with pytest.raises(SpecUsageError, match="unknown driver 'smmu'"):
+        for_kernel("6.12", "smmu")
+    with pytest.raises(SpecUsageError, match="is not arm-smmu-v3's hardware"):
+        ReferenceDomain.for_kernel("6.12", "arm-smmu-v3", profile="intel-vtd")
+
+
+def test_cli_answers_and_refuses(capsys):
+    assert cli_main(["semantics", "--kernel", "6.12", "--driver", "arm-smmu-v3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["variant"], out["core"]) == (L13, "map_pages")
+    assert cli_main(["semantics", "--kernel", "6.10", "--driver", "arm-smmu"]) == 0
+    assert "not fixed yet in v6.10: 6093cd582f8e" in capsys.readouterr().out
+    assert cli_main(["semantics", "--kernel", "6.12", "--driver", "intel"]) == 2
+    assert "not covered by the model" in capsys.readouterr().err
+    assert cli_main(["semantics", "--kernel", "4.19", "--driver", "intel"]) == 2
+    assert cli_main(["semantics", "--kernel", "7.1"]) == 0
+    assert "map_range" in capsys.readouterr().out
+
+
+def test_rules_show_releases_and_commits(capsys):
+    assert cli_main(["rules", "--json"]) == 0
+    rules = {r["rule"]: r for r in json.loads(capsys.readouterr().out)}
+    assert all(r["versions"] for r in rules.values())
+    assert rules["MAP_PROT"]["versions"][0]["first"] == "v6.11"
+    assert rules["MAP_PROT"]["versions"][0]["since"].startswith("6093cd582f8e")
+    assert rules["MAP_PROT"]["fixes"] == ["6093cd582f8e"]
+    assert rules["UNMAP_SPLIT_SECTION"]["versions"][0]["last"] == "v6.12"
+    assert [s["first"] for s in rules["MAP_ZERO_SIZE"]["versions"]] == ["v3.3", "v7.1"]
+    assert cli_main(["fixes", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 8
