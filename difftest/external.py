@@ -60,6 +60,8 @@ EXCERPT = 300
 FULL_OPS = ("domain_alloc", "domain_free", "map", "unmap", "map_sg", "iova_to_phys")
 #: Operations a driver-only implementation must offer.
 DRIVER_OPS = ("domain_alloc", "domain_free", "map_pages", "unmap_pages")
+#: ... and one whose hello declares the v7.1 core (``"core": "map_range"``).
+RANGE_DRIVER_OPS = ("domain_alloc", "domain_free", "map_range", "unmap_range")
 
 #: The reply to each request: field -> kind.  Kinds: ``u64`` an int in
 #: [0, 2^64); ``errno0`` 0 or a negative errno; ``ssize`` bytes or a negative
@@ -75,6 +77,8 @@ REPLY_FIELDS: dict[str, dict[str, str]] = {
     "iova_to_phys": {"ret": "u64"},
     "map_pages": {"ret": "errno0", "mapped": "u64"},
     "unmap_pages": {"ret": "u64"},
+    "map_range": {"ret": "errno0", "mapped": "u64"},
+    "unmap_range": {"ret": "u64"},
     "iotlb_sync": {"ret": "zero"},
     "iotlb_sync_map": {"ret": "errno0"},
     "fail_alloc": {"ret": "zero"},
@@ -566,19 +570,25 @@ class ExternalProcess:
             if sem not in SEMANTICS:
                 self._fail(f"declares unknown semantics {sem!r}; known: {', '.join(SEMANTICS)}",
                            line)
-        required = DRIVER_OPS if "map" not in ops else FULL_OPS
+        core = reply.get("core")
+        if core is not None and core not in CORES:
+            self._fail(f"declares core {core!r}; known cores: {', '.join(CORES)}", line)
+        whole_range = core is not None and get_core(core).whole_range
+        driver_ops = RANGE_DRIVER_OPS if whole_range else DRIVER_OPS
+        required = driver_ops if "map" not in ops else FULL_OPS
         missing = [op for op in required if op not in ops]
         if missing:
             kind = "a driver-only" if "map" not in ops else "a full"
             self._fail(f"lists ops {sorted(ops)}: {kind} implementation must also offer "
                        f"{', '.join(missing)} (full: {', '.join(FULL_OPS)}; driver-only: "
-                       f"{', '.join(DRIVER_OPS)})", line)
+                       f"{', '.join(driver_ops)}"
+                       f"{' under core ' + core if whole_range else ''})", line)
         if "map" not in ops and not {"dump", "iova_to_phys"} & ops:
             self._fail("is driver-only but offers neither dump nor iova_to_phys, so its page "
                        "table cannot be checked", line)
-        core = reply.get("core")
-        if core is not None and core not in CORES:
-            self._fail(f"declares core {core!r}; known cores: {', '.join(CORES)}", line)
+        if whole_range and sem is not None and sem != "generic-pt":
+            self._fail(f"declares core {core!r} with semantics {sem!r}: the v7.1 core runs "
+                       f"only generic_pt domains (semantics generic-pt)", line)
         fmt = reply.get("format")
         return Hello(reply["name"], ops, sem, core, fmt if isinstance(fmt, str) else None)
 
@@ -737,6 +747,19 @@ class _ExternalDriver:
             gather.add_range(iova, unmapped)
         return unmapped
 
+    def map_range(self, iova, paddr, size, prot) -> tuple[int, int]:
+        """v7.1 ``map_range``: the whole request; ``(ret, mapped)``."""
+        self.impl.counters.driver_calls += 1
+        return self.adapter._map_range(iova, paddr, size, prot)
+
+    def unmap_range(self, iova, size, gather) -> int:
+        """v7.1 ``unmap_range``: the bytes cleared, which go to the gather."""
+        self.impl.counters.driver_calls += 1
+        unmapped = self.adapter._ret("unmap_range", iova=iova, size=size)
+        if unmapped:
+            gather.add_range(iova, unmapped)
+        return unmapped
+
     def iova_to_phys(self, iova: int) -> int:
         if "iova_to_phys" in self.offered:
             return self.adapter._ret("iova_to_phys", iova=iova)
@@ -771,8 +794,8 @@ class _ExternalCore(Core):
 
     def __init__(self, adapter: "ExternalImplementation") -> None:
         self.adapter = adapter
+        self.core = adapter.core  # before Core.__init__, which reads it
         super().__init__(adapter.profile, adapter.semantics)
-        self.core = adapter.core
         self.counters = adapter.counters
 
     @property
@@ -874,8 +897,10 @@ class ExternalImplementation:
                           f"non-empty subset of the {asked:#x} asked for", None)
         self._domain = True
         self.pgsize_bitmap = b2
-        self.ops = hello.ops
-        for op in ("map_pages", "unmap_pages", "iotlb_sync", "fail_alloc"):
+        # v7.1 iommupt domains have no map_pages / unmap_pages (spec core "map_range")
+        pages_ops = () if get_core(self.core).whole_range else ("map_pages", "unmap_pages")
+        self.ops = hello.ops - (frozenset({"map_pages", "unmap_pages"}) - set(pages_ops))
+        for op in (*pages_ops, "iotlb_sync", "fail_alloc"):
             if op in hello.ops:
                 setattr(self, op, getattr(self, "_" + op))
         if "iotlb_sync_map" in hello.ops:
@@ -958,6 +983,13 @@ class ExternalImplementation:
         if reply["mapped"] > pgsize * pgcount:
             self.process._fail(f"replied to map_pages with mapped {reply['mapped']:#x}, more than "
                                f"the pgsize * pgcount = {pgsize * pgcount:#x} asked for", None)
+        return reply["ret"], reply["mapped"]
+
+    def _map_range(self, iova, paddr, size, prot) -> tuple[int, int]:
+        reply = self._call("map_range", iova=iova, paddr=paddr, size=size, prot=prot)
+        if reply["mapped"] > size:
+            self.process._fail(f"replied to map_range with mapped {reply['mapped']:#x}, more than "
+                               f"the size {size:#x} asked for", None)
         return reply["ret"], reply["mapped"]
 
     def _unmap_pages(self, iova, pgsize, pgcount) -> int:

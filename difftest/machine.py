@@ -679,6 +679,13 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             size = self.bounded(iova, paddr, plan["size"])
             if self.spec.tables is not None:  # the model knows the tables: it predicts the failure
                 return self.map_failing_alloc(after, iova, paddr, size, prot)
+            args = {"iova": iova, "paddr": paddr, "size": size, "prot": prot}
+            if set_aside:  # the map's input class, as the model would decide it without a failure
+                trial = self.spec.copy()
+                trial.map(**args)
+                if classes_of("map", args, trial.decided, set_aside):
+                    stats.record(self.key, set_aside=1)
+                    return
             arm = Call("fail_alloc", {"after": after}, 0, None, [], kind="impl")
             self.calls.append(arm)
             self.call_impl(arm, "MAP_ROLLBACK")

@@ -32,7 +32,7 @@ def fenced(text: str, lang: str = r"[a-z]*") -> list[str]:
 
 
 def test_readme_model_example_prints_what_it_says():
-    """Each `# -> value` in the README's five-line model example is what that line gives."""
+    """Each `# -> value` in the README's six-line model example is what that line gives."""
     block = next(b for b in fenced(README, "python") if "ReferenceDomain(" in b)
     env: dict = {}
     checked = 0
@@ -49,7 +49,7 @@ def test_readme_model_example_prints_what_it_says():
             want = f"({want})"
         assert got == ast.literal_eval(want), line
         checked += 1
-    assert checked == 3
+    assert checked == 4
 
 
 def transcripts(text: str):

@@ -107,6 +107,23 @@ def test_python_driver_runs_under_the_spec_core():
     check(PYTHON_DRIVER, "amd-v2")
 
 
+def test_python_driver_of_the_v71_core():
+    """`python_driver.py --core map_range`: its hello declares the v7.1 core, the harness sends
+    one map_range / unmap_range per request, with no alignment check of its own."""
+    cmd = f"{PYTHON_DRIVER} --core map_range"
+    with ExternalFactory(cmd) as factory:
+        impl = factory("intel-vtd")
+        assert impl.core == "map_range" and "map_pages" not in impl.ops
+        assert impl.map(0x1ff000, 0x1ff000, 0x202000, 3) == 0
+        assert impl.counters.driver_calls == 1
+        assert impl.map(0x800000, 0x800000, 0x1800, 3) == -6   # -ENXIO, the 4K page rolled back
+        assert impl.map(0x800800, 0, 0x1000, 3) == -6
+        assert impl.unmap(0x1ff000, 0x1800) == 0x201000       # no alignment check: whole leaves
+        assert impl.leaves() == [(0x400000, 0x400000, 0x1000, 1, 3)]
+        impl.close()
+    check(cmd, "amd-v2")
+
+
 PLANTED = '''
 import os, sys
 sys.path.insert(0, {root!r})

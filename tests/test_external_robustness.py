@@ -243,7 +243,16 @@ def test_error_reply_is_shown(tmp_path):
                                             "unmap_pages"]},
      "offers neither dump nor iova_to_phys"),
     ({"version": 1, "ops": FULL_OPS}, "replied to hello without 'name'"),
-], ids=["version", "semantics", "missing-ops", "driver-uncheckable", "no-name"])
+    ({"version": 1, "name": "fake", "core": "map_range",
+      "ops": ["domain_alloc", "domain_free", "map_pages", "unmap_pages", "dump"]},
+     "must also offer map_range, unmap_range"),
+    ({"version": 1, "name": "fake", "core": "map_range", "semantics": "arm-lpae-v6.14",
+      "ops": ["domain_alloc", "domain_free", "map_range", "unmap_range", "dump"]},
+     "the v7.1 core runs only generic_pt domains"),
+    ({"version": 1, "name": "fake", "core": "map-v7", "ops": FULL_OPS},
+     "declares core 'map-v7'; known cores: map_pages, map-v5.15, map, map-v4.16, map_range"),
+], ids=["version", "semantics", "missing-ops", "driver-uncheckable", "no-name",
+        "range-driver-ops", "range-semantics", "unknown-core"])
 def test_bad_hello(tmp_path, hello, expected):
     """A hello with the wrong version, an unknown variant or too few operations is refused at start."""
     process = ExternalProcess(fake(tmp_path, "pass", hello=hello))
