@@ -48,6 +48,18 @@ INPUT_CLASSES: dict[str, InputClass] = {c.name: c for c in [
     InputClass("unaligned-tail", frozenset({"MAP_RANGE_TAIL"}),
                "a v7.1-core map whose length is not a multiple of the smallest page (spec "
                "MAP_RANGE_TAIL)"),
+    InputClass("unflushed-leaf-replace", frozenset({"MAP_REPLACE_LEAF_UNFLUSHED"}),
+               "an AMD v1 map over live leaves of its own level, which Linux does not flush "
+               "(spec MAP_REPLACE_LEAF_UNFLUSHED)"),
+    InputClass("teardown-flush-short", frozenset({"MAP_TEARDOWN_FLUSH_SHORT"}),
+               "an AMD v1 map that tears down a larger page, which 6.12 flushes only over the "
+               "new range (spec MAP_TEARDOWN_FLUSH_SHORT)"),
+    InputClass("page-above-top-level", frozenset({"MAP_PAGE_ABOVE_TOP"}),
+               "an AMD v1 page above the table's top level, written at the wrong level by 6.1 "
+               "(spec MAP_PAGE_ABOVE_TOP)"),
+    InputClass("pte-group-overwrite", frozenset({"MAP_REPLACE_PTE_GROUP"}),
+               "an AMD v1 map over part of a larger page of replicated PTEs at the same level "
+               "(spec MAP_REPLACE_PTE_GROUP)"),
     InputClass("zero-length-sg-entry", frozenset(),
                "a map_sg with a zero-length scatterlist entry (spec MAP_SG_COALESCE)",
                _zero_length_sg),
@@ -98,8 +110,16 @@ class LinuxFinding:
 #: kernel items it applies to, and tests/test_linux_findings.py shows it is
 #: still found when it is not.
 KNOWN_LINUX_FINDINGS: tuple[LinuxFinding, ...] = (
-    LinuxFinding("paddr-past-oas", frozenset({"lpae-s1", "dart"}), ((6, 1), (6, 12)),
+    LinuxFinding("paddr-past-oas", frozenset({"lpae-s1", "dart", "amd-v1"}), ((6, 1), (6, 12)),
                  "paddr-past-oas"),
+    LinuxFinding("pte-group-overwrite", frozenset({"amd-v1"}), ((6, 1), (6, 12)),
+                 "pte-group-overwrite"),
+    LinuxFinding("unflushed-leaf-replace", frozenset({"amd-v1"}), ((6, 1), (6, 12)),
+                 "unflushed-leaf-replace"),
+    LinuxFinding("teardown-flush-short", frozenset({"amd-v1"}), ((6, 12), (6, 12)),
+                 "teardown-flush-short"),
+    LinuxFinding("page-above-top-level", frozenset({"amd-v1"}), ((6, 1), (6, 1)),
+                 "page-above-top-level"),
     LinuxFinding("iova-past-ias", frozenset({"dart"}), ((6, 1), (6, 12)), "iova-past-ias"),
     # 6.1's mtk_iommu maps one page per call, so v7s's per-call loop never crosses 2^32 there.
     LinuxFinding("iova-past-ias", frozenset({"v7s"}), ((6, 12), (6, 12)), "iova-past-ias"),

@@ -739,6 +739,10 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             if impl_leaves is None:
                 return self.probe("MAP_ROLLBACK")
             impl_leaves = [tuple(r) for r in canonical_leaves(impl_leaves)]
+            view = getattr(self.impl, "recorded_prot", None)
+            if view is not None:  # what the implementation's descriptors can record of prot
+                before = [tuple(r) for r in canonical_leaves(
+                    (i, p, g, c, view(r)) for i, p, g, c, r in before)]
             if impl_leaves == before:
                 return
             sem, end = self.sem, iova + size

@@ -298,6 +298,27 @@ def _map_largest_block(c: Ctx):
     return [MAP(c.A, c.Y, c.big), PHYS(c.A + c.big - 1), PHYS(c.A + c.big), UNMAP(c.A, c.big)]
 
 
+@scenario("map-largest-block-at-0")
+def _map_largest_block_at_0(c: Ctx):
+    """The largest block at IOVA 0, first thing in the domain: under the legacy AMD v1 table a
+    page above its three starting levels, which 6.1 writes at the wrong level
+    (MAP_PAGE_ABOVE_TOP)."""
+    if c.big == c.m:
+        return None
+    return [MAP(0, c.Y, c.big), PHYS(c.big - 1), UNMAP(0, c.big)]
+
+
+@scenario("map-inside-larger")
+def _map_inside_larger(c: Ctx):
+    """A smallest page mapped at the start of a live page of the next size: io-pgtable and
+    generic_pt refuse it; the legacy AMD v1 table replaces the larger page, and where that
+    page is a group of PTEs of the same level Linux leaves the rest (MAP_REPLACE_PTE_GROUP)."""
+    if c.p1 is None:
+        return None
+    return [MAP(c.A, c.Y, c.p1), MAP(c.A, c.Z, c.m), PHYS(c.A), PHYS(c.A + c.m),
+            UNMAP(c.A, c.p1)]
+
+
 @scenario("map-exists-rollback")
 def _map_exists_rollback(c: Ctx):
     """A map that runs into a live leaf fails with the variant's errno and unmaps what it mapped
@@ -664,6 +685,7 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
         "a driver call that can run past 2^ias (range_check 'start' without per-table "
         "batches, or no IOVA check)"),
     "PADDR_PAST_OAS": (lambda s: s.range_check != "whole", "range_check != 'whole'"),
+    "MAP_RANGE": (lambda s: s.range_check != "none", "range_check != 'none'"),
     "UNMAP_SPLIT_SECTION": (lambda s: s.partial_unmap == "split_to_pgsize",
                             "partial_unmap == 'split_to_pgsize'"),
     # The v7.1 core's own checks: its vectors exist only under generic-pt (spec.cores map_range).
@@ -672,12 +694,33 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
     "MAP_NO_PGSIZE": (lambda s: s.name == "generic-pt", "the v7.1 core (generic-pt only)"),
     "MAP_RANGE_TAIL": (lambda s: s.name == "generic-pt", "the v7.1 core (generic-pt only)"),
     "IOVA_TO_PHYS_RANGE": (lambda s: s.iova_to_phys_errno, "iova_to_phys_errno"),
+    # The legacy AMD v1 table's own defect classes.
+    "MAP_REPLACE_PTE_GROUP": (lambda s: s.map_over_live == "replace", "map_over_live == 'replace'"),
+    "MAP_PAGE_ABOVE_TOP": (lambda s: s.map_over_live == "replace", "map_over_live == 'replace'"),
     "CORE_BATCHES": (lambda s: s.per_table_batches or getattr(s, "unmap_range_checked", False),
                      "per_table_batches or unmap_range_checked (where batches are judged whole)"),
 }
 
 
-def applies(rule_name: str, semantics: Semantics) -> str | None:
+#: Rules that can decide only with some page sizes in the domain's bitmap: rule ->
+#: (condition on the OR of the bitmaps a variant's vectors use, what it says).  Checked only
+#: where the caller says which page sizes the vectors had (the CLI on a --profile selection).
+PAGE_CONDITIONAL: dict[str, tuple[Callable[[int], bool], str]] = {
+    "MAP_REPLACE_PTE_GROUP": (lambda b: any(b >> s & 1 and s % 9 != 3 for s in range(13, 64)),
+                              "a page size between two AMD v1 level sizes (8K, 16K, ...)"),
+    "MAP_PAGE_ABOVE_TOP": (lambda b: b >> 39 != 0, "a page size of 2^39 or more"),
+}
+
+
+def page_sizes(vectors: Iterable[dict]) -> dict[str, int]:
+    """``{semantics: the OR of the pgsize_bitmaps its vectors use}`` (for PAGE_CONDITIONAL)."""
+    out: dict[str, int] = {}
+    for v in vectors:
+        out[v["semantics"]] = out.get(v["semantics"], 0) | v["pgsize_bitmap"]
+    return out
+
+
+def applies(rule_name: str, semantics: Semantics, bitmap: int | None = None) -> str | None:
     """None when ``rule_name`` can decide an operation under ``semantics``, else why not.
 
     Rules outside spec.rules (the IOTLB model's) are not decided by any
@@ -690,6 +733,10 @@ def applies(rule_name: str, semantics: Semantics) -> str | None:
     if rule_name in CONDITIONAL:
         condition, text = CONDITIONAL[rule_name]
         if not condition(semantics):
+            return f"needs {text}"
+    if bitmap is not None and rule_name in PAGE_CONDITIONAL:
+        condition, text = PAGE_CONDITIONAL[rule_name]
+        if not condition(bitmap):
             return f"needs {text}"
     return None
 
@@ -704,21 +751,26 @@ def coverage(vectors: Iterable[dict]) -> dict[str, dict[str, int]]:
     return {s: dict(c) for s, c in out.items()}
 
 
-def missing(cov: dict[str, dict[str, int]]) -> list[tuple[str, str]]:
-    """The (semantics, rule) pairs where the rule can apply but no vector decides it."""
+def missing(cov: dict[str, dict[str, int]], bitmaps: dict[str, int] | None = None
+            ) -> list[tuple[str, str]]:
+    """The (semantics, rule) pairs where the rule can apply but no vector decides it;
+    ``bitmaps`` (:func:`page_sizes`) also rules out PAGE_CONDITIONAL rules."""
+    bitmaps = bitmaps or {}
     return [(s, name) for s in cov for name in RULES
-            if applies(name, get_semantics(s)) is None and not cov[s].get(name)]
+            if applies(name, get_semantics(s), bitmaps.get(s)) is None and not cov[s].get(name)]
 
 
-def coverage_table(cov: dict[str, dict[str, int]]) -> str:
+def coverage_table(cov: dict[str, dict[str, int]], bitmaps: dict[str, int] | None = None) -> str:
     """Rules x semantics: vectors deciding each rule, ``n/a`` where it cannot apply, ``MISSING``."""
     sems = [s for s in SEMANTICS if s in cov]
+    bitmaps = bitmaps or {}
     rows = []
     for name in RULES:
         row = [name + (" *" if name in DERIVED else "")]
         for s in sems:
             count = cov[s].get(name, 0)
-            row.append(count if count else "n/a" if applies(name, get_semantics(s)) else "MISSING")
+            row.append(count if count else "n/a" if applies(name, get_semantics(s), bitmaps.get(s))
+                       else "MISSING")
         rows.append(row)
     notes = [f"* {name} is never in ReferenceDomain.decided (the model calls it directly); a "
              f"step counts for it {why}." for name, (_, _, why) in DERIVED.items() if name in RULES]
@@ -1149,14 +1201,15 @@ def vectors_main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     cov = coverage(vectors)
-    gaps = missing(cov)
+    bitmaps = page_sizes(vectors)
+    gaps = missing(cov, bitmaps)
     if args.json:
         json.dump({"vectors": len(vectors), "coverage": cov,
                    "missing": [list(g) for g in gaps]}, sys.stdout, indent=2)
         print()
     else:
         print(f"wrote {len(vectors)} vectors to {args.out}\n")
-        print(coverage_table(cov))
+        print(coverage_table(cov, bitmaps))
         if gaps:
             print("\nnot covered: " + ", ".join(f"{r} under {s}" for s, r in gaps))
     return 1 if gaps else 0

@@ -125,6 +125,8 @@ class ReferenceDomain:
         if self.semantics.tables:
             self.geometry = geometry_for(self.semantics.tables, self.min_pagesz, self.ias)
             self.tables = TableSet(self.geometry)
+        #: The AMD v1 table's number of levels as 6.1's alloc_pte grows it (MAP_PAGE_ABOVE_TOP).
+        self.amd_mode = 3
         #: Fault injection: page-table allocations left before one fails (None: never).
         self.alloc_fail_in: int | None = None
         #: Names of the rules that decided the most recent call, in order.
@@ -395,10 +397,21 @@ class ReferenceDomain:
         """Write ``count`` leaves of ``pg`` under a variant without a table format (checks done)."""
         sem = self.semantics
         if sem.map_over_live == "replace":
-            end = iova + pg * count
-            R.map_replace_leaves(self, iova, end)
-            self._track_tables(iova, end, pg)
-            return 0, R.map_pages_install(self, iova, paddr, pg, count, prot)
+            R.paddr_past_oas(self, paddr, pg * count)
+            head = min(count, (U64 - iova) // pg)  # the driver's unsigned long iova wraps at 2^64
+            for at, pa, n in ((iova, paddr, head), (0, (paddr + head * pg) & MASK64, count - head)):
+                if n:
+                    self._amd_grow(at)
+                    R.map_page_above_top(self, pg, self.amd_mode)
+                    self._amd_grow(at + (n - 1) * pg)
+                    end = at + pg * n
+                    defects = R.amd_replace_defects(self, at, end, pg)
+                    R.map_replace_leaves(self, at, end)
+                    for rule, args in defects:
+                        rule(self, *args)
+                    self._track_tables(at, end, pg)
+                    R.map_pages_install(self, at, pa, pg, n, prot)
+            return 0, pg * count
         end = iova + pg * count  # generic_pt: any live leaf under the new pages is a conflict
         run = next(iter(self.state.overlapping(iova, end)), None)
         if run is None:
@@ -549,6 +562,11 @@ class ReferenceDomain:
             return True
         return self.tables.child(entry, at) is not None
 
+    def _amd_grow(self, address: int) -> None:
+        """6.1's increase_address_space: add a top level while ``address`` is beyond its reach."""
+        while self.amd_mode < 6 and address > (1 << (12 + 9 * self.amd_mode)) - 1:
+            self.amd_mode += 1
+
     def _track_tables(self, iova, end, pg) -> None:
         """Last-level tables after pages of pg were written over [iova, end).
 
@@ -626,12 +644,12 @@ class ReferenceDomain:
                 nxt = self.state.next_start(at)
                 stop = min(base + span, at + size - done, U64 if nxt is None else nxt)
                 done += R.unmap_hole_in_table(self, at, stop)
-                at = stop
+                at = stop & MASK64  # the driver's unsigned long iova wraps
                 continue
             leaf = self.state.leaf_at(at)
             if leaf.iova != at:  # the request starts inside a leaf
                 done += R.unmap_partial_leaf(self, leaf, at, min(leaf.end, at + size - done))
-                at = leaf.end
+                at = leaf.end & MASK64
                 continue
             n = min((run.end - at) // run.pgsize, -(-(size - done) // run.pgsize))
             stop = at + n * run.pgsize
@@ -644,7 +662,7 @@ class ReferenceDomain:
                 R.unmap_partial_leaf(self, self.state.leaf_at(last), last,
                                      last + size - done - (last - at))
             done += stop - at
-            at = stop
+            at = stop & MASK64
         return done
 
     # -- state ----------------------------------------------------------------

@@ -61,6 +61,9 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
     "MAP_REPLACE_TABLE": (span("5.4", note="io-pgtable-arm / v7s arm_*_init_pte, " + _OLDER),),
     "MAP_REPLACE_LEAVES": (span("5.4", "6.18", until=_AMD_GENPT + " (v6.19)",
                                 note="the AMD v1 table"),),
+    "MAP_REPLACE_PTE_GROUP": (span("5.4", "6.18", until=_AMD_GENPT + " (v6.19)",
+                                   note="seen in Debian 6.1.192 and 6.12.118 through the kernel "
+                                        "harness"),),
     "MAP_ROLLBACK": (span("3.3", note="from v7.1 the core unmaps the bytes map_range reports "
                           "(" + _D6C + "); v7.1-rc1 to rc4 lost the errno on classic domains "
                           "(FIXES 6fc7e8a3b811)"),),
@@ -95,6 +98,15 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
     "IOTLB_STALE": (span("3.3", note="generic_pt v6.19 gathered only the bytes asked for "
                          "(FIXES ee6e69d03255); v7.0-rc skipped iotlb_sync for an empty "
                          "gather (FIXES 7e0548525abd)"),),
+    "MAP_REPLACE_LEAF_UNFLUSHED": (span("5.4", "6.18", until=_AMD_GENPT + " (v6.19)",
+                                        note="seen in Debian 6.1.192 and 6.12.118 through the "
+                                             "kernel harness"),),
+    "MAP_TEARDOWN_FLUSH_SHORT": (span("6.12", "6.18", until=_AMD_GENPT + " (v6.19)",
+                                      note="seen in Debian 6.12.118; 6.1.192 flushes the domain; "
+                                           "the commit that narrowed the flush is not pinned"),),
+    "MAP_PAGE_ABOVE_TOP": (span("5.4", "6.1", note="seen in Debian 6.1.192; 6.12.118 grows the "
+                                "table by the last address and the page's level (the fixing "
+                                "commit is not pinned)"),),
     "MAP_REPLACE_UNFLUSHED": (span("6.1", note="mtk_iommu on v7s; seen in 6.1.192 and "
                                    "6.12.118, no fix known"),),
     "TABLE_LIFETIME": (span("5.4", note="io-pgtable, " + _OLDER),),

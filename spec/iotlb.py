@@ -132,3 +132,34 @@ def map_replace_unflushed(d, start, end):
     tables were replaced; returns its start.
     """
     return start
+
+
+@rule("MAP_REPLACE_LEAF_UNFLUSHED", "drivers/iommu/amd/io_pgtable.c iommu_v1_map_pages (updated only when a table was freed or a larger page torn down); amd/iommu.c amd_iommu_iotlb_sync_map (flushes only with amd_iommu_np_cache), v5.4 to v6.18", defect=True)
+def map_replace_leaf_unflushed(d, start, end):
+    """Under the legacy AMD v1 table, a map that replaces live leaves of its own level flushes nothing.
+
+    iommu_v1_map_pages flushes the domain only when ``updated``: a table was
+    freed under the new page (free_clear_pte) or a larger page was torn down
+    on the way down (alloc_pte).  Overwriting a live PTE of the new page's
+    own level does neither, and iotlb_sync_map invalidates the new range only
+    where the IOMMU caches non-present entries: the old translation stays in
+    the IOTLB.  The model states the new mapping; a stale IOTLB entry after
+    such a map is reported under this rule.  Input class
+    ``unflushed-leaf-replace``.  Returns ``start``.
+    """
+    return start
+
+
+@rule("MAP_TEARDOWN_FLUSH_SHORT", "drivers/iommu/amd/io_pgtable.c iommu_v1_map_pages (amd_iommu_domain_flush_pages(dom, o_iova, size) when updated), 6.12; 6.1 flushed the whole domain (amd_iommu_domain_flush_tlb_pde)", defect=True)
+def map_teardown_flush_short(d, start, end):
+    """Under the legacy AMD v1 table of 6.12, a map that tears down a larger page flushes only its own range.
+
+    When alloc_pte replaces a larger page on the way down (``updated``),
+    6.12's iommu_v1_map_pages flushes ``[o_iova, o_iova + size)``, the
+    pages being mapped, not the rest of the page torn down: that rest stays
+    in the IOTLB though it is no longer mapped.  (6.1 flushed the whole
+    domain here.)  [start, end) is the span of the leaves removed; a stale
+    entry after such a map is reported under this rule.  Input class
+    ``teardown-flush-short``.  Returns ``start``.
+    """
+    return start

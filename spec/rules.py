@@ -183,7 +183,9 @@ def map_range(d, iova, paddr, size):
       ``iova >> ias`` and ``paddr >> oas``;
     * ``"paddr_start"`` -- io-pgtable-dart checks only ``paddr >> oas``;
     * ``"whole"`` -- generic_pt: the call's IOVA range must end at or below
-      2^ias and its physical range at or below 2^oas.
+      2^ias and its physical range at or below 2^oas;
+    * ``"none"`` -- the legacy AMD v1 table checks nothing: it grows to any
+      64-bit IOVA, and a physical range past 2^oas is PADDR_PAST_OAS.
 
     Under the v7.1 core (``core="map_range"``) the driver gets the whole
     request and check_map_range checks its IOVA range once, before anything
@@ -199,8 +201,10 @@ def map_range(d, iova, paddr, size):
         bad = iova + size > 1 << d.ias or paddr + size > 1 << d.oas
     elif mode == "start":
         bad = iova >> d.ias or paddr >> d.oas
-    else:
+    elif mode == "paddr_start":
         bad = paddr >> d.oas
+    else:  # "none": the legacy AMD v1 table
+        bad = False
     return -ERANGE if bad else None
 
 
@@ -316,22 +320,83 @@ def map_replace_leaves(d, start, end):
     new page's level free_clear_pte clears each entry under the new page and
     frees any table there, with the leaves in it.
 
-    One corner is not modelled: an old page larger than the new one whose
-    replicated PTEs sit at the same level (an 8K page is two level-0 PTEs; a
-    4K page mapped over half of it).  Linux clears only the PTEs under the new
-    page; the others keep translating the old page's rest, but fetch_pte then
-    takes the group for one page, so a later unmap or iova_to_phys there
-    misreads it.  The model removes the old page whole here too.  Returns the
-    bytes of leaves removed.
+    One corner is a Linux defect of its own (MAP_REPLACE_PTE_GROUP): an old
+    page larger than the new one whose replicated PTEs sit at the same level.
+    The model removes the old page whole there too.  Returns the bytes of
+    leaves removed.
     """
-    lo, hi = start, end
-    first, last = d.state.leaf_at(start), d.state.leaf_at(end - 1)
-    if first is not None:
-        lo = first.iova
-    if last is not None:
-        hi = last.end
+    lo, hi = _replaced_span(d, start, end)
     removed = d.state.remove(lo, hi)
     return removed if removed else None
+
+
+def _replaced_span(d, start, end):
+    """The span of the leaves a legacy AMD v1 map of [start, end) removes: every leaf it overlaps."""
+    first, last = d.state.leaf_at(start), d.state.leaf_at(end - 1)
+    return (start if first is None else first.iova), (end if last is None else last.end)
+
+
+def amd_replace_defects(d, start, end, pgsize):
+    """The Linux defect classes a legacy AMD v1 map of [start, end) in pages of ``pgsize`` falls
+    in, decided before MAP_REPLACE_LEAVES removes anything: a list of ``(rule, args)`` to record
+    after it (MAP_REPLACE_PTE_GROUP, MAP_REPLACE_LEAF_UNFLUSHED, MAP_TEARDOWN_FLUSH_SHORT)."""
+    from .iotlb import map_replace_leaf_unflushed, map_teardown_flush_short
+    lo, hi = _replaced_span(d, start, end)
+    out = []
+    runs = list(d.state.overlapping(lo, hi))
+    for old in (d.state.leaf_at(start), d.state.leaf_at(end - 1)):
+        if old is not None and map_replace_pte_group.fn(d, old, pgsize) and \
+                (map_replace_pte_group, (old, pgsize)) not in out:
+            out.append((map_replace_pte_group, (old, pgsize)))
+    if any(_amd_level(run.pgsize) == _amd_level(pgsize) for run in runs):
+        out.append((map_replace_leaf_unflushed, (start, end)))
+    if lo < start or hi > end:
+        out.append((map_teardown_flush_short, (lo, hi)))
+    return out
+
+
+@rule("MAP_REPLACE_PTE_GROUP", "drivers/iommu/amd/io_pgtable.c iommu_v1_map_pages / free_clear_pte / fetch_pte (first_pte_l7), v5.4 to v6.18", defect=True)
+def map_replace_pte_group(d, old, new_pg):
+    """Under the legacy AMD v1 table, a map over part of a larger page stored as replicated PTEs at the same level leaves the rest.
+
+    A page between two level sizes (8K, 16K, ... at level 0; 4M ... at level
+    1) is ``PAGE_SIZE_PTE_COUNT`` copies of one PTE.  A smaller page mapped at
+    that level clears only the copies under itself (free_clear_pte); the
+    other copies stay and keep translating the old page's rest.  fetch_pte
+    then takes the group for one page (first_pte_l7 aligns down to it), so a
+    later unmap or iova_to_phys there reads the new PTE as the group's first.
+    The model states the old page removed whole; a different state after
+    such a map is reported under this rule.  ``old`` is the live leaf, and
+    ``new_pg`` the size of the pages being written.  Input class
+    ``pte-group-overwrite``.
+    """
+    level = _amd_level(old.pgsize)
+    if old.pgsize > new_pg and level == _amd_level(new_pg) and old.pgsize != 1 << (12 + 9 * level):
+        return True
+    return None
+
+
+def _amd_level(size: int) -> int:
+    """The AMD v1 level a page of ``size`` bytes lives at (``PAGE_SIZE_LEVEL``)."""
+    return (size.bit_length() - 13) // 9
+
+
+@rule("MAP_PAGE_ABOVE_TOP", "drivers/iommu/amd/io_pgtable.c alloc_pte (grows the table by the page's start address only), v5.4 to v6.x; 6.12 grows by the last address and the page's level", defect=True)
+def map_page_above_top(d, pgsize, mode):
+    """Under the legacy AMD v1 table of 6.1, a page whose level is above the table's top is written at the top level.
+
+    alloc_pte grows the table (increase_address_space) only while the page's
+    start address is beyond the current top level's reach, then walks down
+    ``while (level > end_lvl)``: a page larger than the top level can hold
+    (a 2^51 page at IOVA 0 in a 3-level table) is written as replicated PTEs
+    of the top level, at the wrong level, and reads back as something else.
+    Linux 6.12 grows the table until the page's level fits.  The model
+    tracks the top level as 6.1 grows it (``d.amd_mode``, starting at
+    PAGE_MODE_3_LEVEL) and states the page as asked; a different state
+    after such a map is reported under this rule.  Input class
+    ``page-above-top-level``.  ``mode`` is the number of levels.
+    """
+    return True if _amd_level(pgsize) >= mode else None
 
 
 @rule("MAP_ROLLBACK", "drivers/iommu/iommu.c __iommu_map (\"unroll mapping in case something went wrong\")")

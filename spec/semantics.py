@@ -20,7 +20,7 @@ SPLIT, REFUSE, WHOLE, WHOLE_ANY = "split", "refuse", "whole", "whole_any"
 #: section the unmap reaches into becomes pages of the unmap's own size.
 SPLIT_TO_PGSIZE = "split_to_pgsize"
 #: Where a driver call's range is checked (rule MAP_RANGE).
-WHOLE_RANGE, START, PADDR_START = "whole", "start", "paddr_start"
+WHOLE_RANGE, START, PADDR_START, NO_CHECK = "whole", "start", "paddr_start", "none"
 FAIL, REPLACE = "fail", "replace"
 SZ_4K = 1 << 12
 
@@ -67,7 +67,8 @@ class Semantics:
     * ``range_check`` -- what each driver call checks of its range (MAP_RANGE):
       ``"whole"`` (the IOVA range below 2^ias and the physical range below
       2^oas), ``"start"`` (only ``iova >> ias`` and ``paddr >> oas``: io-pgtable-arm,
-      v7s) or ``"paddr_start"`` (only ``paddr >> oas``: DART).  The core makes
+      v7s), ``"paddr_start"`` (only ``paddr >> oas``: DART) or ``"none"`` (the
+      legacy AMD v1 table, which grows to cover any 64-bit IOVA).  The core makes
       no range check of its own.  A call accepted with a range past 2^ias or
       2^oas is reported under IOVA_PAST_IAS / PADDR_PAST_OAS.
     * ``prot_first`` -- the driver checks prot (MAP_PROT) before the range
@@ -287,7 +288,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
         name="amd-v1", exists_errno=0, map_zero_size=0, partial_unmap=WHOLE_ANY,
         replace_table=True, unmap_slots=False, per_table_batches=False,
-        map_over_live=REPLACE, hole_in_table=SZ_4K,
+        map_over_live=REPLACE, hole_in_table=SZ_4K, range_check=NO_CHECK,
         source="drivers/iommu/amd/io_pgtable.c, the AMD v1 table before AMD moved to "
                "generic_pt (replace on map since v5.4; unmap_pages form since v6.1)",
         spans=(span("6.1", "6.18", since="6b080c4e815c iommu/amd: Add map/unmap_pages() "
@@ -315,6 +316,10 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "per_table_batches": "iommu_v1_map_pages / iommu_v1_unmap_pages loop over every page.",
             "unmap_range_checked": "fetch_pte checks each address on its own; past the table's "
                                    "range it finds nothing, like a hole.",
+            "range_check": "iommu_v1_map_pages checks neither iova nor paddr: alloc_pte grows "
+                           "the table (increase_address_space, up to PAGE_MODE_6_LEVEL, which "
+                           "covers every 64-bit IOVA), and a paddr past 2^52 runs into the PTE's "
+                           "flag bits (PADDR_PAST_OAS).",
         }),
 ]}
 

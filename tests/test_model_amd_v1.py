@@ -47,7 +47,8 @@ def test_map_over_an_equal_leaf_replaces_it():
     assert d.map(0x0, 0x100000, K4, RW) == 0
     assert d.map(0x0, 0x200000, K4, IOMMU_READ) == 0
     assert leaves(d) == [(0x0, 0x200000, K4, 1, IOMMU_READ)]
-    assert d.decided == ["MAP_REPLACE_LEAVES", "MAP_PAGES_INSTALL"]
+    # Linux flushes nothing for a same-level overwrite: a defect class of its own
+    assert d.decided == ["MAP_REPLACE_LEAVES", "MAP_REPLACE_LEAF_UNFLUSHED", "MAP_PAGES_INSTALL"]
 
 
 def test_map_inside_a_larger_leaf_removes_all_of_it():
@@ -174,3 +175,50 @@ def test_arm_unmap_running_past_ias_unmaps_what_is_below():
     assert d.map(0xFFFFFFFFF000, 0x0, K4, RW) == 0
     assert d.unmap(0xFFFFFFFFF000, 0x2000) == K4
     assert leaves(d) == []
+
+
+
+# -- what Linux's own AMD v1 table (Debian 6.1.192, 6.12.118) does differently ----------------
+# Each is a defect class of its own: the model states the mapping asked for, names the call,
+# and tests/test_linux_findings.py replays it on the trees.
+
+def test_no_range_check_and_the_iova_wraps_in_the_driver():
+    """iommu_v1_map_pages checks no range: the table grows to any 64-bit IOVA, and a batch that
+    crosses 2^64 wraps to IOVA 0 page by page (unsigned long iova += pgsize)."""
+    d = amd()
+    assert d.map(1 << 60, 0x1000, K4, RW) == 0 and d.decided == ["MAP_PAGES_INSTALL"]
+    assert d.map_pages((1 << 64) - K4, 0x5000, K4, 2, RW) == (0, 2 * K4)
+    assert d.iova_to_phys(0) == 0x6000 and d.iova_to_phys((1 << 64) - K4) == 0x5000
+    assert d.unmap_pages((1 << 64) - K4, K4, 2) == 2 * K4 and d.iova_to_phys(0) == 0
+
+
+def test_paddr_past_oas_is_accepted_and_named():
+    """No paddr check either: a physical range past 2^52 runs into the PTE's flag bits."""
+    d = amd()
+    assert d.map(0, (1 << 52) - K4, 2 * K4, RW) == 0 and "PADDR_PAST_OAS" in d.decided
+
+
+def test_part_of_a_pte_group_is_named():
+    """A 4K page over half of an 8K page (two level-0 PTEs): Linux leaves the other copy."""
+    d = amd()
+    assert d.map(0, 0, 2 * K4, RW) == 0
+    assert d.map(0, 0x10000, K4, RW) == 0
+    assert "MAP_REPLACE_PTE_GROUP" in d.decided and leaves(d) == [(0, 0x10000, K4, 1, RW)]
+
+
+def test_tearing_down_a_larger_page_is_named():
+    """A 4K page inside a 2M page: 6.12 flushes only the 4K it maps, not the rest of the 2M."""
+    d = amd()
+    assert d.map(0, 0, M2, RW) == 0
+    assert d.map(K4, K4, K4, RW) == 0
+    assert "MAP_TEARDOWN_FLUSH_SHORT" in d.decided and "MAP_REPLACE_LEAF_UNFLUSHED" not in d.decided
+
+
+def test_a_page_above_the_top_level_is_named():
+    """6.1's alloc_pte grows the 3-level table by the start address only: a 2^51 page at IOVA 0
+    is above its top level; once a high IOVA grew the table, the same page is not."""
+    d = amd()
+    assert d.map(0, 0, 1 << 51, RW) == 0 and d.decided[0] == "MAP_PAGE_ABOVE_TOP"
+    e = amd()
+    assert e.map(1 << 60, 0, K4, RW) == 0 and e.amd_mode == 6
+    assert e.map(0, 0, 1 << 51, RW) == 0 and "MAP_PAGE_ABOVE_TOP" not in e.decided
