@@ -781,7 +781,7 @@ class _ExternalDriver:
 
 
 class _ExternalCore(Core):
-    """Linux's core over an external driver: the v5.14+ ``iommu_pgsize`` batches, or one
+    """Linux's core over an external driver: the v5.15+ ``iommu_pgsize`` batches, or one
     page per call where the hello declares a single-page core (``map-v5.15``).
 
     IOTLB: the driver gathers what it unmaps itself; where the core syncs
@@ -850,7 +850,7 @@ class ExternalImplementation:
     its hello lists no ``map`` it is a driver and ``linux_core``, an
     :class:`impls.core.Core`, provides map, unmap and map_sg over its
     map_pages / unmap_pages (``linux_core`` is None otherwise).  ``core`` is
-    the core loop the model assumes, ``"map_pages"`` (v5.14+ batches): protocol
+    the core loop the model assumes, ``"map_pages"`` (v5.15+ batches): protocol
     v1 cannot say otherwise.
 
     Raises UnsupportedProfile when ``domain_alloc`` fails, ExternalError /

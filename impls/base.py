@@ -59,8 +59,8 @@ class Implementation:
     semantics_name: ClassVar[str | None] = None
     #: Optional operations this implementation offers.
     ops: ClassVar[frozenset[str]] = frozenset()
-    #: The core loop it follows (spec rule CORE_BATCHES): "map_pages" (v5.14+
-    #: batches) or "map" (v3.3 to v5.13, one page per driver call).
+    #: The core loop it follows (spec rule CORE_BATCHES): "map_pages" (v5.15+
+    #: batches) or "map" (v3.3 to v5.14, one page per driver call).
     core: ClassVar[str] = "map_pages"
     #: Input classes (difftest.inputs) of known Linux defects this implementation reproduces
     #: on purpose; the main job sets them aside unless --report-known-findings is given.

@@ -1,4 +1,4 @@
-"""``map_pages``: the v5.14+ core, batched and with a deferred IOTLB flush.
+"""``map_pages``: the v5.15+ core, batched and with a deferred IOTLB flush.
 
 The core loop hands the driver ``(pgsize, pgcount)`` batches chosen by
 ``iommu_pgsize`` (spec.pgsize_and_count).  On unmap the driver queues each
@@ -6,7 +6,7 @@ cleared leaf with ``iommu_iotlb_gather_add_page``, which syncs early when the
 page size changes or the page is disjoint from the pending range, and the core
 syncs once at the end of ``iommu_unmap``.  ``unmap_fast`` leaves the sync to
 the caller's ``iotlb_sync``.  Source: drivers/iommu/iommu.c ``__iommu_map``,
-``__iommu_unmap``, ``iommu_unmap_fast`` (v5.14+); include/linux/iommu.h
+``__iommu_unmap``, ``iommu_unmap_fast`` (v5.15+); include/linux/iommu.h
 ``iommu_iotlb_gather_add_page``.
 """
 

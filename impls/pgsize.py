@@ -1,4 +1,4 @@
-"""``pgsize``: the greedy core of v3.3 to v5.13.
+"""``pgsize``: the greedy core of v3.3 to v5.14.
 
 Each driver call maps or unmaps one page of the largest size
 ``iommu_pgsize`` allows (spec.pgsize.pgsize, the single-page form); an

@@ -7,7 +7,7 @@ on ints and symbolically.
 
 Source: drivers/iommu/iommu.c ``iommu_pgsize()``.  The single-page form dates
 from v3.3 (``iommu_map`` splitting a range by ``pgsize_bitmap``); the
-``(pgsize, count)`` form was added in v5.14 together with ``map_pages`` /
+``(pgsize, count)`` form was added in v5.15 together with ``map_pages`` /
 ``unmap_pages`` and is unchanged through v6.x.
 """
 
@@ -56,7 +56,7 @@ def pgsize_and_count(pgsize_bitmap, iova, paddr, size):
 
 
 def pgsize(pgsize_bitmap, iova, paddr, size):
-    """The single-page form: the page size alone (Linux before v5.14, one page per step)."""
+    """The single-page form: the page size alone (Linux before v5.15, one page per step)."""
     return pgsize_and_count(pgsize_bitmap, iova, paddr, size)[0]
 
 

@@ -240,7 +240,7 @@ def paddr_past_oas(d, paddr, size):
     return True if paddr + size > 1 << d.oas else None
 
 
-@rule("PGSIZE_SELECT", "drivers/iommu/iommu.c iommu_pgsize (v3.3; (pgsize, count) form since v5.14)")
+@rule("PGSIZE_SELECT", "drivers/iommu/iommu.c iommu_pgsize (v3.3; (pgsize, count) form since v5.15)")
 def pgsize_select(d, iova, paddr, size):
     """The core maps and unmaps in batches of ``(pgsize, count)`` chosen by spec.pgsize.
 
@@ -253,12 +253,12 @@ def pgsize_select(d, iova, paddr, size):
     return _pgsize.pgsize_and_count(d.pgsize_bitmap, iova, paddr, size)
 
 
-@rule("CORE_BATCHES", "drivers/iommu/iommu.c __iommu_map / __iommu_unmap: ops->map_pages (v5.14+) or ops->map (v3.3 to v5.13)")
+@rule("CORE_BATCHES", "drivers/iommu/iommu.c __iommu_map / __iommu_unmap: ops->map_pages (v5.15+) or ops->map (v3.3 to v5.14)")
 def core_batches(d, iova, paddr, size):
-    """How the core cuts a range into driver calls: batches since v5.14, single pages before.
+    """How the core cuts a range into driver calls: batches since v5.15, single pages before.
 
-    The v5.14+ core (``core="map_pages"``) passes the ``(pgsize, count)`` of
-    PGSIZE_SELECT to one map_pages / unmap_pages call; the v3.3 to v5.13 core
+    The v5.15+ core (``core="map_pages"``) passes the ``(pgsize, count)`` of
+    PGSIZE_SELECT to one map_pages / unmap_pages call; the v3.3 to v5.14 core
     (``core="map"``) passes one page of that pgsize per ->map / ->unmap call.
     Both choose the same pages (spec.proofs P5), so they differ only where a
     driver judges a whole call at once: UNMAP_RANGE and PAGES_TABLE_BATCH.

@@ -56,8 +56,11 @@ def semantics_main(argv: list[str]) -> int:
         row["source"] = s.source
         rows.append(row)
     if args.json:
-        json.dump([{**r, "differences": SEMANTICS[r["name"]].differences} for r in rows],
-                  sys.stdout, indent=2)
+        json.dump([{**r, "differences": SEMANTICS[r["name"]].differences,
+                    "spans": [sp.as_dict() for sp in SEMANTICS[r["name"]].spans],
+                    "point_spans": {pt: [sp.as_dict() for sp in spans] for pt, spans
+                                    in SEMANTICS[r["name"]].point_spans.items()}}
+                   for r in rows], sys.stdout, indent=2)
         print()
     else:
         print(tabulate(rows, headers="keys"))

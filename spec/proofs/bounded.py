@@ -5,10 +5,10 @@ and every size up to 2^bits (aligned to the bitmap's smallest page, the
 loop's precondition), it compares:
 
 * the number of pages the batched loop (:func:`spec.pgsize.greedy_chunks`,
-  the v5.14+ loop) maps with the fewest pages any tiling by aligned pages of
+  the v5.15+ loop) maps with the fewest pages any tiling by aligned pages of
   the bitmap can use, found by dynamic programming over the range (P6);
 * the pages of the batched loop with those of the one-page-per-step loop
-  (:func:`spec.pgsize.pgsize`, before v5.14) (P5).
+  (:func:`spec.pgsize.pgsize`, before v5.15) (P5).
 
 This is a bounded proof over that finite domain; the unbounded proofs are in
 :mod:`spec.proofs.properties`.

@@ -36,8 +36,8 @@ from . import logic as L
 @dataclass(frozen=True)
 class Selection:
     """A page-size selection: ``batched(pgsize_bitmap, iova, paddr, size) -> (pgsize, count)``
-    (v5.14+ ``iommu_pgsize`` with a count) and ``single(...) -> pgsize`` (the
-    one-page-per-step form before v5.14).  Both take and return 64-bit values
+    (v5.15+ ``iommu_pgsize`` with a count) and ``single(...) -> pgsize`` (the
+    one-page-per-step form before v5.15).  Both take and return 64-bit values
     as ints or z3 bit-vectors."""
 
     name: str
@@ -424,7 +424,7 @@ def _loop_property(key, unmap):
         key=key,
         short=f"{what} loop invariant",
         title=f"inductive invariant of the {what} loop: progress, alignment, exact tiling, no wrap",
-        linux=f"drivers/iommu/iommu.c {fn} (v5.14+ loop)",
+        linux=f"drivers/iommu/iommu.c {fn} (v5.15+ loop)",
         scope="unbounded (induction on the steps)",
         obligations=(
             ob("init", _loop_init, call),
@@ -547,7 +547,7 @@ PROPERTIES: tuple[Property, ...] = (
     Property(
         "P3", "(pgsize, count)", "(pgsize, count): count >= 1, count * pgsize <= size, no overflow, the run stops "
         "at the next page's boundary exactly when Linux says",
-        "drivers/iommu/iommu.c iommu_pgsize (v5.14+, count)", "unbounded",
+        "drivers/iommu/iommu.c iommu_pgsize (v5.15+, count)", "unbounded",
         (Obligation("count", CALL + ("next_pgsize",), _count),)),
     Property(
         "P3w", "offset + pgsize_next wrap", "finding: Linux's offset + pgsize_next wraps iff pgsize_next = 2^63 and "
@@ -559,7 +559,7 @@ PROPERTIES: tuple[Property, ...] = (
     Property(
         "P5", "refinement", "refinement: the batched (pgsize, count) loop maps the pages of the "
         "one-page-per-step loop",
-        "drivers/iommu/iommu.c __iommu_map: map_pages batches (v5.14) vs one map per page",
+        "drivers/iommu/iommu.c __iommu_map: map_pages batches (v5.15) vs one map per page",
         "unbounded (with P3)",
         (Obligation("batch pages", CALL + ("next_pgsize", "page_offset"), _batch_pages),
          Obligation("single choice", CALL + ("candidate", "next_pgsize"), _single_choice),
