@@ -24,8 +24,8 @@ _99F = "99fb8afa16ad iommupt: Directly call iommupt's unmap_range()"
 _MAP_PAGES = "647c57764b37 iommu: Add support for the map_pages() callback"
 _GENPT = "dcd6a011a8d5 iommupt: Add map_pages op (generic_pt's first release)"
 _AMD_GENPT = "789a5913b29c iommu/amd: Use the generic iommu page table"
-_SPLIT = "33729a5fc0ca iommu/io-pgtable-arm: Remove split on unmap behavior"
-_SPLIT_V7S = "fd50651636fb iommu/io-pgtable-arm-v7s: Remove split on unmap behavior"
+SPLIT_REMOVAL = "33729a5fc0ca iommu/io-pgtable-arm: Remove split on unmap behavior"
+SPLIT_REMOVAL_V7S = "fd50651636fb iommu/io-pgtable-arm-v7s: Remove split on unmap behavior"
 _OLDER = "older than the releases the model states (v5.4)"
 
 #: rule name -> the releases it states.
@@ -79,9 +79,9 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
     "UNMAP_RANGE": (span("5.15", note="io-pgtable unmap_pages (v5.15); generic_pt make_range "
                          "from v6.19"),),
     "UNMAP_PARTIAL_LEAF": (span("5.4", note="split up to v6.12 (io-pgtable-arm, v7s), refused "
-                                "from v6.13 (" + _SPLIT + "; " + _SPLIT_V7S + "); whole leaf "
+                                "from v6.13 (" + SPLIT_REMOVAL + "; " + SPLIT_REMOVAL_V7S + "); whole leaf "
                                 "under generic_pt (v6.19+) and AMD v1"),),
-    "UNMAP_SPLIT_SECTION": (span("4.6", "6.12", until=_SPLIT_V7S + " (v6.13)"),),
+    "UNMAP_SPLIT_SECTION": (span("4.6", "6.12", until=SPLIT_REMOVAL_V7S + " (v6.13)"),),
     "UNMAP_TABLE_SLOT": (span("5.4", note="__arm_lpae_unmap / __arm_v7s_unmap, " + _OLDER),),
     "MAP_SG_COALESCE": (span("4.17", note="its commit is not pinned; present before v5.4"),),
     "MAP_SG_ROLLBACK": (span("4.17", note="returns -errno from v5.15 (ad8f36e4b6b1 iommu: "

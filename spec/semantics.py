@@ -12,7 +12,7 @@ named variant, and a failure report names it.
 from dataclasses import dataclass, field
 
 from .errors import EADDRINUSE, EEXIST, EINVAL
-from .history import _SPLIT, _SPLIT_V7S
+from .history import SPLIT_REMOVAL, SPLIT_REMOVAL_V7S
 from .versions import Span, span
 
 SPLIT, REFUSE, WHOLE, WHOLE_ANY = "split", "refuse", "whole", "whole_any"
@@ -190,7 +190,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
         name="arm-lpae-v6.13", partial_unmap=SPLIT,
         source="drivers/iommu/io-pgtable-arm.c up to v6.12 (arm_lpae_split_blk_unmap)",
-        spans=(span("5.4", "6.12", until=_SPLIT + " (v6.13)",
+        spans=(span("5.4", "6.12", until=SPLIT_REMOVAL + " (v6.13)",
                     note="checked against Debian 6.1.192 and 6.12.118; the name keeps the "
                          "release the model first gave it"),),
         differences={**_ARM_DIFF, "partial_unmap":
@@ -201,7 +201,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
         name="arm-lpae-v6.14", partial_unmap=REFUSE,
         source="drivers/iommu/io-pgtable-arm.c from v6.13 (split removed; WARN and return 0)",
-        spans=(span("6.13", since=_SPLIT, note="in the v6.13 iommu pull; the name keeps the "
+        spans=(span("6.13", since=SPLIT_REMOVAL, note="in the v6.13 iommu pull; the name keeps the "
                     "release the model first gave it"),),
         differences={**_ARM_DIFF, "partial_unmap":
                      "v6.13 removed the split (33729a5fc0ca): __arm_lpae_unmap warns and returns 0, so "
@@ -211,7 +211,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         name="arm-v7s-v6.13", partial_unmap=SPLIT_TO_PGSIZE,
         source="drivers/iommu/io-pgtable-arm-v7s.c up to v6.12 (arm_v7s_split_cont, "
                "arm_v7s_split_blk_unmap)",
-        spans=(span("5.4", "6.12", until=_SPLIT_V7S + " (v6.13)",
+        spans=(span("5.4", "6.12", until=SPLIT_REMOVAL_V7S + " (v6.13)",
                     note="checked against Debian 6.1.192 and 6.12.118"),),
         differences={**_V7S_DIFF, "partial_unmap":
                      "arm_v7s_split_cont rewrites a supersection as 16 sections (a large page "
@@ -222,7 +222,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
         name="arm-v7s", partial_unmap=REFUSE,
         source="drivers/iommu/io-pgtable-arm-v7s.c from v6.13 (split removed)",
-        spans=(span("6.13", since=_SPLIT_V7S),),
+        spans=(span("6.13", since=SPLIT_REMOVAL_V7S),),
         differences={**_V7S_DIFF, "partial_unmap":
                      "v6.13 removed arm_v7s_split_cont and arm_v7s_split_blk_unmap (fd50651636fb): "
                      "__arm_v7s_unmap warns (\"Unmap of a partial large IOPTE is not "
