@@ -677,7 +677,7 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             after, iova, prot = plan["after"], plan["iova"], plan["prot"]
             paddr = self.paddr(plan, iova)
             size = self.bounded(iova, paddr, plan["size"])
-            if self.spec.tables is not None:  # the model knows the tables: it predicts the failure
+            if self.spec.predicts_alloc:  # the model knows the tables: it predicts the failure
                 return self.map_failing_alloc(after, iova, paddr, size, prot)
             args = {"iova": iova, "paddr": paddr, "size": size, "prot": prot}
             if set_aside:  # the map's input class, as the model would decide it without a failure

@@ -1,9 +1,11 @@
 """``amd_v1``: the legacy AMD IOMMU v1 page table (drivers/iommu/amd/io_pgtable.c).
 
-The table AMD used from v5.4 until it moved to generic_pt: six levels of
-512-entry tables of 64-bit PTEs, level 5 at the top (``PAGE_MODE_6_LEVEL``;
-Linux starts lower and grows the top with ``increase_address_space``, which
-nothing outside the table can see).  Level L entries map ``4K << 9L`` bytes.
+The table AMD used from v5.4 until it moved to generic_pt: up to six levels
+of 512-entry tables of 64-bit PTEs.  It starts with three
+(``PAGE_MODE_3_LEVEL``) and grows the top as 6.12's ``alloc_pte`` does
+(``increase_address_space``: while the page's last address is beyond the top
+or its level above it), one table allocation per new level, which fail_alloc
+counts.  Level L entries map ``4K << 9L`` bytes.
 
 PTE format (amd_iommu_types.h): bit 0 PR (present); bits[11:9] the "next
 level" (NL): 1-6 for an entry pointing to a table of that level
@@ -59,8 +61,7 @@ from .driver_args import map_args_ok, pages_ok
 
 SZ_4K = 1 << 12
 MASK64 = (1 << 64) - 1
-PAGE_MODE_6_LEVEL = 6
-TOP_LEVEL = PAGE_MODE_6_LEVEL - 1
+PAGE_MODE_3_LEVEL, PAGE_MODE_6_LEVEL = 3, 6
 PAGE_MODE_NONE, PAGE_MODE_7_LEVEL = 0, 7
 
 IOMMU_PTE_PR = 1 << 0
@@ -77,6 +78,11 @@ TABLE_BASE = 1 << 30
 def pm_level_shift(level: int) -> int:
     """``PM_LEVEL_SHIFT``."""
     return 12 + 9 * level
+
+
+def pm_level_size(mode: int) -> int:
+    """``PM_LEVEL_SIZE``: the last address a table of ``mode`` levels reaches."""
+    return (1 << pm_level_shift(mode)) - 1 if mode < PAGE_MODE_6_LEVEL else (1 << 64) - 1
 
 
 def pm_level_index(level: int, address: int) -> int:
@@ -164,6 +170,9 @@ class AmdV1Driver(TableLifetime):
         self.ias, self.oas = impl.profile.ias, impl.profile.oas
         self.mem = TableMemory(self.counters, TABLE_BASE, SZ_4K)
         self.root = self.mem.alloc(512)
+        #: The table's number of levels (``pgtable->mode``): PAGE_MODE_3_LEVEL at first, grown
+        #: by ``increase_address_space`` as pages need it.
+        self.mode = PAGE_MODE_3_LEVEL
         self._updated = False
 
     # -- primitives -----------------------------------------------------------------
@@ -195,8 +204,17 @@ class AmdV1Driver(TableLifetime):
 
     def _alloc_pte(self, address: int, page_size: int):
         """``alloc_pte``: walk down to the page's level, making tables; returns (table, index) or None."""
-        level, table = TOP_LEVEL, self.mem.pages[self.root]
         end_lvl = page_size_level(page_size)
+        last = address + page_size - 1
+        while self.mode < PAGE_MODE_6_LEVEL and (last > pm_level_size(self.mode)
+                                                 or self.mode - 1 < end_lvl):
+            # increase_address_space (6.12): a new root whose entry 0 is the old one
+            new_root = self.mem.alloc(512)
+            if new_root is None:
+                return None
+            self._write(self.mem.pages[new_root], 0, pm_level_pde(self.mode, self.root))
+            self.root, self.mode = new_root, self.mode + 1
+        level, table = self.mode - 1, self.mem.pages[self.root]
         while level > end_lvl:
             idx = pm_level_index(level, address)
             pte = table[idx]
@@ -226,7 +244,9 @@ class AmdV1Driver(TableLifetime):
 
         The level-0 PTE is returned without checking that it is present.
         """
-        level, table = TOP_LEVEL, self.mem.pages[self.root]
+        if address > pm_level_size(self.mode):
+            return None
+        level, table = self.mode - 1, self.mem.pages[self.root]
         idx = pm_level_index(level, address)
         size = 1 << pm_level_shift(level)
         while level > 0:
@@ -314,7 +334,7 @@ class AmdV1Driver(TableLifetime):
     def leaves(self, iova: int | None = None, end: int | None = None) -> list[tuple[int, int, int, int, int]]:
         """The leaves, or with ``iova`` and ``end`` those intersecting [iova, end)."""
         out: list[tuple[int, int, int, int, int]] = []
-        self._collect(self.root, TOP_LEVEL, 0, out, iova, end)
+        self._collect(self.root, self.mode - 1, 0, out, iova, end)
         return out
 
     def _collect(self, pa, level, base, out, start, end) -> None:
@@ -340,7 +360,7 @@ class AmdV1Driver(TableLifetime):
     # -- lifetime (fail_alloc and free: impls.tables.TableLifetime) ------------------
     def free_root(self, root: int) -> None:
         """``free_sub_pt`` from the root."""
-        self._free_sub_pt(root, TOP_LEVEL)
+        self._free_sub_pt(root, self.mode - 1)
 
 
 class AmdV1(Core):

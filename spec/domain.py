@@ -17,6 +17,7 @@ from typing import Sequence
 from sortedcontainers import SortedSet
 
 from . import iotlb as I, lifetime as L, pgsize as _pgsize, rules as R
+from .rules import _amd_level
 from .errors import SpecUsageError
 from .leafmap import LeafMap, LeafRun, Translation, clip_leaves, translations_of
 from .profiles import Profile, get_profile
@@ -114,9 +115,14 @@ class ReferenceDomain:
         self.ias = self.profile.ias
         self.oas = self.profile.oas
         self.state = LeafMap()
-        #: Bases of the live last-level tables, tracked only under variants whose
-        #: unmap steps over holes inside them (``Semantics.hole_in_table``).
-        self.last_level_tables: SortedSet = SortedSet()
+        #: The legacy AMD v1 table's tables below the root, by the level of their entries
+        #: (``_amd_walk``), and its number of levels, as alloc_pte grows it (6.12).
+        self.amd_tables: list[SortedSet] = [SortedSet() for _ in range(6)]
+        self.amd_mode = 3
+        self.torn = 0
+        #: Bases of the live last-level tables (the AMD v1 level-0 tables), for the variant
+        #: whose unmap steps over holes inside them (``Semantics.hole_in_table``).
+        self.last_level_tables: SortedSet = self.amd_tables[0]
         self.last_level_version = 0
         #: The table geometry and the tables that exist, under variants that keep
         #: empty tables (``Semantics.tables``; rule TABLE_LIFETIME), else None.
@@ -125,8 +131,6 @@ class ReferenceDomain:
         if self.semantics.tables:
             self.geometry = geometry_for(self.semantics.tables, self.min_pagesz, self.ias)
             self.tables = TableSet(self.geometry)
-        #: The AMD v1 table's number of levels as 6.1's alloc_pte grows it (MAP_PAGE_ABOVE_TOP).
-        self.amd_mode = 3
         #: Fault injection: page-table allocations left before one fails (None: never).
         self.alloc_fail_in: int | None = None
         #: Names of the rules that decided the most recent call, in order.
@@ -399,18 +403,14 @@ class ReferenceDomain:
         if sem.map_over_live == "replace":
             R.paddr_past_oas(self, paddr, pg * count)
             head = min(count, (U64 - iova) // pg)  # the driver's unsigned long iova wraps at 2^64
+            total = 0
             for at, pa, n in ((iova, paddr, head), (0, (paddr + head * pg) & MASK64, count - head)):
                 if n:
-                    self._amd_grow(at)
                     R.map_page_above_top(self, pg, self.amd_mode)
-                    self._amd_grow(at + (n - 1) * pg)
-                    end = at + pg * n
-                    defects = R.amd_replace_defects(self, at, end, pg)
-                    R.map_replace_leaves(self, at, end)
-                    for rule, args in defects:
-                        rule(self, *args)
-                    self._track_tables(at, end, pg)
-                    R.map_pages_install(self, at, pa, pg, n, prot)
+                    done = self._amd_map(at, pa, pg, n, prot)
+                    total += done
+                    if done < n:  # an allocation failed
+                        return L.map_fail_alloc(self), pg * total
             return 0, pg * count
         end = iova + pg * count  # generic_pt: any live leaf under the new pages is a conflict
         run = next(iter(self.state.overlapping(iova, end)), None)
@@ -431,10 +431,16 @@ class ReferenceDomain:
         SpecUsageError otherwise, where the model does not know the tables.
         """
         _check_u64("after", after)
-        if self.tables is None:
+        if not self.predicts_alloc:
             raise SpecUsageError(f"fail_alloc needs a variant whose tables the model tracks; "
                                  f"{self.semantics.name} has none (Semantics.tables)")
         self.alloc_fail_in = after
+
+    @property
+    def predicts_alloc(self) -> bool:
+        """True when the model knows the tables, so it predicts which map fails under fail_alloc:
+        a variant with a table format, or the legacy AMD v1 table."""
+        return self.tables is not None or self.semantics.map_over_live == "replace"
 
     def table_listing(self, iova: int | None = None, end: int | None = None) -> list[tuple[int, int]] | None:
         """The tables below the root as ``(base iova, span)``, sorted; None when not tracked.
@@ -562,29 +568,92 @@ class ReferenceDomain:
             return True
         return self.tables.child(entry, at) is not None
 
-    def _amd_grow(self, address: int) -> None:
-        """6.1's increase_address_space: add a top level while ``address`` is beyond its reach."""
-        while self.amd_mode < 6 and address > (1 << (12 + 9 * self.amd_mode)) - 1:
-            self.amd_mode += 1
+    # -- the legacy AMD v1 table (Semantics.map_over_live == "replace") ----------------------
+    # Its tables are tracked at every level, as alloc_pte makes them, so that fail_alloc is
+    # predicted and an unmap knows which last-level tables exist (UNMAP_HOLE_IN_TABLE):
+    # ``amd_tables[L]`` holds the bases of the tables below the root whose entries are at
+    # level L (a level-L table spans 4K << 9(L+1)); the root has ``amd_mode`` levels.
 
-    def _track_tables(self, iova, end, pg) -> None:
-        """Last-level tables after pages of pg were written over [iova, end).
+    @staticmethod
+    def _amd_span(level: int) -> int:
+        """The bytes one entry at ``level`` maps (PTE_LEVEL_PAGE_SIZE)."""
+        return 1 << (12 + 9 * level)
 
-        A page smaller than a table's span goes into a last-level table, made if
-        missing; a page of that span or more clears the entries above, freeing
-        the last-level tables under it (AMD v1 alloc_pte / free_clear_pte).
+    def _amd_add_table(self, level: int, base: int) -> bool:
+        """One table allocation (``get_zeroed_page``); False when fail_alloc makes it fail."""
+        if not self._alloc_table():
+            return False
+        self.amd_tables[level].add(base)
+        self.last_level_version += 1
+        return True
+
+    def _amd_walk(self, address: int, pg: int) -> bool:
+        """alloc_pte (6.12): grow the root, then walk to the page's level making tables.
+
+        A page of a level's size or a group of replicated PTEs on the way is torn down whole
+        and a table takes its place; ``self.torn`` counts the bytes.  False when an allocation
+        failed, with the tables made before it kept; a PTE group is cleared before its table
+        is allocated, so it is gone even then, while a level-size page is replaced only once
+        its table exists.
         """
-        span = self.semantics.hole_in_table << 9
-        if not span:
-            return
-        tables = self.last_level_tables
-        before = len(tables)
-        if pg < span:
-            tables.update(range(iova - iova % span, end, span))
-        else:
-            for base in list(tables.irange(iova, end - 1)):
-                tables.discard(base)
-        self.last_level_version += len(tables) != before
+        end_lvl = _amd_level(pg)
+        last = address + pg - 1
+        while self.amd_mode < 6 and (last > self._amd_span(self.amd_mode) - 1
+                                     or self.amd_mode - 1 < end_lvl):
+            if not self._alloc_table():  # increase_address_space
+                return False
+            self.amd_tables[self.amd_mode - 1].add(0)  # the old root, now below the new one
+            self.amd_mode += 1
+            self.last_level_version += 1
+        for level in range(self.amd_mode - 1, end_lvl, -1):
+            base = address - address % self._amd_span(level)
+            if base in self.amd_tables[level - 1]:
+                continue
+            leaf = self.state.leaf_at(address)
+            here = leaf is not None and _amd_level(leaf.pgsize) == level
+            if here and leaf.pgsize != self._amd_span(level):  # a PTE group: cleared first
+                self.torn += self.state.remove(leaf.iova, leaf.end)
+            if not self._amd_add_table(level - 1, base):
+                return False
+            if here and leaf.pgsize == self._amd_span(level):  # a level-size page: replaced
+                self.torn += self.state.remove(leaf.iova, leaf.end)
+        return True
+
+    def _amd_free_under(self, start: int, end: int, level: int) -> None:
+        """free_clear_pte over [start, end) at ``level``: every table below it there is freed."""
+        for lower in range(level):
+            tables = self.amd_tables[lower]
+            span = self._amd_span(lower + 1)
+            gone = list(tables.irange(start - start % span, end - 1))
+            for base in gone:
+                if start <= base and base + span <= end:
+                    tables.discard(base)
+                    self.last_level_version += 1
+
+    def _amd_map(self, iova, paddr, pg, n, prot) -> int:
+        """iommu_v1_map_pages for n pages of pg from iova (no wrap inside): the pages written."""
+        level = _amd_level(pg)
+        group = self._amd_span(level + 1)  # the pages sharing one walk: one level-`level` table
+        done = 0
+        while done < n:
+            at = iova + done * pg
+            stop = min(iova + n * pg, at - at % group + group)
+            defects = R.amd_replace_defects(self, at, stop, pg)
+            self.torn = 0
+            if not self._amd_walk(at, pg):
+                if self.torn:  # a larger page was torn down before the failing allocation
+                    R.map_replace_leaves(self, at, at, self.torn)
+                    for rule, args in defects:
+                        rule(self, *args)
+                return done
+            R.map_replace_leaves(self, at, stop, self.torn)
+            for rule, args in defects:
+                rule(self, *args)
+            self._amd_free_under(at, stop, level)
+            k = (stop - at) // pg
+            R.map_pages_install(self, at, paddr + done * pg, pg, k, prot)
+            done += k
+        return done
 
     def _unmap_pages(self, iova, pg, count) -> int:
         sem = self.semantics
@@ -671,7 +740,8 @@ class ReferenceDomain:
         out = object.__new__(ReferenceDomain)
         out.__dict__.update(self.__dict__)
         out.state = self.state.copy()
-        out.last_level_tables = SortedSet(self.last_level_tables)
+        out.amd_tables = [SortedSet(t) for t in self.amd_tables]
+        out.last_level_tables = out.amd_tables[0]
         out.tables = None if self.tables is None else self.tables.copy()
         out.decided = list(self.decided)
         return out

@@ -310,7 +310,7 @@ def map_replace_table(d, start, end, entry=None):
 
 
 @rule("MAP_REPLACE_LEAVES", "drivers/iommu/amd/io_pgtable.c alloc_pte / free_clear_pte / iommu_v1_map_pages (v5.4+)")
-def map_replace_leaves(d, start, end):
+def map_replace_leaves(d, start, end, torn=0):
     """Under the legacy AMD v1 table a map over live leaves replaces them: each one it overlaps goes whole.
 
     iommu_v1_map_pages never fails over a live mapping.  On the way down to
@@ -322,11 +322,12 @@ def map_replace_leaves(d, start, end):
 
     One corner is a Linux defect of its own (MAP_REPLACE_PTE_GROUP): an old
     page larger than the new one whose replicated PTEs sit at the same level.
-    The model removes the old page whole there too.  Returns the bytes of
+    The model removes the old page whole there too.  ``torn``: bytes of
+    larger pages the walk down already tore down.  Returns the bytes of
     leaves removed.
     """
     lo, hi = _replaced_span(d, start, end)
-    removed = d.state.remove(lo, hi)
+    removed = d.state.remove(lo, hi) + torn
     return removed if removed else None
 
 

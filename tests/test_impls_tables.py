@@ -50,8 +50,8 @@ def x86_walk(impl, iova):
 
 
 def amd_walk(impl, iova):
-    """AMD v1: levels 5..0; next-level field 1-6 is a table."""
-    return walk(impl, iova, 5, 0, lambda a, lvl: (a >> (12 + 9 * lvl)) & 511,
+    """AMD v1: levels mode-1..0 (the table starts with 3 and grows); next-level field 1-6 is a table."""
+    return walk(impl, iova, impl.driver.mode - 1, 0, lambda a, lvl: (a >> (12 + 9 * lvl)) & 511,
                 lambda pte, lvl: lvl > 0 and pte & 1 and 1 <= (pte >> 9) & 7 <= 6)
 
 
@@ -346,14 +346,28 @@ def test_generic_pt_supports_intel_and_amd_v2_only():
 # ---------------------------------------------------------------------------
 
 def test_amd_v1_4k_pte_and_pde_bits():
-    """A read-write 4K page is 0x7000000000005001 (PR, FC, IR, IW); the top entry is a level-5 PDE (NL 5, PR, IR, IW)."""
+    """A read-write 4K page is 0x7000000000005001 (PR, FC, IR, IW) in a 3-level table; the top
+    entry is a level-2 PDE (NL 2, PR, IR, IW)."""
     impl = AmdV1("amd-v1")
     assert impl.map(0x1000, 0x5000, K4, RW) == 0
     ptes = amd_walk(impl, 0x1000)
-    assert len(ptes) == 6
-    assert [(pte >> 9) & 7 for pte in ptes[:5]] == [5, 4, 3, 2, 1]
-    assert ptes[0] & 0xFFF0000000000FFF == 0x6000000000000A01
-    assert ptes[5] == 0x7000000000005001
+    assert len(ptes) == 3
+    assert [(pte >> 9) & 7 for pte in ptes[:2]] == [2, 1]
+    assert ptes[0] & 0xFFF0000000000FFF == 0x6000000000000401
+    assert ptes[2] == 0x7000000000005001
+
+
+def test_amd_v1_grows_its_top_level_as_pages_need():
+    """increase_address_space (6.12): an IOVA past 2^39, or a page above the top level, adds a
+    level per table page, the old root becoming entry 0 of the new one."""
+    impl = AmdV1("amd-v1")
+    assert impl.driver.mode == 3 and impl.counters.table_pages == 1
+    assert impl.map(1 << 39, 0, K4, RW) == 0
+    assert impl.driver.mode == 4 and impl.counters.table_pages == 5
+    assert impl.map(0, 0, 1 << 51, RW) == 0  # over the 4K page at 2^39 too: it replaces it
+    assert impl.driver.mode == 5
+    assert impl.iova_to_phys((1 << 51) - 1) == (1 << 51) - 1
+    assert impl.iova_to_phys((1 << 39) + 5) == (1 << 39) + 5
 
 
 def test_amd_v1_16k_page_is_four_copies_with_the_size_encoded():
@@ -361,7 +375,7 @@ def test_amd_v1_16k_page_is_four_copies_with_the_size_encoded():
     impl = AmdV1("amd-v1")
     assert impl.map(0x0, 0x100000, K16, RW) == 0
     drv = impl.driver
-    level0 = drv.mem.pages[amd_walk(impl, 0x0)[4] & ADDR_51_12]
+    level0 = drv.mem.pages[amd_walk(impl, 0x0)[-2] & ADDR_51_12]
     assert level0[:5] == [0x7000000000101E01] * 4 + [0]
     assert pte_page_size(0x7000000000101E01) == K16
     assert runs(impl) == [(0x0, 0x100000, K16, 1, RW)]
@@ -371,9 +385,9 @@ def test_amd_v1_2m_and_4m_pages():
     """A 2M page is one level-1 PTE with NL 0; a 4M page is two level-1 copies with NL 7."""
     impl = AmdV1("amd-v1")
     assert impl.map(M2, 0x40200000, M2, IOMMU_READ) == 0
-    assert amd_walk(impl, M2)[4] == 0x3000000040200001
+    assert amd_walk(impl, M2)[-1] == 0x3000000040200001
     assert impl.map(M4, M4, M4, RW) == 0
-    assert amd_walk(impl, M4)[4] == amd_walk(impl, M4 + M2)[4] == 0x70000000005FFE01
+    assert amd_walk(impl, M4)[-1] == amd_walk(impl, M4 + M2)[-1] == 0x70000000005FFE01
     assert impl.iova_to_phys(0x5ABCDE) == 0x5ABCDE
 
 
@@ -381,11 +395,11 @@ def test_amd_v1_map_inside_a_larger_page_replaces_all_of_it():
     """A 4K map inside a live 2M page succeeds; the 2M page is gone and its level-1 entry becomes a table."""
     impl = AmdV1("amd-v1")
     assert impl.map(M2, 0x40200000, M2, RW) == 0
-    assert impl.counters.table_pages == 5
+    assert impl.counters.table_pages == 2
     assert impl.map(0x201000, 0x5000, K4, RW) == 0
     assert runs(impl) == [(0x201000, 0x5000, K4, 1, RW)]
     assert impl.iova_to_phys(M2) == 0
-    assert impl.counters.table_pages == 6
+    assert impl.counters.table_pages == 3
 
 
 def test_amd_v1_map_over_a_larger_page_at_the_same_level_clears_all_its_copies():
@@ -409,7 +423,7 @@ def test_amd_v1_unmap_counts_holes_inside_a_level0_table():
     impl = AmdV1("amd-v1")
     assert impl.map(0x0, 0x0, K4, RW) == 0
     assert impl.unmap(0x0, K4) == K4
-    assert impl.counters.table_pages == 6
+    assert impl.counters.table_pages == 3
     assert impl.unmap(0x1000, 0x3000) == 0x3000
     assert impl.unmap(M2, K4) == 0
 
@@ -420,18 +434,19 @@ def test_amd_v1_2m_page_frees_the_level0_table():
     assert impl.map(0x0, 0x0, K4, RW) == 0
     assert impl.unmap(0x0, K4) == K4
     assert impl.map(0x0, 0x0, M2, RW) == 0
-    assert impl.counters.table_pages == 5
+    assert impl.counters.table_pages == 2
     assert impl.unmap(0x0, M2) == M2
     assert impl.unmap(0x0, K4) == 0
 
 
 def test_amd_v1_fail_alloc_keeps_the_tables_already_made():
-    """The third table of a fresh 4K map fails: -ENOMEM, no leaves, two new tables stay; domain_free frees all."""
+    """The second table of a fresh 4K map fails: -ENOMEM, no leaves, the first new table stays;
+    domain_free frees all."""
     impl = AmdV1("amd-v1")
-    impl.fail_alloc(2)
+    impl.fail_alloc(1)
     assert impl.map(0x0, 0x0, K4, RW) == -ENOMEM
     assert runs(impl) == []
-    assert impl.counters.table_pages == 3
+    assert impl.counters.table_pages == 2
     assert impl.domain_free() == 0
 
 

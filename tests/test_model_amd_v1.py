@@ -8,7 +8,7 @@ difftest found.
 """
 
 from spec import IOMMU_READ, IOMMU_WRITE, ReferenceDomain, get_semantics
-from spec.errors import EINVAL
+from spec.errors import EINVAL, ENOMEM
 
 RW = IOMMU_READ | IOMMU_WRITE
 K4, K16, K64, M2 = 0x1000, 0x4000, 0x10000, 0x200000
@@ -222,3 +222,28 @@ def test_a_page_above_the_top_level_is_named():
     e = amd()
     assert e.map(1 << 60, 0, K4, RW) == 0 and e.amd_mode == 6
     assert e.map(0, 0, 1 << 51, RW) == 0 and "MAP_PAGE_ABOVE_TOP" not in e.decided
+
+
+def test_fail_alloc_is_predicted_and_the_tables_made_stay():
+    """alloc_pte's allocations, in order: the tables on the way down (and a new top level when
+    the page needs one).  The (after+1)-th fails: -ENOMEM (MAP_FAIL_ALLOC), the pages before
+    are rolled back, the tables made before it stay, so an unmap later steps over the holes in
+    a last-level table it made (UNMAP_HOLE_IN_TABLE), as Linux 6.1 and 6.12 do."""
+    d = amd()
+    assert d.map(0, 0, K4, RW) == 0                       # level-1 and level-0 tables: 2 allocations
+    d.fail_alloc(1)
+    assert d.map(0x3ff000, 0, 2 * K4, RW) == -ENOMEM      # [2M, 4M) table made, [4M, 6M) fails
+    assert d.decided == ["MAP_PAGES_INSTALL", "MAP_FAIL_ALLOC", "UNMAP_LEAVES", "MAP_ROLLBACK"]
+    assert list(d.last_level_tables) == [0, M2]
+    assert d.unmap_pages(0, 0x100000, 3) == 0x300000      # 4K leaf, then holes counted to 3M
+
+
+def test_fail_alloc_after_a_level_size_page_was_replaced():
+    """A 1G page on the way is replaced by a table once that table is allocated: the next
+    allocation failing leaves the 1G page gone (MAP_REPLACE_LEAVES before MAP_FAIL_ALLOC)."""
+    d = amd()
+    assert d.map_pages(0, 0, 1 << 30, 1, RW) == (0, 1 << 30)
+    d.fail_alloc(1)
+    assert d.map(K4, 0, K4, RW) == -ENOMEM
+    assert d.decided[:3] == ["MAP_REPLACE_LEAVES", "MAP_TEARDOWN_FLUSH_SHORT", "MAP_FAIL_ALLOC"]
+    assert leaves(d) == []
