@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from linuxpt.formats import DEFAULT_FORMATS, FORMAT_PROFILES, semantics_for  # noqa: F401
+from linuxpt.formats import DEFAULT_FORMATS, FORMAT_FILES, FORMAT_PROFILES, semantics_for  # noqa: F401
 
 #: Environment variable naming kernel trees (separated by commas or os.pathsep).
 ENV_SRC = "IOMMU_SPEC_KERNEL_SRC"
@@ -66,7 +66,9 @@ def kernel_items(trees: list[str], formats: list[str]) -> list[KernelItem]:
             version = kernel_version(src)[:3]
         except KernelTreeError as exc:
             raise ValueError(str(exc)) from None
-        for fmt in formats or DEFAULT_FORMATS:
+        wanted = formats or [f for f in DEFAULT_FORMATS
+                             if f not in FORMAT_FILES or (Path(src) / FORMAT_FILES[f]).is_file()]
+        for fmt in wanted:
             items.extend(KernelItem(str(src), version, fmt, p) for p in FORMAT_PROFILES[fmt])
     return items
 

@@ -15,7 +15,10 @@ FORMAT_PROFILES = {
 }
 #: The formats a run checks unless --kernel-format names others.  AMD's tables are
 #: built by the harness too, but the model does not yet state what they do (issue 13).
-DEFAULT_FORMATS = ("lpae-s1", "v7s", "dart")
+DEFAULT_FORMATS = ("lpae-s1", "v7s", "dart", "amd-v1")
+#: The file a default format needs in the tree: a tree without it (an ARM-only tree, or
+#: v6.19+, where AMD moved to generic_pt) gets no item of that format unless asked for.
+FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c"}
 R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 
 
