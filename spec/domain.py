@@ -427,8 +427,9 @@ class ReferenceDomain:
 
         Allocations are the tables a map's walk makes (TABLE_LIFETIME); the
         failing one makes its driver call fail with -ENOMEM (MAP_FAIL_ALLOC).
-        Only under variants with a table format (``Semantics.tables``): raises
-        SpecUsageError otherwise, where the model does not know the tables.
+        Only where the model knows the tables (``predicts_alloc``: a variant
+        with a table format, or the legacy AMD v1 table): raises SpecUsageError
+        otherwise.
         """
         _check_u64("after", after)
         if not self.predicts_alloc:
