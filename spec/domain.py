@@ -119,7 +119,6 @@ class ReferenceDomain:
         #: (``_amd_walk``), and its number of levels, as alloc_pte grows it (6.12).
         self.amd_tables: list[SortedSet] = [SortedSet() for _ in range(6)]
         self.amd_mode = 3
-        self.torn = 0
         #: Bases of the live last-level tables (the AMD v1 level-0 tables), for the variant
         #: whose unmap steps over holes inside them (``Semantics.hole_in_table``).
         self.last_level_tables: SortedSet = self.amd_tables[0]
@@ -588,24 +587,24 @@ class ReferenceDomain:
         self.last_level_version += 1
         return True
 
-    def _amd_walk(self, address: int, pg: int) -> bool:
+    def _amd_walk(self, address: int, pg: int) -> tuple[bool, int]:
         """alloc_pte (6.12): grow the root, then walk to the page's level making tables.
 
         A page of a level's size or a group of replicated PTEs on the way is torn down whole
-        and a table takes its place; ``self.torn`` counts the bytes.  False when an allocation
-        failed, with the tables made before it kept; a PTE group is cleared before its table
-        is allocated, so it is gone even then, while a level-size page is replaced only once
-        its table exists.
+        and a table takes its place.  Returns ``(ok, torn)``: ok is False when an allocation
+        failed, with the tables made before it kept; torn the bytes of leaves torn down (a PTE
+        group is cleared before its table is allocated, so it is gone even on failure, while a
+        level-size page is replaced only once its table exists).
         """
         end_lvl = _amd_level(pg)
         last = address + pg - 1
+        torn = 0
         while self.amd_mode < 6 and (last > self._amd_span(self.amd_mode) - 1
                                      or self.amd_mode - 1 < end_lvl):
-            if not self._alloc_table():  # increase_address_space
-                return False
-            self.amd_tables[self.amd_mode - 1].add(0)  # the old root, now below the new one
+            # increase_address_space: the old root becomes a table below the new one
+            if not self._amd_add_table(self.amd_mode - 1, 0):
+                return False, torn
             self.amd_mode += 1
-            self.last_level_version += 1
         for level in range(self.amd_mode - 1, end_lvl, -1):
             base = address - address % self._amd_span(level)
             if base in self.amd_tables[level - 1]:
@@ -613,12 +612,12 @@ class ReferenceDomain:
             leaf = self.state.leaf_at(address)
             here = leaf is not None and _amd_level(leaf.pgsize) == level
             if here and leaf.pgsize != self._amd_span(level):  # a PTE group: cleared first
-                self.torn += self.state.remove(leaf.iova, leaf.end)
+                torn += self.state.remove(leaf.iova, leaf.end)
             if not self._amd_add_table(level - 1, base):
-                return False
+                return False, torn
             if here and leaf.pgsize == self._amd_span(level):  # a level-size page: replaced
-                self.torn += self.state.remove(leaf.iova, leaf.end)
-        return True
+                torn += self.state.remove(leaf.iova, leaf.end)
+        return True, torn
 
     def _amd_free_under(self, start: int, end: int, level: int) -> None:
         """free_clear_pte over [start, end) at ``level``: every table below it there is freed."""
@@ -640,14 +639,14 @@ class ReferenceDomain:
             at = iova + done * pg
             stop = min(iova + n * pg, at - at % group + group)
             defects = R.amd_replace_defects(self, at, stop, pg)
-            self.torn = 0
-            if not self._amd_walk(at, pg):
-                if self.torn:  # a larger page was torn down before the failing allocation
-                    R.map_replace_leaves(self, at, at, self.torn)
+            ok, torn = self._amd_walk(at, pg)
+            if not ok:
+                if torn:  # a larger page was torn down before the failing allocation
+                    R.map_replace_leaves(self, at, at, torn)
                     for rule, args in defects:
                         rule(self, *args)
                 return done
-            R.map_replace_leaves(self, at, stop, self.torn)
+            R.map_replace_leaves(self, at, stop, torn)
             for rule, args in defects:
                 rule(self, *args)
             self._amd_free_under(at, stop, level)

@@ -9,10 +9,9 @@ The two fixes outside the API the model states pin the unchanged API answer.
 import re
 
 import pytest
-from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from difftest import DiffFailure, build_machine
+from difftest import build_machine
 from difftest.vectors import InProcessTarget, build_vector, run_vector
 from spec import IOMMU_READ, IOMMU_WRITE, ReferenceDomain, get_profile
 from spec.errors import EINVAL, ENXIO
@@ -20,16 +19,9 @@ from spec.history import FIXES, RULE_SPANS
 from spec.kernels import for_kernel
 
 from . import mutants
+from .test_mutants import QUALITY, catch
 
 RW = IOMMU_READ | IOMMU_WRITE
-QUALITY = settings(settings.get_profile("ci"), max_examples=300, stateful_step_count=15)
-
-
-def catch(factory, profile):
-    machine = build_machine(factory, profile)
-    with pytest.raises(DiffFailure) as info:
-        run_state_machine_as_test(machine, settings=QUALITY)
-    return str(info.value)
 
 
 def test_map_prot_noop_is_caught():
