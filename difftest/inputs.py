@@ -60,6 +60,12 @@ INPUT_CLASSES: dict[str, InputClass] = {c.name: c for c in [
     InputClass("pte-group-overwrite", frozenset({"MAP_REPLACE_PTE_GROUP"}),
                "an AMD v1 map over part of a larger page of replicated PTEs at the same level "
                "(spec MAP_REPLACE_PTE_GROUP)"),
+    InputClass("large-page-overwrite", frozenset({"MAP_REPLACE_FREES_PAGE"}),
+               "an AMD v2 2M or 1G map over a live page of its size, whose memory Linux frees "
+               "(spec MAP_REPLACE_FREES_PAGE)"),
+    InputClass("replace-flush-one-page", frozenset({"MAP_REPLACE_FLUSH_ONE_PAGE"}),
+               "an AMD v2 map call of at most one page that replaced more than its first 4K, "
+               "which 6.1 flushes only there (spec MAP_REPLACE_FLUSH_ONE_PAGE)"),
     InputClass("zero-length-sg-entry", frozenset(),
                "a map_sg with a zero-length scatterlist entry (spec MAP_SG_COALESCE)",
                _zero_length_sg),
@@ -120,7 +126,15 @@ KNOWN_LINUX_FINDINGS: tuple[LinuxFinding, ...] = (
                  "teardown-flush-short"),
     LinuxFinding("page-above-top-level", frozenset({"amd-v1"}), ((6, 1), (6, 1)),
                  "page-above-top-level"),
-    LinuxFinding("iova-past-ias", frozenset({"dart"}), ((6, 1), (6, 12)), "iova-past-ias"),
+    LinuxFinding("iova-past-ias", frozenset({"dart", "amd-v2"}), ((6, 1), (6, 12)),
+                 "iova-past-ias"),
+    LinuxFinding("paddr-past-oas", frozenset({"amd-v2"}), ((6, 1), (6, 12)), "paddr-past-oas"),
+    LinuxFinding("large-page-overwrite", frozenset({"amd-v2"}), ((6, 1), (6, 12)),
+                 "large-page-overwrite"),
+    LinuxFinding("teardown-flush-short", frozenset({"amd-v2"}), ((6, 12), (6, 12)),
+                 "teardown-flush-short"),
+    LinuxFinding("replace-flush-one-page", frozenset({"amd-v2"}), ((6, 1), (6, 1)),
+                 "replace-flush-one-page"),
     # 6.1's mtk_iommu maps one page per call, so v7s's per-call loop never crosses 2^32 there.
     LinuxFinding("iova-past-ias", frozenset({"v7s"}), ((6, 12), (6, 12)), "iova-past-ias"),
     LinuxFinding("section-split", frozenset({"v7s"}), ((6, 1), (6, 13)), "section-split"),

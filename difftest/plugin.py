@@ -274,7 +274,7 @@ def pytest_terminal_summary(terminalreporter, config):
             or not getattr(config, "difftest_active", False):
         return
     rows = [[impl, profile, sem, *counts.values()]
-            for (impl, profile, sem), counts in sorted(stats.STATS.items())]
+            for (impl, profile, sem), counts in sorted(stats.STATS.items(), key=lambda kv: str(kv[0]))]
     terminalreporter.section("difftest summary")
     terminalreporter.write_line(tabulate(rows, headers=COLUMNS))
     aside = {key: names_ for key, names_ in stats.SET_ASIDE.items() if names_}
@@ -282,5 +282,5 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line("")
         terminalreporter.write_line("set aside (input classes dropped by the generator; "
                                     "docs/linux-findings.md):")
-        for (impl, profile, _), names_ in sorted(aside.items()):
+        for (impl, profile, _), names_ in sorted(aside.items(), key=lambda kv: str(kv[0])):
             terminalreporter.write_line(f"  {impl} {profile}: {', '.join(sorted(names_))}")

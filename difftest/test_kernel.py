@@ -46,6 +46,10 @@ def test_kernel(kernel_item, request):
         pytest.fail(f"cannot build the kernel harness for {kernel_item.tree}: {exc}", pytrace=False)
     version = kernel_item.version[:2]
     sem = config.getoption("--kernel-semantics") or semantics_for(kernel_item.fmt, version)
+    if sem is None:
+        pytest.fail(f"the model states no variant for {kernel_item.fmt} in Linux "
+                    f"{version[0]}.{version[1]} (spec.kernels); name one with --kernel-semantics",
+                    pytrace=False)
     set_aside = config.difftest_set_aside
     if not config.getoption("--report-known-findings"):
         set_aside = set_aside | known_set_aside(kernel_item.fmt, version)

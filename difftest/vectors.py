@@ -680,10 +680,12 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
     "UNMAP_HOLE_IN_TABLE": (lambda s: bool(s.hole_in_table), "hole_in_table != 0"),
     "UNMAP_RANGE": (lambda s: s.unmap_range_checked, "unmap_range_checked"),
     "PAGES_TABLE_BATCH": (lambda s: s.per_table_batches, "per_table_batches"),
-    "IOVA_PAST_IAS": (lambda s: s.range_check == "paddr_start" or (
+    "IOVA_PAST_IAS": (lambda s: s.range_check == "paddr_start" or bool(s.fixed_levels) or (
         s.range_check == "start" and not s.per_table_batches),
         "a driver call that can run past 2^ias (range_check 'start' without per-table "
-        "batches, or no IOVA check)"),
+        "batches, or no IOVA check on a fixed-level table)"),
+    "IOVA_TO_PHYS_WRAP": (lambda s: bool(s.fixed_levels), "fixed_levels"),
+    "MAP_REPLACE_FREES_PAGE": (lambda s: s.teardown_frees_leaf, "teardown_frees_leaf"),
     "PADDR_PAST_OAS": (lambda s: s.range_check != "whole", "range_check != 'whole'"),
     "MAP_RANGE": (lambda s: s.range_check != "none", "range_check != 'none'"),
     "UNMAP_SPLIT_SECTION": (lambda s: s.partial_unmap == "split_to_pgsize",

@@ -13,12 +13,12 @@ FORMAT_PROFILES = {
     "amd-v1": ("amd-v1",),
     "amd-v2": ("amd-v2",),
 }
-#: The formats a run checks unless --kernel-format names others.  AMD's tables are
-#: built by the harness too, but the model does not yet state what they do (issue 13).
-DEFAULT_FORMATS = ("lpae-s1", "v7s", "dart", "amd-v1")
+#: The formats a run checks unless --kernel-format names others.
+DEFAULT_FORMATS = ("lpae-s1", "v7s", "dart", "amd-v1", "amd-v2")
 #: The file a default format needs in the tree: a tree without it (an ARM-only tree, or
 #: v6.19+, where AMD moved to generic_pt) gets no item of that format unless asked for.
-FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c"}
+FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
+                "amd-v2": "drivers/iommu/amd/io_pgtable_v2.c"}
 R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 
 
@@ -54,14 +54,14 @@ def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
     lpae-s1 is what arm-smmu-v3 runs, v7s mtk_iommu, dart apple-dart, amd-v1
     the AMD driver; the split removal of v6.13 (33729a5fc0ca, fd50651636fb)
     decides arm and v7s.  None where the model states no variant for that
-    release (amd-v2's own table).
+    release.
     """
     from spec.kernels import era_of
     driver = {"lpae-s1": "arm-smmu-v3", "v7s": "mtk_iommu", "dart": "apple-dart",
               "amd-v1": "amd", "amd-v2": "amd-v2"}.get(fmt)
     if driver is not None:
         era = era_of(f"{version[0]}.{version[1]}", driver)
-        if fmt == "amd-v1" and era.variant is None:  # the harness builds io_pgtable.c's v1 table
-            return "amd-v1"
+        if fmt in ("amd-v1", "amd-v2") and era.variant is None:  # an older tree's AMD files
+            return fmt
         return era.variant
     raise ValueError(f"unknown io-pgtable format {fmt!r}; known: {', '.join(FORMAT_PROFILES)}")

@@ -118,7 +118,7 @@ class ReferenceDomain:
         #: The legacy AMD v1 table's tables below the root, by the level of their entries
         #: (``_amd_walk``), and its number of levels, as alloc_pte grows it (6.12).
         self.amd_tables: list[SortedSet] = [SortedSet() for _ in range(6)]
-        self.amd_mode = 3
+        self.amd_mode = self.semantics.fixed_levels or 3
         #: Bases of the live last-level tables (the AMD v1 level-0 tables), for the variant
         #: whose unmap steps over holes inside them (``Semantics.hole_in_table``).
         self.last_level_tables: SortedSet = self.amd_tables[0]
@@ -400,6 +400,8 @@ class ReferenceDomain:
         """Write ``count`` leaves of ``pg`` under a variant without a table format (checks done)."""
         sem = self.semantics
         if sem.map_over_live == "replace":
+            if sem.fixed_levels:  # PM_LEVEL_INDEX drops the IOVA bits above the top level
+                R.iova_past_ias(self, iova, pg * count)
             R.paddr_past_oas(self, paddr, pg * count)
             head = min(count, (U64 - iova) // pg)  # the driver's unsigned long iova wraps at 2^64
             total = 0
@@ -588,19 +590,22 @@ class ReferenceDomain:
         return True
 
     def _amd_walk(self, address: int, pg: int) -> tuple[bool, int]:
-        """alloc_pte (6.12): grow the root, then walk to the page's level making tables.
+        """alloc_pte (AMD v1, 6.12) / v2_alloc_pte (AMD v2): grow the root (v1 only), then
+        walk to the page's level making tables.
 
         A page of a level's size or a group of replicated PTEs on the way is torn down whole
         and a table takes its place.  Returns ``(ok, torn)``: ok is False when an allocation
         failed, with the tables made before it kept; torn the bytes of leaves torn down (a PTE
-        group is cleared before its table is allocated, so it is gone even on failure, while a
-        level-size page is replaced only once its table exists).
+        group, and under ``teardown_first`` any page, is cleared before its table is
+        allocated, so it is gone even on failure, while a v1 level-size page is replaced only
+        once its table exists).
         """
         end_lvl = _amd_level(pg)
         last = address + pg - 1
         torn = 0
-        while self.amd_mode < 6 and (last > self._amd_span(self.amd_mode) - 1
-                                     or self.amd_mode - 1 < end_lvl):
+        first = self.semantics.teardown_first
+        while not self.semantics.fixed_levels and self.amd_mode < 6 and (
+                last > self._amd_span(self.amd_mode) - 1 or self.amd_mode - 1 < end_lvl):
             # increase_address_space: the old root becomes a table below the new one
             if not self._amd_add_table(self.amd_mode - 1, 0):
                 return False, torn
@@ -611,11 +616,14 @@ class ReferenceDomain:
                 continue
             leaf = self.state.leaf_at(address)
             here = leaf is not None and _amd_level(leaf.pgsize) == level
-            if here and leaf.pgsize != self._amd_span(level):  # a PTE group: cleared first
+            # a PTE group (v1) or any large page (v2, teardown_first) is cleared first; a
+            # v1 level-size page is replaced only once its table exists
+            cleared_first = here and (first or leaf.pgsize != self._amd_span(level))
+            if cleared_first:
                 torn += self.state.remove(leaf.iova, leaf.end)
             if not self._amd_add_table(level - 1, base):
                 return False, torn
-            if here and leaf.pgsize == self._amd_span(level):  # a level-size page: replaced
+            if here and not cleared_first:
                 torn += self.state.remove(leaf.iova, leaf.end)
         return True, torn
 
@@ -635,24 +643,30 @@ class ReferenceDomain:
         level = _amd_level(pg)
         group = self._amd_span(level + 1)  # the pages sharing one walk: one level-`level` table
         done = 0
+        replaced = []  # the spans of the leaves this call removed (MAP_REPLACE_FLUSH_ONE_PAGE)
         while done < n:
             at = iova + done * pg
             stop = min(iova + n * pg, at - at % group + group)
             defects = R.amd_replace_defects(self, at, stop, pg)
+            span = R.replaced_span(self, at, stop)
             ok, torn = self._amd_walk(at, pg)
             if not ok:
                 if torn:  # a larger page was torn down before the failing allocation
                     R.map_replace_leaves(self, at, at, torn)
+                    replaced.append(span)
                     for rule, args in defects:
                         rule(self, *args)
-                return done
-            R.map_replace_leaves(self, at, stop, torn)
+                break
+            if R.map_replace_leaves(self, at, stop, torn):
+                replaced.append(span)
             for rule, args in defects:
                 rule(self, *args)
             self._amd_free_under(at, stop, level)
             k = (stop - at) // pg
             R.map_pages_install(self, at, paddr + done * pg, pg, k, prot)
             done += k
+        if replaced and self.semantics.replace_flush == "replaced":
+            I.map_replace_flush_one_page(self, iova, done, replaced)
         return done
 
     def _unmap_pages(self, iova, pg, count) -> int:
@@ -666,6 +680,8 @@ class ReferenceDomain:
         if self.tables is not None:  # slots and per-table batches: the io-pgtable walk
             return self._unmap_pages_tables(iova, pg, count)
         if sem.partial_unmap == "whole_any":
+            if sem.fixed_levels:  # fetch_pte's PM_LEVEL_INDEX drops the bits above the top
+                R.iova_past_ias(self, iova, end - iova)
             return self._unmap_ptes(iova, end - iova)
         return self._unmap_leaves(iova, end)
 

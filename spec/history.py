@@ -104,6 +104,16 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
     "MAP_TEARDOWN_FLUSH_SHORT": (span("6.12", "6.18", until=_AMD_GENPT + " (v6.19)",
                                       note="seen in Debian 6.12.118; 6.1.192 flushes the domain; "
                                            "the commit that narrowed the flush is not pinned"),),
+    "MAP_REPLACE_FREES_PAGE": (span("6.1", "6.18", since="aaac38f61487 iommu/amd: Initial "
+                                    "support for AMD IOMMU v2 page table",
+                                    until=_AMD_GENPT + " (v6.19)",
+                                    note="seen in Debian 6.1.192 and 6.12.118 through the kernel "
+                                         "harness"),),
+    "MAP_REPLACE_FLUSH_ONE_PAGE": (span("6.1", "6.1", note="seen in Debian 6.1.192; 6.12.118 "
+                                        "flushes the call's range instead (MAP_TEARDOWN_FLUSH_"
+                                        "SHORT); the release that changed it is not pinned"),),
+    "IOVA_TO_PHYS_WRAP": (span("6.1", "6.18", since="aaac38f61487 (AMD v2)",
+                               until=_AMD_GENPT + " (v6.19)"),),
     "MAP_PAGE_ABOVE_TOP": (span("5.4", "6.1", note="seen in Debian 6.1.192; 6.12.118 grows the "
                                 "table by the last address and the page's level (the fixing "
                                 "commit is not pinned)"),),

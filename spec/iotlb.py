@@ -163,3 +163,22 @@ def map_teardown_flush_short(d, start, end):
     ``teardown-flush-short``.  Returns ``start``.
     """
     return start
+
+
+@rule("MAP_REPLACE_FLUSH_ONE_PAGE", "drivers/iommu/amd/io_pgtable_v2.c iommu_v2_map_pages (`if (count > 1) amd_iommu_flush_tlb ... else amd_iommu_flush_page(..., o_iova)`), v6.1 (seen in 6.1.192; 6.12 flushes the call's range)", defect=True)
+def map_replace_flush_one_page(d, iova, pages, spans):
+    """Under the AMD v2 table of 6.1, a map call that wrote at most one page and replaced something flushes only its first 4K.
+
+    iommu_v2_map_pages flushes when v2_alloc_pte reported ``updated``: the
+    whole domain when its loop wrote more than one page, else one 4K page at
+    the call's start (amd_iommu_flush_page).  A single 2M page over a table of
+    4K pages, or a 4K page that tore down a 2M page, leaves the other
+    replaced translations in the IOTLB though they are gone from the table.
+    (6.12 flushes the call's range instead: MAP_TEARDOWN_FLUSH_SHORT.)
+    ``pages`` is how many pages the call wrote; ``spans`` the ``(start,
+    end)`` of the leaves it removed.  A stale entry after such a call is
+    reported under this rule.  Input class ``replace-flush-one-page``.
+    """
+    if pages <= 1 and any(lo < iova or hi > iova + (1 << 12) for lo, hi in spans):
+        return iova
+    return None

@@ -115,9 +115,9 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
     )),
     Driver("amd-v2", "drivers/iommu/amd/iommu.c (v2 page table)", ("amd-v2",), (
         _era("5.4", "6.0", "-", uncovered="the v2 page table was added in v6.1 (aaac38f61487)"),
-        _era("6.1", "6.18", "amd/io_pgtable_v2.c",
-             uncovered="io_pgtable_v2.c is built by the kernel harness but not stated yet "
-                       "(issue 13)"),
+        _era("6.1", "6.18", "amd/io_pgtable_v2.c", "amd-v2", "map_pages",
+             note="iommu_v2_map_pages / unmap_pages from aaac38f61487 (v6.1); checked against "
+                  "Debian 6.1.192 and 6.12.118"),
         _era("6.19", "7.0", "generic_pt x86_64 format", "generic-pt", "map_pages",
              note="789a5913b29c (v6.19)"),
         _era("7.1", "7.1", "generic_pt x86_64 format", "generic-pt", "map_range",

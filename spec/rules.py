@@ -326,34 +326,55 @@ def map_replace_leaves(d, start, end, torn=0):
     larger pages the walk down already tore down.  Returns the bytes of
     leaves removed.
     """
-    lo, hi = _replaced_span(d, start, end)
+    lo, hi = replaced_span(d, start, end)
     removed = d.state.remove(lo, hi) + torn
     return removed if removed else None
 
 
-def _replaced_span(d, start, end):
+def replaced_span(d, start, end):
     """The span of the leaves a legacy AMD v1 map of [start, end) removes: every leaf it overlaps."""
     first, last = d.state.leaf_at(start), d.state.leaf_at(end - 1)
     return (start if first is None else first.iova), (end if last is None else last.end)
 
 
 def amd_replace_defects(d, start, end, pgsize):
-    """The Linux defect classes a legacy AMD v1 map of [start, end) in pages of ``pgsize`` falls
+    """The Linux defect classes an AMD v1 or v2 map of [start, end) in pages of ``pgsize`` falls
     in, decided before MAP_REPLACE_LEAVES removes anything: a list of ``(rule, args)`` to record
-    after it (MAP_REPLACE_PTE_GROUP, MAP_REPLACE_LEAF_UNFLUSHED, MAP_TEARDOWN_FLUSH_SHORT)."""
+    after it (MAP_REPLACE_PTE_GROUP, MAP_REPLACE_LEAF_UNFLUSHED, MAP_REPLACE_FREES_PAGE,
+    MAP_TEARDOWN_FLUSH_SHORT)."""
     from .iotlb import map_replace_leaf_unflushed, map_teardown_flush_short
-    lo, hi = _replaced_span(d, start, end)
+    lo, hi = replaced_span(d, start, end)
     out = []
     runs = list(d.state.overlapping(lo, hi))
     for old in (d.state.leaf_at(start), d.state.leaf_at(end - 1)):
         if old is not None and map_replace_pte_group.fn(d, old, pgsize) and \
                 (map_replace_pte_group, (old, pgsize)) not in out:
             out.append((map_replace_pte_group, (old, pgsize)))
-    if any(_amd_level(run.pgsize) == _amd_level(pgsize) for run in runs):
+    same_level = [run for run in runs if _amd_level(run.pgsize) == _amd_level(pgsize)]
+    if same_level and d.semantics.replace_flush == "freed":
         out.append((map_replace_leaf_unflushed, (start, end)))
+    if same_level and d.semantics.teardown_frees_leaf and pgsize > 1 << 12:
+        out.append((map_replace_frees_page, (same_level[0].iova, pgsize)))
     if lo < start or hi > end:
         out.append((map_teardown_flush_short, (lo, hi)))
     return out
+
+
+@rule("MAP_REPLACE_FREES_PAGE", "drivers/iommu/amd/io_pgtable_v2.c v2_alloc_pte (\"Tear down existing pte entries\"), v6.1 to v6.18", defect=True)
+def map_replace_frees_page(d, iova, pgsize):
+    """Under the AMD v2 table, a 2M or 1G page mapped over a live page of its size frees the old page's memory.
+
+    v2_alloc_pte's tear-down at the new page's level reads the present entry
+    as a table pointer without checking IOMMU_PAGE_PSE, clears it, and frees
+    what it points to: ``iommu_free_page`` for a 2M page, ``free_pgtable``
+    (which also walks the "table" and frees what its words point to) for a
+    1G page.  The old page's output address -- memory the caller owns -- goes
+    back to the page allocator.  The mapping itself ends as the model states
+    (the new page); kernel harnesses abort on the free of memory that was
+    never a table.  ``iova`` is the old page's, ``pgsize`` its size.  Input
+    class ``large-page-overwrite``.
+    """
+    return iova
 
 
 @rule("MAP_REPLACE_PTE_GROUP", "drivers/iommu/amd/io_pgtable.c iommu_v1_map_pages / free_clear_pte / fetch_pte (first_pte_l7), v5.4 to v6.18", defect=True)
@@ -687,6 +708,23 @@ def iova_to_phys_range(d, iova):
     return None
 
 
+@rule("IOVA_TO_PHYS_WRAP", "drivers/iommu/amd/io_pgtable_v2.c iommu_v2_iova_to_phys / fetch_pte (PM_LEVEL_INDEX), v6.1 to v6.18")
+def iova_to_phys_wrap(d, iova):
+    """Under a fixed-level AMD table, iova_to_phys reads the IOVA modulo the table's reach.
+
+    fetch_pte indexes every level with PM_LEVEL_INDEX, which keeps 9 bits, so
+    the bits above the top level (48 for 4 levels) are dropped: an IOVA past
+    2^48 translates as the one 2^48 below it.  Returns the IOVA looked up, or
+    None when the IOVA is within reach.  (The legacy AMD v1 table grows to
+    cover every IOVA, generic_pt rejects one past its range:
+    IOVA_TO_PHYS_RANGE.)
+    """
+    levels = d.semantics.fixed_levels
+    if levels and iova >> (12 + 9 * levels):
+        return iova & ((1 << (12 + 9 * levels)) - 1)
+    return None
+
+
 @rule("IOVA_TO_PHYS", "drivers/iommu/iommu.c iommu_iova_to_phys; io-pgtable-arm.c arm_lpae_iova_to_phys")
 def iova_to_phys(d, iova):
     """The physical address an IOVA translates to, in-page offset included, or 0 if unmapped.
@@ -698,6 +736,8 @@ def iova_to_phys(d, iova):
     out = iova_to_phys_range(d, iova)
     if out is not None:
         return out
+    wrapped = iova_to_phys_wrap(d, iova)
+    iova = iova if wrapped is None else wrapped
     run = d.state.find(iova)
     if run is None:
         return 0

@@ -86,6 +86,9 @@ class Semantics:
       allocated.  A leaf lives at its format level and a map conflicts with a
       leaf at the same or a higher level (MAP_EXISTS) but replaces tables
       below it (MAP_REPLACE_TABLE).
+    * ``fixed_levels``, ``teardown_first``, ``replace_flush``,
+      ``teardown_frees_leaf`` -- the points
+      where the two replace-on-map AMD tables differ (see the fields).
     """
 
     name: str
@@ -105,6 +108,22 @@ class Semantics:
     replaced_table_flush: str = "walk"
     #: iova_to_phys past the table's range returns -ERANGE cast to an address (IOVA_TO_PHYS_RANGE).
     iova_to_phys_errno: bool = False
+    #: Replace-on-map tables (map_over_live "replace"): 0 when the table grows its top level as
+    #: IOVAs need it (AMD v1), else its fixed number of levels (AMD v2: 4), whose index drops
+    #: the IOVA bits above them (IOVA_PAST_IAS on map and unmap, IOVA_TO_PHYS_WRAP).
+    fixed_levels: int = 0
+    #: Replace-on-map tables: a larger page on the walk down is cleared before the table that
+    #: takes its place is allocated, so it is gone even when that allocation fails (AMD v2);
+    #: otherwise only replicated PTE groups are (AMD v1).
+    teardown_first: bool = False
+    #: Replace-on-map tables: when a map flushes what it replaced (MAP_REPLACE_LEAVES):
+    #: ``"freed"`` only when it freed a table or tore down a larger page (AMD v1's ``updated``),
+    #: ``"replaced"`` whenever it overwrote any present entry (AMD v2's ``updated``).
+    replace_flush: str = "freed"
+    #: Replace-on-map tables: the tear-down at a 2M or 1G page's own level frees what the
+    #: present entry points to as a table, even when the entry is a leaf (AMD v2's
+    #: v2_alloc_pte; the Linux defect MAP_REPLACE_FREES_PAGE).
+    teardown_frees_leaf: bool = False
     #: The releases this variant states (spec.versions.Span), with the commits that started
     #: and ended it; a point that changed inside them has its own in ``point_spans``.
     spans: tuple[Span, ...] = ()
@@ -320,6 +339,84 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                            "the table (increase_address_space, up to PAGE_MODE_6_LEVEL, which "
                            "covers every 64-bit IOVA), and a paddr past 2^52 runs into the PTE's "
                            "flag bits (PADDR_PAST_OAS).",
+            "prot_first": "iommu_v1_map_pages: -EINVAL for no IOMMU_PROT_IR/IW; there is no "
+                          "range check to order it against.",
+            "fixed_levels": "0: alloc_pte grows the table from PAGE_MODE_3_LEVEL "
+                            "(increase_address_space) as an IOVA needs it, up to 6 levels.",
+            "teardown_first": "alloc_pte clears a group of replicated PTEs before allocating "
+                              "the table under it, but replaces a level-size page only once "
+                              "its table is allocated (the old entry is overwritten by the "
+                              "new table's).",
+            "replace_flush": "iommu_v1_map_pages flushes only when `updated`: a table freed "
+                             "(free_clear_pte) or a larger page torn down (alloc_pte); an "
+                             "overwritten PTE of the new page's own level is not flushed "
+                             "(MAP_REPLACE_LEAF_UNFLUSHED).",
+            "teardown_frees_leaf": "free_clear_pte frees a table only when the entry is one "
+                                   "(not a leaf: PM_PTE_LEVEL 7 or 0 are pages).",
+            "iova_to_phys_errno": "iommu_v1_iova_to_phys returns 0 where fetch_pte finds "
+                                  "nothing.",
+        }),
+    Semantics(
+        name="amd-v2", exists_errno=0, map_zero_size=0, partial_unmap=WHOLE_ANY,
+        replace_table=True, unmap_slots=False, per_table_batches=False,
+        map_over_live=REPLACE, hole_in_table=SZ_4K, range_check=NO_CHECK,
+        fixed_levels=4, teardown_first=True, replace_flush="replaced", teardown_frees_leaf=True,
+        source="drivers/iommu/amd/io_pgtable_v2.c (iommu_v2_map_pages, v2_alloc_pte, "
+               "iommu_v2_unmap_pages, fetch_pte), AMD's x86-64-format v2 table before AMD "
+               "moved to generic_pt",
+        spans=(span("6.1", "6.18", since="aaac38f61487 iommu/amd: Initial support for AMD "
+                    "IOMMU v2 page table", until="789a5913b29c iommu/amd: Use the generic iommu "
+                    "page table (v6.19)", note="checked against Debian 6.1.192 and 6.12.118 "
+                    "(4 levels: amd_iommu_gpt_level without 5-level guest tables)"),),
+        differences={
+            "exists_errno": "Never used: no map fails over a live leaf (map_over_live).",
+            "map_zero_size": "The classic core's `while (size)` loop does nothing: 0 "
+                             "(iommu.c __iommu_map).",
+            "map_over_live": "iommu_v2_map_pages never fails over a live mapping: v2_alloc_pte "
+                             "clears a 2M/1G page met on the way down and puts a new table in "
+                             "its place, and at the page's own level (\"Tear down existing pte "
+                             "entries\") clears any present entry, freeing the table under a "
+                             "new 2M (iommu_free_page) or 1G page (free_pgtable).",
+            "replace_table": "A special case of map_over_live: the table of smaller leaves "
+                             "under a new 2M or 1G page is freed with the leaves in it.",
+            "partial_unmap": "iommu_v2_unmap_pages clears the PTE fetch_pte finds for the "
+                             "address and counts its whole size (unmap_size), wherever in the "
+                             "page the request starts.",
+            "hole_in_table": "fetch_pte checks presence only above level 0 and returns the "
+                             "level-0 PTE unchecked, so unmap clears a hole inside a level-0 "
+                             "table and counts 4K; a missing entry above it returns NULL and "
+                             "unmap stops.",
+            "unmap_slots": "iommu_v2_unmap_pages walks PTE by PTE, by the size of each one found.",
+            "per_table_batches": "iommu_v2_map_pages / iommu_v2_unmap_pages loop over every page.",
+            "unmap_range_checked": "No check: fetch_pte indexes with PM_LEVEL_INDEX, which drops "
+                                   "the IOVA bits above 48 (IOVA_PAST_IAS).",
+            "range_check": "iommu_v2_map_pages checks neither iova nor paddr: PM_LEVEL_INDEX "
+                           "masks each level's index to 9 bits, so an IOVA past 2^48 aliases "
+                           "the one 2^48 below (IOVA_PAST_IAS), and set_pte_attr masks paddr "
+                           "with PM_ADDR_MASK (PADDR_PAST_OAS).  cfg->ias says 52 "
+                           "(IOMMU_IN_ADDR_BIT_SIZE) though 4 levels reach 2^48: the profile "
+                           "states 48.",
+            "prot_first": "iommu_v2_map_pages: -EINVAL for no IOMMU_PROT_IR/IW; there is no "
+                          "range check to order it against.",
+            "fixed_levels": "v2_alloc_pgtable: get_pgtable_level() is amd_iommu_gpt_level, 4 "
+                            "levels (5 only on an IOMMU with 5-level guest tables, GATS; 6.1 "
+                            "always 4); never grown.",
+            "teardown_first": "v2_alloc_pte: `cmpxchg64(pte, *pte, 0ULL)` on a present large "
+                              "PTE, then iommu_alloc_page_node on the next pass: the old page "
+                              "is gone before the allocation that may fail.",
+            "replace_flush": "v2_alloc_pte sets *updated for any present entry it clears or "
+                             "overwrites, and iommu_v2_map_pages then flushes: 6.12 "
+                             "amd_iommu_domain_flush_pages(o_iova, size); 6.1 "
+                             "amd_iommu_flush_tlb (everything) when it wrote more than one "
+                             "page, else amd_iommu_flush_page(o_iova), one 4K page "
+                             "(MAP_REPLACE_FLUSH_ONE_PAGE).",
+            "teardown_frees_leaf": "v2_alloc_pte's tear-down takes get_pgtable_pte(*pte) of "
+                                   "any present entry and frees it (iommu_free_page for 2M, "
+                                   "free_pgtable for 1G) without checking IOMMU_PAGE_PSE: a 2M "
+                                   "or 1G page mapped over a live one of its size frees the old "
+                                   "page's output address (MAP_REPLACE_FREES_PAGE).",
+            "iova_to_phys_errno": "iommu_v2_iova_to_phys returns 0 for a missing PTE; an IOVA "
+                                  "past 2^48 reads the aliased one (IOVA_TO_PHYS_WRAP).",
         }),
 ]}
 

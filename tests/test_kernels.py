@@ -2,7 +2,7 @@
 
 The expected table is written out here from the sources named in
 spec/kernels.py (the map_pages conversions of v5.15, mtk_iommu's of v6.2,
-AMD's of v6.1, the split removal in the v6.13 iommu pull, generic_pt for
+AMD's of v6.1 (v1 and the new v2 table), the split removal in the v6.13 iommu pull, generic_pt for
 AMD and VT-d in v6.19, the v7.1 core), not computed from DRIVERS.
 """
 
@@ -17,7 +17,7 @@ from spec.versions import RELEASES, Version
 
 L13, L14 = "arm-lpae-v6.13", "arm-lpae-v6.14"
 V13, V14 = "arm-v7s-v6.13", "arm-v7s"
-GPT, DART, AMD = "generic-pt", "apple-dart", "amd-v1"
+GPT, DART, AMD, AMD2 = "generic-pt", "apple-dart", "amd-v1", "amd-v2"
 NO = None  # not covered: an error that says why
 
 #: release -> driver -> (variant, core) or NO.
@@ -38,7 +38,7 @@ for minor in range(0, 20):
         "mtk_iommu": ((V13 if minor < 13 else V14), "map-v5.15" if minor < 2 else "map_pages"),
         "apple-dart": (DART, "map_pages"),
         "amd": NO if minor == 0 else ((AMD, "map_pages") if minor < 19 else (GPT, "map_pages")),
-        "amd-v2": (GPT, "map_pages") if minor == 19 else NO,
+        "amd-v2": NO if minor == 0 else ((AMD2, "map_pages") if minor < 19 else (GPT, "map_pages")),
         "intel": (GPT, "map_pages") if minor == 19 else NO,
         "virtio-iommu": NO, "mtk_iommu_v1": NO}
 EXPECTED["7.0"] = {
