@@ -116,7 +116,7 @@ class LinuxFinding:
 #: kernel items it applies to, and tests/test_linux_findings.py shows it is
 #: still found when it is not.
 KNOWN_LINUX_FINDINGS: tuple[LinuxFinding, ...] = (
-    LinuxFinding("paddr-past-oas", frozenset({"lpae-s1", "dart", "amd-v1"}), ((6, 1), (6, 12)),
+    LinuxFinding("paddr-past-oas", frozenset({"lpae-s1", "lpae-s2", "dart", "amd-v1"}), ((6, 1), (6, 12)),
                  "paddr-past-oas"),
     LinuxFinding("pte-group-overwrite", frozenset({"amd-v1"}), ((6, 1), (6, 12)),
                  "pte-group-overwrite"),

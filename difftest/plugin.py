@@ -49,7 +49,7 @@ def pytest_addoption(parser):
                          "$IOMMU_SPEC_KERNEL_SRC, else the trees `iommu-spec kernel fetch` cached; "
                          "'none' for no kernel items)")
     group.addoption("--kernel-format", default="", metavar="F[,F]",
-                    help="io-pgtable formats of the kernel items: lpae-s1, v7s, dart and amd-v1 (the default; amd-v1 where the tree has drivers/iommu/amd/io_pgtable.c), and amd-v2 (built, not yet stated: issue 13)")
+                    help="io-pgtable formats of the kernel items (default: all of lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2 the tree has)")
     group.addoption("--kernel-semantics", default=None, metavar="NAME",
                     help="hold kernel items to this variant instead of the one their version runs")
     group.addoption("--kernel-version", default=None, metavar="X.Y",

@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="build (cached), then run the harness on stdin/stdout")
     s.add_argument("--src", required=True, help="root of a Linux source tree")
     s.add_argument("--format", required=True,
-                   help="lpae-s1, v7s, dart (checked by pytest difftest), amd-v1, amd-v2")
+                   help="lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2 (all checked by pytest difftest)")
     s.add_argument("--semantics", default=None,
                    help="the variant to declare in hello (default: the one this tree runs for "
                         "the format, linuxpt/formats.py; 'none' declares none)")

@@ -8,13 +8,14 @@ kernel serve`` read them.  Version ranges cite the commits that changed them.
 #: io-pgtable format (the harness's --format) -> the profiles it serves.
 FORMAT_PROFILES = {
     "lpae-s1": ("arm-lpae-4k", "arm-lpae-16k", "arm-lpae-64k"),
+    "lpae-s2": ("arm-lpae-4k", "arm-lpae-16k", "arm-lpae-64k"),
     "v7s": ("armv7s-mediatek",),
     "dart": ("apple-dart",),
     "amd-v1": ("amd-v1",),
     "amd-v2": ("amd-v2",),
 }
 #: The formats a run checks unless --kernel-format names others.
-DEFAULT_FORMATS = ("lpae-s1", "v7s", "dart", "amd-v1", "amd-v2")
+DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2")
 #: The file a default format needs in the tree: a tree without it (an ARM-only tree, or
 #: v6.19+, where AMD moved to generic_pt) gets no item of that format unless asked for.
 FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
@@ -28,6 +29,8 @@ def recorded_prot(fmt: str, prot: int) -> int:
     * lpae-s1 (arm_lpae_prot_to_pte, stage 1): no write-only permission (AP
       is read-only or read-write), and MMIO's device memory type wins over
       CACHE's;
+    * lpae-s2 (arm_lpae_prot_to_pte, stage 2): HAP has a read and a write bit,
+      so write-only is recorded as such; no PRIV; MMIO wins over CACHE;
     * v7s as mtk_iommu sets it up (IO_PGTABLE_QUIRK_NO_PERMS, which
       arm_v7s_prot_to_pte honours by writing no AP and no XN): always read-write,
       no NOEXEC or PRIV; MMIO wins over CACHE;
@@ -39,6 +42,8 @@ def recorded_prot(fmt: str, prot: int) -> int:
     if fmt == "lpae-s1":
         out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
         return out | (MMIO if prot & MMIO else prot & CACHE)
+    if fmt == "lpae-s2":  # S2AP read / write each on its own, XN, MemAttr; no PRIV
+        return (prot & (R | W | NOEXEC)) | (MMIO if prot & MMIO else prot & CACHE)
     if fmt == "v7s":
         return R | W | (MMIO if prot & MMIO else prot & CACHE)
     if fmt in ("dart", "amd-v1"):  # dart_prot_to_pte; iommu_v1_map_pages: IR / IW only
@@ -51,14 +56,14 @@ def recorded_prot(fmt: str, prot: int) -> int:
 def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
     """The variant a tree of ``version`` runs for ``fmt``, from spec.kernels' driver table.
 
-    lpae-s1 is what arm-smmu-v3 runs, v7s mtk_iommu, dart apple-dart, amd-v1
+    lpae-s1 is what arm-smmu-v3 runs (lpae-s2 its stage-2 domains), v7s mtk_iommu, dart apple-dart, amd-v1
     the AMD driver; the split removal of v6.13 (33729a5fc0ca, fd50651636fb)
     decides arm and v7s.  None where the model states no variant for that
     release.
     """
     from spec.kernels import era_of
-    driver = {"lpae-s1": "arm-smmu-v3", "v7s": "mtk_iommu", "dart": "apple-dart",
-              "amd-v1": "amd", "amd-v2": "amd-v2"}.get(fmt)
+    driver = {"lpae-s1": "arm-smmu-v3", "lpae-s2": "arm-smmu-v3-s2", "v7s": "mtk_iommu",
+              "dart": "apple-dart", "amd-v1": "amd", "amd-v2": "amd-v2"}.get(fmt)
     if driver is not None:
         era = era_of(f"{version[0]}.{version[1]}", driver)
         if fmt in ("amd-v1", "amd-v2") and era.variant is None:  # an older tree's AMD files

@@ -54,6 +54,7 @@ def _era(first: str, last: str, table: str, variant: str | None = None, core: st
 
 
 _LPAE = "io-pgtable-arm.c (ARM_64_LPAE_S1)"
+_LPAE_S2 = "io-pgtable-arm.c (ARM_64_LPAE_S2, concatenated pgd)"
 _NAME_NOTE = ("the variant's name keeps the release the model first gave it; the split was "
               "removed in v6.13 (33729a5fc0ca)")
 
@@ -66,6 +67,14 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
                _era("6.13", "7.1", _LPAE, "arm-lpae-v6.14", "map_pages",
                     note="partial unmaps refused from 33729a5fc0ca (v6.13); " + _NAME_NOTE +
                     "; not an iommupt domain, so the classic core in v7.1 too"),
+           )),
+    Driver("arm-smmu-v3-s2", "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c (stage-2 domains)",
+           ("arm-lpae-4k", "arm-lpae-16k", "arm-lpae-64k"), (
+               _era("5.4", "5.14", _LPAE_S2, "arm-lpae-s2-v6.13", "map"),
+               _era("5.15", "6.12", _LPAE_S2, "arm-lpae-s2-v6.13", "map_pages",
+                    note="map_pages from 9eec3f9b9e24 (v5.15); " + _NAME_NOTE),
+               _era("6.13", "7.1", _LPAE_S2, "arm-lpae-s2-v6.14", "map_pages",
+                    note="partial unmaps refused from 33729a5fc0ca (v6.13); " + _NAME_NOTE),
            )),
     Driver("arm-smmu", "drivers/iommu/arm/arm-smmu/arm-smmu.c",
            ("arm-lpae-4k", "arm-lpae-16k", "arm-lpae-64k"), (

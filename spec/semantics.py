@@ -147,7 +147,7 @@ class Semantics:
             table_points.append("replace_table")
         if table_points and not self.tables:
             raise ValueError(f"variant {self.name!r}: {', '.join(table_points)} need a table "
-                             f"format (tables='lpae', 'v7s' or 'dart')")
+                             f"format (tables='lpae', 'lpae-s2', 'v7s' or 'dart')")
 
 
 _ARM = dict(
@@ -179,6 +179,14 @@ _ARM_DIFF = {
               "replaced by a block (arm_lpae_init_pte), or at arm_lpae_free_pgtable.",
 }
 
+_S2 = {**_ARM, "tables": "lpae-s2"}
+_S2_DIFF = {
+    "tables": "As at stage 1, with arm_64_lpae_alloc_pgtable_s2's concatenated pgd: where the "
+              "walk would start at level 0 with at most 16 pgd entries (the 16K granule at ias "
+              "48) the root also holds level 1, so no level-1 table is ever allocated or freed "
+              "(spec.tables.lpae_s2_geometry).  Stage-2 descriptors record read and write "
+              "separately (HAP) and no PRIV (arm_lpae_prot_to_pte), which changes no result.",
+}
 _V7S = {**_ARM, "per_table_batches": False, "tables": "v7s", "replaced_table_flush": "sync_map"}
 _V7S_DIFF = {
     **_ARM_DIFF,
@@ -226,6 +234,23 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                      "v6.13 removed the split (33729a5fc0ca): __arm_lpae_unmap warns and returns 0, so "
                      "iommu_unmap stops there."},
         **_ARM),
+    Semantics(
+        name="arm-lpae-s2-v6.13", partial_unmap=SPLIT,
+        source="drivers/iommu/io-pgtable-arm.c ARM_64_LPAE_S2 up to v6.12 "
+               "(arm_64_lpae_alloc_pgtable_s2, arm_lpae_split_blk_unmap)",
+        spans=(span("5.4", "6.12", until=SPLIT_REMOVAL + " (v6.13)",
+                    note="checked against Debian 6.1.192 and 6.12.118 as arm-smmu-v3 sets up a "
+                         "stage-2 domain"),),
+        differences={**_ARM_DIFF, **_S2_DIFF, "partial_unmap":
+                     "arm_lpae_split_blk_unmap, as at stage 1."},
+        **_S2),
+    Semantics(
+        name="arm-lpae-s2-v6.14", partial_unmap=REFUSE,
+        source="drivers/iommu/io-pgtable-arm.c ARM_64_LPAE_S2 from v6.13 (split removed)",
+        spans=(span("6.13", since=SPLIT_REMOVAL),),
+        differences={**_ARM_DIFF, **_S2_DIFF, "partial_unmap":
+                     "v6.13 removed the split (33729a5fc0ca), as at stage 1."},
+        **_S2),
     Semantics(
         name="arm-v7s-v6.13", partial_unmap=SPLIT_TO_PGSIZE,
         source="drivers/iommu/io-pgtable-arm-v7s.c up to v6.12 (arm_v7s_split_cont, "

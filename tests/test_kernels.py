@@ -16,6 +16,7 @@ from spec.kernels import DRIVERS, for_kernel
 from spec.versions import RELEASES, Version
 
 L13, L14 = "arm-lpae-v6.13", "arm-lpae-v6.14"
+S13, S14 = "arm-lpae-s2-v6.13", "arm-lpae-s2-v6.14"
 V13, V14 = "arm-v7s-v6.13", "arm-v7s"
 GPT, DART, AMD, AMD2 = "generic-pt", "apple-dart", "amd-v1", "amd-v2"
 NO = None  # not covered: an error that says why
@@ -26,7 +27,8 @@ for minor in range(4, 20):
     v = f"5.{minor}"
     classic = "map" if minor < 15 else "map_pages"
     EXPECTED[v] = {
-        "arm-smmu-v3": (L13, classic), "arm-smmu": (L13, classic),
+        "arm-smmu-v3": (L13, classic), "arm-smmu-v3-s2": (S13, classic),
+        "arm-smmu": (L13, classic),
         "mtk_iommu": (V13, "map" if minor < 15 else "map-v5.15"),
         "apple-dart": (DART, "map_pages") if minor >= 15 else NO,
         "amd": NO, "amd-v2": NO, "intel": NO, "virtio-iommu": NO, "mtk_iommu_v1": NO}
@@ -35,6 +37,7 @@ for minor in range(0, 20):
     lpae = L13 if minor < 13 else L14
     EXPECTED[v] = {
         "arm-smmu-v3": (lpae, "map_pages"), "arm-smmu": (lpae, "map_pages"),
+        "arm-smmu-v3-s2": (S13 if minor < 13 else S14, "map_pages"),
         "mtk_iommu": ((V13 if minor < 13 else V14), "map-v5.15" if minor < 2 else "map_pages"),
         "apple-dart": (DART, "map_pages"),
         "amd": NO if minor == 0 else ((AMD, "map_pages") if minor < 19 else (GPT, "map_pages")),
@@ -43,7 +46,7 @@ for minor in range(0, 20):
         "virtio-iommu": NO, "mtk_iommu_v1": NO}
 EXPECTED["7.0"] = {
     "arm-smmu-v3": (L14, "map_pages"), "arm-smmu": (L14, "map_pages"),
-    "mtk_iommu": (V14, "map_pages"), "apple-dart": (DART, "map_pages"),
+    "arm-smmu-v3-s2": (S14, "map_pages"), "mtk_iommu": (V14, "map_pages"), "apple-dart": (DART, "map_pages"),
     "amd": (GPT, "map_pages"), "amd-v2": (GPT, "map_pages"), "intel": (GPT, "map_pages"),
     "virtio-iommu": NO, "mtk_iommu_v1": NO}
 EXPECTED["7.1"] = {**EXPECTED["7.0"], "amd": (GPT, "map_range"), "amd-v2": (GPT, "map_range"),

@@ -102,7 +102,7 @@ def test_cli_errors_are_one_line(tmp_path):
     for args, text in [
         (["build", "--src", str(tmp_path / "nope")], "does not exist"),
         (["build", "--src", str(tmp_path)], "lacks drivers/iommu/io-pgtable-arm.c"),
-        (["serve", "--src", str(tmp_path), "--format", "sv48"], "known: lpae-s1, v7s, dart"),
+        (["serve", "--src", str(tmp_path), "--format", "sv48"], "known: lpae-s1, lpae-s2, v7s, dart"),
         (["fetch", "2.6"], "known: 6.1, 6.12"),
         ([], "sub-command"),
     ]:

@@ -8,7 +8,7 @@ import pytest
 
 from spec import IOMMU_READ, IOMMU_WRITE, ReferenceDomain, SpecUsageError
 from spec.errors import EEXIST, ENOMEM
-from spec.tables import dart_geometry, lpae_geometry, v7s_geometry
+from spec.tables import dart_geometry, lpae_geometry, lpae_s2_geometry, v7s_geometry
 
 RW = IOMMU_READ | IOMMU_WRITE
 K4, K16, K64, M1, M2, M16, M32, G1 = (0x1000, 0x4000, 0x10000, 0x100000, 0x200000, 0x1000000,
@@ -27,6 +27,21 @@ def test_geometries_follow_the_io_pgtable_formats():
     assert v7s_geometry(32).levels == (M1, K4) and v7s_geometry(32).slot(K64) == K4
     g = dart_geometry(K16)
     assert g.levels == (M32, K16) and g.top == 1 << 36
+
+
+def test_stage_2_concatenates_a_small_level_0_pgd():
+    """arm_64_lpae_alloc_pgtable_s2: a level-0 pgd of <= 16 entries is folded into level 1.
+
+    At ias 48 the 16K granule's pgd has 2 entries (2^48 / 2^47): the root then maps 2^36
+    per entry and there are no level-1 tables; 4K (512 entries) and 64K (the walk starts
+    at level 1) keep stage 1's levels.  At ias 40 the 4K pgd has 2 entries: folded too."""
+    assert lpae_s2_geometry(K16, 48).levels == (1 << 36, M32, K16)
+    assert lpae_s2_geometry(K4, 48).levels == lpae_geometry(K4, 48).levels
+    assert lpae_s2_geometry(K64, 48).levels == lpae_geometry(K64, 48).levels
+    assert lpae_s2_geometry(K4, 40).levels == (G1, M2, K4)
+    d = ReferenceDomain("arm-lpae-16k", "arm-lpae-s2-v6.14")
+    assert d.map(0, 0, K16, RW) == 0
+    assert d.table_listing() == [(0, M32), (0, 1 << 36)]
 
 
 def test_a_4k_map_makes_the_tables_on_its_way_down():

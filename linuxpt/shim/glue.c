@@ -3,6 +3,7 @@
  * configured and flushed the way the real drivers of that tree do it.
  *
  *   lpae-s1  drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c (a stage-1 domain)
+ *   lpae-s2  the same driver's stage-2 domain (ARM_64_LPAE_S2)
  *   v7s      drivers/iommu/mtk_iommu.c
  *   dart     drivers/iommu/apple-dart.c
  *   amd-v1, amd-v2  drivers/iommu/amd/iommu.c: in glue_amd.c, dispatched from here
@@ -258,6 +259,23 @@ int lpt_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias,
 		};
 		dom.domain.ops = &smmu_domain_ops;
 		break;
+	case LPT_LPAE_S2:
+		/*
+		 * arm_smmu_domain_finalise, ARM_SMMU_DOMAIN_S2: fmt ARM_64_LPAE_S2,
+		 * ias = smmu->ias, oas = smmu->oas (the request's), the same
+		 * flush ops (they issue TLBI_S2_IPA by range), no quirks.
+		 */
+		fmt = ARM_64_LPAE_S2;
+		dom.cfg = (struct io_pgtable_cfg){
+			.pgsize_bitmap = pgsize_bitmap,
+			.ias = ias,
+			.oas = oas,
+			.coherent_walk = true,
+			.tlb = &smmu_flush_ops,
+			.iommu_dev = &dom.dev,
+		};
+		dom.domain.ops = &smmu_domain_ops;
+		break;
 	case LPT_V7S:
 		/*
 		 * mtk_iommu_domain_finalise: IO_PGTABLE_QUIRK_ARM_NS |
@@ -320,6 +338,13 @@ int lpt_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias,
 		hw->tcr_tsz = dom.cfg.arm_lpae_s1_cfg.tcr.tsz;
 		hw->tcr_tg = dom.cfg.arm_lpae_s1_cfg.tcr.tg;
 		hw->tcr_ips = dom.cfg.arm_lpae_s1_cfg.tcr.ips;
+		break;
+	case LPT_LPAE_S2:
+		hw->ttbr = dom.cfg.arm_lpae_s2_cfg.vttbr;
+		hw->tcr_tsz = dom.cfg.arm_lpae_s2_cfg.vtcr.tsz;
+		hw->tcr_tg = dom.cfg.arm_lpae_s2_cfg.vtcr.tg;
+		hw->tcr_ips = dom.cfg.arm_lpae_s2_cfg.vtcr.ps;
+		hw->vtcr_sl = dom.cfg.arm_lpae_s2_cfg.vtcr.sl;
 		break;
 	case LPT_V7S:
 		hw->v7s_ttbr = dom.cfg.arm_v7s_cfg.ttbr;

@@ -3,7 +3,7 @@
  * io-pgtable code, as a DRIVER-ONLY implementation (no "map": the tester runs
  * its model of Linux's core over map_pages / unmap_pages).
  *
- *   linuxpt-harness --format lpae-s1|v7s|dart|amd-v1|amd-v2
+ *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2
  *
  * The page-table code is the tree's, compiled unmodified (linuxpt/build.py);
  * glue.c configures and flushes it as arm-smmu-v3 / mtk_iommu / apple-dart
@@ -17,6 +17,8 @@
  *            as READ|WRITE; PRIV when AP[1] (EL0) is clear; NOEXEC from XN;
  *            memory type from AttrIndx: MMIO (device), CACHE (write-back);
  *            MMIO|CACHE maps as device memory and reads back as MMIO.
+ *   lpae-s2  READ and WRITE from S2AP (each on its own); NOEXEC from XN; memory
+ *            type from MemAttr: MMIO (device), CACHE (write-back); no PRIV.
  *   v7s      (mtk_iommu: IO_PGTABLE_QUIRK_NO_PERMS) no permissions are
  *            written: READ|WRITE always, never NOEXEC or PRIV; memory type
  *            from TEX[0]:C:B: MMIO (device), CACHE; MMIO|CACHE reads MMIO.
@@ -199,6 +201,26 @@ static unsigned lpae_prot(uint64_t d)
 	return prot;
 }
 
+/* Stage 2 (VMSAv8-64 stage-2 descriptors, arm_lpae_prot_to_pte for ARM_64_LPAE_S2):
+ * S2AP[6] read, S2AP[7] write, XN[54]; MemAttr[5:2]: 0b0001 device, 0b1111 normal
+ * write-back (CACHE), 0b0101 normal non-cacheable.  No PRIV. */
+static unsigned lpae_s2_prot(uint64_t d)
+{
+	unsigned prot = 0, memattr = (d >> 2) & 0xf;
+
+	if (d & (1ull << 6))
+		prot |= IOMMU_READ;
+	if (d & (1ull << 7))
+		prot |= IOMMU_WRITE;
+	if (d & (1ull << 54))
+		prot |= IOMMU_NOEXEC;
+	if (memattr == 0x1)
+		prot |= IOMMU_MMIO;
+	else if (memattr == 0xf)
+		prot |= IOMMU_CACHE;
+	return prot;
+}
+
 static void lpae_walk(struct dumpctx *c, const struct lpae *l, uint64_t pa, int lvl, uint64_t base,
 		      uint64_t entries)
 {
@@ -227,7 +249,8 @@ static void lpae_walk(struct dumpctx *c, const struct lpae *l, uint64_t pa, int 
 				problem(c, "leaf at iova 0x%llx: output address 0x%llx beyond TCR.IPS: address size fault",
 					iova, oa);
 			else
-				add_leaf(&c->leaves, stdout, iova, oa, size, lpae_prot(d));
+				add_leaf(&c->leaves, stdout, iova, oa, size,
+					 format == LPT_LPAE_S2 ? lpae_s2_prot(d) : lpae_prot(d));
 			continue;
 		}
 		problem(c, "invalid descriptor for the level at iova 0x%llx: 0x%llx (translation fault)",
@@ -248,6 +271,19 @@ static void dump_lpae(struct dumpctx *c)
 	unsigned levels = (va_bits + l.bpl - 1) / l.bpl;
 	int start = 4 - (int)levels;
 	unsigned root_bits = va_bits - l.bpl * (levels - 1);
+	if (format == LPT_LPAE_S2) {
+		/* VTCR.SL0 names the starting level (the 4K granule counts from level 2,
+		 * the others from level 3); the root is as large as the levels above it
+		 * need: a concatenated pgd (arm_64_lpae_alloc_pgtable_s2) */
+		unsigned sl0 = hw.vtcr_sl & 3;
+		start = l.g == 12 ? 2 - (int)sl0 : 3 - (int)sl0;
+		if (start < 0 || l.ias < lpae_shift(&l, start)) {
+			problem(c, "VTCR.SL0 %llu does not fit T0SZ %llu: translation fault",
+				sl0, 64 - l.ias);
+			return;
+		}
+		root_bits = l.ias - lpae_shift(&l, start);
+	}
 	lpae_walk(c, &l, hw.ttbr & ((1ull << 48) - 1) & ~7ull, start, 0, 1ull << root_bits);
 }
 
@@ -580,7 +616,7 @@ static void dump(void)
 	unreach_fp = open_memstream(&unreach_buf, &unreach_len);
 	printf("{\"ret\":0,\"leaves\":[");
 	lpt_refresh_hw(&hw);
-	if (format == LPT_LPAE_S1)
+	if (format == LPT_LPAE_S1 || format == LPT_LPAE_S2)
 		dump_lpae(&c);
 	else if (format == LPT_V7S)
 		dump_v7s(&c);
@@ -607,8 +643,8 @@ static void dump(void)
 /* The protocol                                                              */
 /* ------------------------------------------------------------------------ */
 
-static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2" };
-#define NFORMATS 5
+static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2", "lpae-s2" };
+#define NFORMATS 6
 
 static const char *OPS = "[\"hello\",\"domain_alloc\",\"domain_free\",\"map_pages\",\"unmap_pages\","
 			 "\"iotlb_sync\",\"iova_to_phys\",\"dump\",\"fail_alloc\"]";
@@ -622,6 +658,8 @@ static unsigned prot_mask(void)
 {
 	if (format == LPT_LPAE_S1)
 		return IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO | IOMMU_PRIV;
+	if (format == LPT_LPAE_S2)
+		return IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO;
 	if (format == LPT_V7S)
 		return hw.no_perms ? IOMMU_CACHE | IOMMU_MMIO
 				   : IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO | IOMMU_PRIV;
@@ -761,7 +799,7 @@ bad_field:
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --format lpae-s1|v7s|dart|amd-v1|amd-v2 [--semantics NAME]\n"
+	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2 [--semantics NAME]\n"
 		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's io-pgtable code.\n",
 		argv0, lpt_kernel_version());
 	return 2;
@@ -791,7 +829,7 @@ int main(int argc, char **argv)
 			if (!strcmp(name, FORMATS[f]))
 				format = f;
 		if (format < 0) {
-			fprintf(stderr, "%s: unknown format %s (known: lpae-s1, v7s, dart, amd-v1, amd-v2)\n",
+			fprintf(stderr, "%s: unknown format %s (known: lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2)\n",
 				argv[0], name);
 			return 2;
 		}

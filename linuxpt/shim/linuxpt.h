@@ -6,7 +6,8 @@
 #ifndef LINUXPT_H
 #define LINUXPT_H
 
-enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2, LPT_AMD_V1 = 3, LPT_AMD_V2 = 4 };
+enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2, LPT_AMD_V1 = 3, LPT_AMD_V2 = 4,
+		  LPT_LPAE_S2 = 5 };
 
 /* Was the harness built with the tree's drivers/iommu/amd (the amd-v1/amd-v2 formats)? */
 int lpt_have_amd(void);
@@ -25,9 +26,10 @@ struct lpt_hw {
 	unsigned ias, oas;                /* cfg.ias / cfg.oas after alloc */
 	unsigned long long quirks;
 	int no_perms, mtk_ext;            /* v7s quirks in force */
-	/* lpae-s1: TTBR0 and the TCR fields (arm_lpae_s1_cfg) */
+	/* lpae-s1: TTBR0 and the TCR fields (arm_lpae_s1_cfg); lpae-s2: VTTBR and the VTCR's
+	 * T0SZ, TG0, PS and SL0 (arm_lpae_s2_cfg) in the same fields */
 	unsigned long long ttbr;
-	unsigned tcr_tsz, tcr_tg, tcr_ips;
+	unsigned tcr_tsz, tcr_tg, tcr_ips, vtcr_sl;
 	/* v7s: arm_v7s_cfg.ttbr */
 	unsigned long long v7s_ttbr;
 	/* dart: apple_dart_cfg */
