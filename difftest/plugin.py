@@ -165,6 +165,10 @@ def pytest_collection_modifyitems(config, items):
         ok = all(not wanted[opt] or params.get(name) in wanted[opt]
                  for opt, name in (("impl", "impl_name"), ("profile", "profile_name"))
                  if name in params)
+        forced = config.getoption("--semantics")
+        if ok and forced and params.get("profile_name") and "kernel_item" not in params:
+            from spec import PROFILES, SEMANTICS
+            ok = SEMANTICS[forced].fits(PROFILES[params["profile_name"]].pgsize_bitmap)
         if ok and _module_of(item) == "test_difftest.py" and \
                 getattr(config, "difftest_kernel_version", None):
             ok = kernel_choice(config, params["impl_name"], params["profile_name"]) is not None

@@ -342,6 +342,16 @@ def _map_over_smaller(c: Ctx):
     return [MAP(c.A + m, c.Z + m, m), MAP(c.A, c.Y, p1), PHYS(c.A + m), PHYS(c.A), UNMAP(c.A, p1)]
 
 
+@scenario("map-over-emptied-table")
+def _map_over_emptied_table(c: Ctx):
+    """The largest page mapped at 0 where a smallest page was mapped and unmapped again: the
+    tables that held it outlive it (io-pgtable, exynos), and the larger page replaces the
+    empty table -- exynos replaces a table only when it is empty (MAP_REPLACE_TABLE)."""
+    if c.p1 is None:
+        return None
+    return [MAP(0, c.Y, c.m), UNMAP(0, c.m), MAP(0, c.Y, c.big), PHYS(0), UNMAP(0, c.big)]
+
+
 @scenario("map-replace-then-fail")
 def _map_replace_then_fail(c: Ctx):
     """Two blocks: the first goes over a smaller leaf, the second over a live block; after the
@@ -657,6 +667,8 @@ def generate_all(profiles: Iterable[str] | None = None, semantics: Iterable[str]
             for bitmap in BITMAPS:
                 if bitmap == "min-page" and profile.pgsize_bitmap == profile.min_pagesz:
                     continue
+                if not get_semantics(s).fits(_bitmap_for(profile, bitmap)):
+                    continue  # a table inside a driver holds only its own page sizes
                 out += generate(profile, s, bitmap, n_random)
     return out
 
@@ -664,6 +676,13 @@ def generate_all(profiles: Iterable[str] | None = None, semantics: Iterable[str]
 # ---------------------------------------------------------------------------
 # Coverage
 # ---------------------------------------------------------------------------
+
+def _leaf_sizes(s: Semantics) -> int:
+    """How many leaf sizes a variant's table can hold (0: any number)."""
+    if s.pte_size:
+        return 1
+    return bin(s.page_sizes).count("1") if s.page_sizes else 0
+
 
 #: Rules that can decide only under some variants: rule -> (condition on the
 #: Semantics, what the condition says).  A rule the spec adds with such a
@@ -676,17 +695,25 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
     "MAP_REPLACE_TABLE": (lambda s: s.replace_table and s.map_over_live == "fail",
                           "replace_table and map_over_live == 'fail'"),
     "MAP_REPLACE_LEAVES": (lambda s: s.map_over_live == "replace", "map_over_live == 'replace'"),
+    "MAP_OVERWRITE": (lambda s: s.map_over_live == "overwrite", "map_over_live == 'overwrite'"),
+    "UNMAP_HOLE_COUNTED": (lambda s: s.hole_unmap == "count", "hole_unmap == 'count'"),
+    "UNMAP_HOLE": (lambda s: s.hole_unmap == "stop", "hole_unmap == 'stop'"),
+    "MAP_PROT": (lambda s: s.prot_checked, "prot_checked"),
+    "UNMAP_PARTIAL_LEAF": (lambda s: _leaf_sizes(s) != 1, "more than one leaf size"),
+    "PGSIZE_SELECT": (lambda s: not s.page_sizes or s.page_sizes & (s.page_sizes - 1) != 0,
+                      "more than one page size"),
     "UNMAP_TABLE_SLOT": (lambda s: s.unmap_slots, "unmap_slots"),
     "UNMAP_HOLE_IN_TABLE": (lambda s: bool(s.hole_in_table), "hole_in_table != 0"),
     "UNMAP_RANGE": (lambda s: s.unmap_range_checked, "unmap_range_checked"),
     "PAGES_TABLE_BATCH": (lambda s: s.per_table_batches, "per_table_batches"),
-    "IOVA_PAST_IAS": (lambda s: s.range_check == "paddr_start" or bool(s.fixed_levels) or (
+    "IOVA_PAST_IAS": (lambda s: s.range_check == "paddr_start" or bool(s.iova_bits) or (
         s.range_check == "start" and not s.per_table_batches),
         "a driver call that can run past 2^ias (range_check 'start' without per-table "
         "batches, or no IOVA check on a fixed-level table)"),
     "IOVA_TO_PHYS_WRAP": (lambda s: bool(s.fixed_levels), "fixed_levels"),
     "MAP_REPLACE_FREES_PAGE": (lambda s: s.teardown_frees_leaf, "teardown_frees_leaf"),
-    "PADDR_PAST_OAS": (lambda s: s.range_check != "whole", "range_check != 'whole'"),
+    "PADDR_PAST_OAS": (lambda s: s.range_check not in ("whole", "paddr_einval"),
+                       "range_check not 'whole' or 'paddr_einval'"),
     "MAP_RANGE": (lambda s: s.range_check != "none", "range_check != 'none'"),
     "UNMAP_SPLIT_SECTION": (lambda s: s.partial_unmap == "split_to_pgsize",
                             "partial_unmap == 'split_to_pgsize'"),
@@ -711,6 +738,11 @@ PAGE_CONDITIONAL: dict[str, tuple[Callable[[int], bool], str]] = {
     "MAP_REPLACE_PTE_GROUP": (lambda b: any(b >> s & 1 and s % 9 != 3 for s in range(13, 64)),
                               "a page size between two AMD v1 level sizes (8K, 16K, ...)"),
     "MAP_PAGE_ABOVE_TOP": (lambda b: b >> 39 != 0, "a page size of 2^39 or more"),
+    # a variant that holds only some page sizes (a table inside a driver) may get vectors of
+    # the smallest page only, from the profiles selected
+    "PGSIZE_SELECT": (lambda b: b & (b - 1) != 0, "more than one page size"),
+    "UNMAP_PARTIAL_LEAF": (lambda b: b & (b - 1) != 0, "more than one page size"),
+    "MAP_REPLACE_TABLE": (lambda b: b & (b - 1) != 0, "more than one page size"),
 }
 
 

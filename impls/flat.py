@@ -7,8 +7,10 @@ a leaf does, the range check of an unmap), so the cores above it can be
 checked against the model.
 
 Under a variant whose tables outlive their leaves (``Semantics.tables``:
-io-pgtable-arm, v7s, DART) what a driver call does depends on tables a flat
-store does not have, so there the driver is the model's own driver level
+io-pgtable-arm, v7s, DART), and under the tables inside drivers (rockchip,
+exynos, sun50i, tegra-smmu: one page per call, holes counted, PTEs
+overwritten), what a driver call does is not generic_pt's contract, so there
+the driver is the model's own driver level
 (``spec.ReferenceDomain.map_pages`` / ``unmap_pages``): those four
 implementations exist to check the core loops, and the real table drivers
 (``lpae``, and Linux's own code through the kernel harness) check the tables.
@@ -28,8 +30,18 @@ class FlatDriver:
     @staticmethod
     def holds(sem) -> bool:
         """True for the variants this driver states: generic_pt's contract, or the model's
-        driver level under a table format; not AMD v1's replace-on-map."""
-        return bool(sem.tables) or sem.map_over_live == "fail"
+        driver level (a table format, a table inside a driver); not the AMD tables'
+        replace-on-map."""
+        return sem.map_over_live != "replace"
+
+    @staticmethod
+    def own_contract(sem) -> bool:
+        """True where this flat store states the variant itself: generic_pt's contract (no
+        table format, fail over live leaves, one leaf per page, every page of a call, prot
+        and range checked, holes end an unmap)."""
+        return (not sem.tables and sem.map_over_live == "fail" and sem.pages_per_call == "all"
+                and sem.prot_checked and not sem.pte_size and sem.hole_unmap == "stop"
+                and not sem.iova_bits and sem.map_fail_keeps)
 
     def __init__(self, impl) -> None:
         self.impl = impl
@@ -38,14 +50,16 @@ class FlatDriver:
         self.min_page = self.bitmap & -self.bitmap
         self.ias, self.oas = impl.profile.ias, impl.profile.oas
         self.entries = SortedDict()
-        #: The model's driver level, under variants with a table format (see the module doc).
-        self.model = (ReferenceDomain(impl.profile, self.sem, pgsize_bitmap=self.bitmap)
-                      if self.sem.tables else None)
+        #: The model's driver level, under variants with a table format or a table inside a
+        #: driver (see the module doc).
+        self.model = (None if self.own_contract(self.sem)
+                      else ReferenceDomain(impl.profile, self.sem, pgsize_bitmap=self.bitmap))
         if self.model is not None:
             self.map_pages, self.unmap_pages = self._model_map_pages, self._model_unmap_pages
             self.iova_to_phys, self.leaves = self.model.iova_to_phys, self.model.leaves
             self.tables = self.model.table_listing
-            self.fail_alloc = self.model.fail_alloc
+            if self.model.predicts_alloc:  # the model knows the tables (a table format)
+                self.fail_alloc = self.model.fail_alloc
 
     # -- the model's driver level (variants with a table format) -------------------
     def _model_map_pages(self, iova, paddr, pgsize, pgcount, prot) -> tuple[int, int]:
@@ -54,6 +68,8 @@ class FlatDriver:
         self.impl.counters.pte_writes += mapped // pgsize if pgsize else 0
         if "MAP_REPLACE_TABLE" in self.model.decided:  # freed tables' walks may be cached
             self.impl.issue_invalidation(("range", iova, pgsize * pgcount))
+        if "MAP_OVERWRITE" in self.model.decided:  # tegra_smmu_set_pte flushes each PTE write
+            self.impl.issue_invalidation(("range", iova, mapped))
         return ret, mapped
 
     def _model_unmap_pages(self, iova, pgsize, pgcount, gather) -> int:

@@ -110,6 +110,11 @@ class ReferenceDomain:
             raise SpecUsageError(
                 f"pgsize_bitmap {pgsize_bitmap:#x} must be a non-empty subset of profile "
                 f"{self.profile.name}'s {self.profile.pgsize_bitmap:#x}")
+        if not self.semantics.fits(pgsize_bitmap):
+            raise SpecUsageError(
+                f"semantics {self.semantics.name} holds only page sizes "
+                f"{self.semantics.page_sizes:#x}, not all of {pgsize_bitmap:#x} (profile "
+                f"{self.profile.name}): its table cannot hold them")
         self.pgsize_bitmap = pgsize_bitmap
         self.min_pagesz = pgsize_bitmap & -pgsize_bitmap
         self.ias = self.profile.ias
@@ -387,7 +392,11 @@ class ReferenceDomain:
 
     def _map_pages(self, iova, paddr, pg, count, prot) -> tuple[int, int]:
         sem = self.semantics
+        if sem.pages_per_call == "one":  # the driver ignores pgcount: one page, *mapped = pg
+            count = 1
         checks = ((R.map_prot, (prot,)), (R.map_range, (iova, paddr, pg * count)))
+        if not sem.prot_checked:
+            checks = checks[1:]
         for check, args in (checks if sem.prot_first else checks[::-1]):
             ret = check(self, *args)
             if ret is not None:
@@ -400,7 +409,7 @@ class ReferenceDomain:
         """Write ``count`` leaves of ``pg`` under a variant without a table format (checks done)."""
         sem = self.semantics
         if sem.map_over_live == "replace":
-            if sem.fixed_levels:  # PM_LEVEL_INDEX drops the IOVA bits above the top level
+            if sem.iova_bits:  # PM_LEVEL_INDEX drops the IOVA bits above the top level
                 R.iova_past_ias(self, iova, pg * count)
             R.paddr_past_oas(self, paddr, pg * count)
             head = min(count, (U64 - iova) // pg)  # the driver's unsigned long iova wraps at 2^64
@@ -414,12 +423,22 @@ class ReferenceDomain:
                         return L.map_fail_alloc(self), pg * total
             return 0, pg * count
         end = iova + pg * count  # generic_pt: any live leaf under the new pages is a conflict
+        if sem.iova_bits:  # the index drops the IOVA bits above iova_bits
+            R.iova_past_ias(self, iova, pg * count)
+        if sem.range_check in ("none", "paddr_einval"):
+            R.paddr_past_oas(self, paddr, pg * count)
+        leaf, per = (sem.pte_size, pg // sem.pte_size) if sem.pte_size else (pg, 1)
+        if sem.map_over_live == "overwrite":
+            R.map_overwrite(self, iova, end)
+            return 0, R.map_pages_install(self, iova, paddr, leaf, count * per, prot)
         run = next(iter(self.state.overlapping(iova, end)), None)
         if run is None:
-            return 0, R.map_pages_install(self, iova, paddr, pg, count, prot)
+            return 0, R.map_pages_install(self, iova, paddr, leaf, count * per, prot)
         conflict = (max(run.iova, iova) - iova) // pg
+        if conflict and not sem.map_fail_keeps:  # the driver undoes its own writes first
+            conflict = 0
         if conflict:
-            R.map_pages_install(self, iova, paddr, pg, conflict, prot)
+            R.map_pages_install(self, iova, paddr, leaf, conflict * per, prot)
         return R.map_exists(self, sem.exists_errno), conflict * pg
 
     # -- variants that keep their tables (Semantics.tables) ---------------------
@@ -508,8 +527,12 @@ class ReferenceDomain:
                 return ret, at - iova
             stop = end if sem.per_table_batches else min(end, max(at - at % span + span, at + pg))
             conflict = next((max(run.iova, at) for run in self.state.overlapping(at, stop)
-                             if geo.slot(run.pgsize) >= entry), None)
-            replaced = R.map_replace_table(self, at, stop if conflict is None else conflict, entry)
+                             if geo.slot(run.pgsize) >= entry or not sem.replace_nonempty_table),
+                            None)
+            replaced = None
+            if conflict is None or sem.replace_nonempty_table:
+                replaced = R.map_replace_table(self, at, stop if conflict is None else conflict,
+                                               entry)
             if conflict is not None:
                 if replaced is not None and sem.replaced_table_flush == "sync_map":
                     I.map_replace_unflushed(self, at, conflict)
@@ -671,28 +694,44 @@ class ReferenceDomain:
 
     def _unmap_pages(self, iova, pg, count) -> int:
         sem = self.semantics
+        if sem.pages_per_call == "one":  # the driver ignores pgcount: one page per call
+            count = 1
         ret = R.unmap_range(self, iova, pg * count)
         if ret is not None:
             return ret
         if sem.per_table_batches:
             count = R.pages_table_batch(self, iova, pg, count) or count
         end = iova + pg * count
-        if self.tables is not None:  # slots and per-table batches: the io-pgtable walk
+        if self.tables is not None and sem.unmap_slots:  # the io-pgtable walk
             return self._unmap_pages_tables(iova, pg, count)
+        if sem.iova_bits:  # the index drops the bits above iova_bits
+            R.iova_past_ias(self, iova, end - iova)
         if sem.partial_unmap == "whole_any":
-            if sem.fixed_levels:  # fetch_pte's PM_LEVEL_INDEX drops the bits above the top
-                R.iova_past_ias(self, iova, end - iova)
             return self._unmap_ptes(iova, end - iova)
         return self._unmap_leaves(iova, end)
 
     def _unmap_leaves(self, iova, end) -> int:
-        """generic_pt style: walk leaves from iova; an empty entry ends the walk."""
+        """generic_pt style: walk leaves from iova; an empty entry ends the walk (or, under
+        ``hole_unmap == "count"``, is stepped over and counted).  Under ``unmap_one_leaf``
+        the call ends after one leaf or one hole."""
+        sem = self.semantics
         at = iova
         while at < end:
             run = self.state.find(at)
             if run is None:
-                R.unmap_hole(self, at)
-                break
+                if sem.hole_unmap != "count":
+                    R.unmap_hole(self, at)
+                    break
+                nxt = self.state.next_start(at)
+                stop = min(end, U64 if nxt is None else nxt)
+                if sem.unmap_one_leaf:  # exynos: an lv2 fault is one 4K entry, an lv1 fault
+                    sect = self.geometry.levels[0]  # min(pgsize, SECT_SIZE)
+                    has_table = self.tables is not None and self.tables.has(self.geometry.levels[-1], at)
+                    stop = min(stop, at + (self.geometry.levels[-1] if has_table else sect))
+                at += R.unmap_hole_counted(self, at, stop)
+                if sem.unmap_one_leaf:
+                    break
+                continue
             leaf = self.state.leaf_at(at)
             if leaf.iova != at:  # the request starts inside a leaf
                 got = R.unmap_partial_leaf(self, leaf, at, min(end, leaf.end))
@@ -700,6 +739,13 @@ class ReferenceDomain:
                     break
                 at += got
                 continue
+            if sem.unmap_one_leaf:  # exynos: one section, large page or small page per call
+                if leaf.end > end:
+                    at += R.unmap_partial_leaf(self, leaf, at, end)
+                    break
+                R.unmap_leaves(self, at, leaf.end)
+                at = leaf.end
+                break
             stop = min(run.end, at + -(-(end - at) // run.pgsize) * run.pgsize)
             if stop <= end:
                 R.unmap_leaves(self, at, stop)

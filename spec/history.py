@@ -114,6 +114,10 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
                                         "SHORT); the release that changed it is not pinned"),),
     "IOVA_TO_PHYS_WRAP": (span("6.1", "6.18", since="aaac38f61487 (AMD v2)",
                                until=_AMD_GENPT + " (v6.19)"),),
+    "MAP_OVERWRITE": (span("6.1", "6.12", note="tegra-smmu, read in Debian 6.1.192 and "
+                           "6.12.118"),),
+    "UNMAP_HOLE_COUNTED": (span("6.1", "6.12", note="exynos-iommu, read in Debian 6.1.192 "
+                                "and 6.12.118"),),
     "MAP_PAGE_ABOVE_TOP": (span("5.4", "6.1", note="seen in Debian 6.1.192; 6.12.118 grows the "
                                 "table by the last address and the page's level (the fixing "
                                 "commit is not pinned)"),),

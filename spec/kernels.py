@@ -58,6 +58,25 @@ _LPAE_S2 = "io-pgtable-arm.c (ARM_64_LPAE_S2, concatenated pgd)"
 _NAME_NOTE = ("the variant's name keeps the release the model first gave it; the split was "
               "removed in v6.13 (33729a5fc0ca)")
 
+_NOT_READ = ("not read: the model states this driver's table as read in Debian 6.1.192 and "
+             "6.12.118")
+
+
+def _in_driver(variant: str, table: str) -> tuple[Era, ...]:
+    """The eras of a driver whose table lives in the driver, read in 6.1 and 6.12: ->map /
+    ->unmap (one page per call) up to v6.6, ->map_pages ignoring pgcount from v6.7 (the
+    conversion series that removed ->map, bd111e987e76); the releases between 6.1 and 6.12
+    are taken to be unchanged (the table code is the same at both ends)."""
+    return (
+        _era("5.4", "6.0", table, uncovered=_NOT_READ),
+        _era("6.1", "6.6", table, variant, "map-v5.15", note="->map / ->unmap; read in 6.1.192"),
+        _era("6.7", "6.12", table, variant, "map_pages",
+             note="->map_pages / ->unmap_pages ignoring pgcount (one page per call); read in "
+                  "6.12.118"),
+        _era("6.13", "7.1", table, uncovered=_NOT_READ),
+    )
+
+
 DRIVERS: dict[str, Driver] = {d.name: d for d in [
     Driver("arm-smmu-v3", "drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c",
            ("arm-lpae-4k", "arm-lpae-16k", "arm-lpae-64k"), (
@@ -97,7 +116,10 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
     )),
     Driver("mtk_iommu_v1", "drivers/iommu/mtk_iommu_v1.c", ("armv7s-mediatek",), (
         _era("5.4", "7.1", "its own flat table",
-             uncovered="mtk_iommu_v1's own one-level table is not stated yet (issue 13)"),
+             uncovered="mtk_iommu_v1's own flat table (one 4 MB array of 4K PTEs) is not stated "
+                       "yet: it returns -EEXIST over a live PTE (6.1 undoing its own call, "
+                       "6.12 not), counts holes on unmap, ignores prot, and its iova_to_phys "
+                       "drops the page offset; a variant needs those points"),
     )),
     Driver("apple-dart", "drivers/iommu/apple-dart.c", ("apple-dart",), (
         _era("5.4", "5.14", "-", uncovered="apple-dart was added in v5.15 (46d1fb072e76)"),
@@ -135,16 +157,66 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
     Driver("intel", "drivers/iommu/intel/iommu.c", ("intel-vtd",), (
         _era("5.4", "6.18", "intel/iommu.c's own dma_pte table",
              uncovered="VT-d's own table (__domain_mapping, dma_pte_clear_range) is not stated "
-                       "yet (issue 13)"),
+                       "yet: a map over a live PTE keeps the old one and returns 0 (a WARN), "
+                       "and intel_iommu_unmap rounds the size up to the level its walk stopped "
+                       "at without rounding the start down, which clears memory a large page "
+                       "maps; neither fits a variant point yet"),
         _era("6.19", "7.0", "generic_pt vtdss / x86_64 formats", "generic-pt", "map_pages",
              note="d373449d8e97 (v6.19)"),
         _era("7.1", "7.1", "generic_pt vtdss / x86_64 formats", "generic-pt", "map_range",
              note="the v7.1 core (d6c65b0fd621; also in 7.0.y stable)"),
     )),
+    Driver("rockchip", "drivers/iommu/rockchip-iommu.c", ("rockchip",),
+           _in_driver("rockchip", "its own table: a DT of 1024 DTEs, page tables of 1024 4K "
+                      "PTEs")),
+    Driver("exynos", "drivers/iommu/exynos-iommu.c", ("exynos",),
+           _in_driver("exynos", "its own table: lv1 of 4096 entries (1M sections), lv2 "
+                      "tables of 256 (64K as 16 copies, 4K)")),
+    Driver("sun50i", "drivers/iommu/sun50i-iommu.c", ("sun50i",), (
+        _era("5.4", "6.0", "its own table", uncovered=_NOT_READ),
+        _era("6.1", "6.1", "its own table: a DT of 4096 DTEs, page tables of 256 4K PTEs",
+             "sun50i-v6.1", "map-v5.15", note="->map / ->unmap"),
+        _era("6.2", "6.11", "its own table", uncovered="the paddr check of v6.12 arrived "
+             "between 6.1 and 6.12 (commit not pinned); releases in between not read"),
+        _era("6.12", "6.12", "its own table: a DT of 4096 DTEs, page tables of 256 4K PTEs",
+             "sun50i", "map_pages", note="->map_pages ignoring pgcount (one page per call)"),
+        _era("6.13", "7.1", "its own table", uncovered=_NOT_READ),
+    )),
+    Driver("tegra-smmu", "drivers/iommu/tegra-smmu.c", ("tegra-smmu",),
+           _in_driver("tegra-smmu", "its own table: a PD of 1024 PDEs, page tables of 1024 4K "
+                      "PTEs")),
     Driver("virtio-iommu", "drivers/iommu/virtio-iommu.c", (), (
         _era("5.4", "7.1", "none (MAP / UNMAP requests to the device)",
-             uncovered="virtio-iommu keeps no page table; its MAP / UNMAP rules (VIRTIO 1.2 "
-                       "device spec) are not stated yet (issue 13)"),
+             uncovered="virtio-iommu keeps no page table; its MAP / UNMAP follow the device "
+                       "(VIRTIO 1.2 5.13) and the driver's interval tree (viommu_del_mappings "
+                       "removes whole mappings that start in the range; a range starting inside "
+                       "one unmaps nothing) -- not stated yet: the model has no device side"),
+    )),
+    Driver("omap", "drivers/iommu/omap-iommu.c", (), (
+        _era("5.4", "7.1", "its own table (omap-iopgtable.h: 1M/16M in the PGD, 4K/64K in L2)",
+             uncovered="not stated: nothing is checked on map, so a 4K page over a live "
+                       "section writes its entry into the memory the section maps (helper's "
+                       "user-space run of the 6.1 / 6.12 functions); the tables also live per "
+                       "attached device, not per domain"),
+    )),
+    Driver("s390", "drivers/iommu/s390-iommu.c", (), (
+        _era("5.4", "7.1", "its own region/segment/page tables (arch/s390 dma tables)",
+             uncovered="not stated: 6.1 uses arch/s390/pci/pci_dma.c's tables (an aperture from "
+                       "the attached device; unmap counts holes and allocates tables for them), "
+                       "6.12 its own in s390-iommu.c; both overwrite a live PTE"),
+    )),
+    Driver("sprd", "drivers/iommu/sprd-iommu.c", (), (
+        _era("5.4", "7.1", "its own flat table of 32-bit PTEs over a 256M aperture",
+             uncovered="not stated: 6.1's unmap returns 0 on success (so iommu_unmap stops "
+                       "after one page) and -EINVAL cast to size_t out of range; 6.12 fixed "
+                       "both; prot is ignored"),
+    )),
+    Driver("msm", "drivers/iommu/msm_iommu.c", (), (
+        _era("5.4", "7.1", "io-pgtable-arm-v7s.c (ARM_V7S, no quirks, own flush ops)",
+             uncovered="io-pgtable's v7s table as arm-v7s states it, but msm gives io-pgtable "
+                       "flush ops (a replaced table is invalidated at once, unlike mtk_iommu's "
+                       "MAP_REPLACE_UNFLUSHED) and writes permissions (no NO_PERMS quirk): a "
+                       "variant of its own, not stated yet"),
     )),
 ]}
 
@@ -207,4 +279,5 @@ def for_kernel(version: "Version | str", driver: str) -> KernelSemantics:
 PROFILE_DRIVER = {"arm-lpae-4k": "arm-smmu-v3", "arm-lpae-16k": "arm-smmu-v3",
                   "arm-lpae-64k": "arm-smmu-v3", "armv7s-mediatek": "mtk_iommu",
                   "apple-dart": "apple-dart", "intel-vtd": "intel", "amd-v1": "amd",
-                  "amd-v2": "amd-v2"}
+                  "amd-v2": "amd-v2", "exynos": "exynos", "rockchip": "rockchip",
+                  "sun50i": "sun50i", "tegra-smmu": "tegra-smmu"}

@@ -4,9 +4,9 @@ A profile is what a domain's hardware offers: the page sizes (``pgsize_bitmap``,
 bit n set means pages of 2^n bytes), the input address size ``ias`` (IOVAs are
 below 2^ias) and the output address size ``oas`` (physical addresses are below
 2^oas), all as the named Linux driver sets them up.  ``default_semantics`` names
-the semantic variant (:mod:`spec.semantics`) that the profile's driver follows
-today, or the closest one modelled; ``notes`` says where the driver departs
-from it.
+the semantic variant (:mod:`spec.semantics`) that the profile's driver runs in
+the newest release the model states for it (never a "closest" one:
+``spec.kernels`` gives the variant per release); ``notes`` says more.
 """
 
 from dataclasses import dataclass
@@ -82,16 +82,24 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
             "apple-dart",
             "io-pgtable-dart: one page size, so partial-leaf rules never apply."),
     Profile("exynos", SZ_4K | SZ_64K | SZ_1M, 32, 32,
-            "drivers/iommu/exynos-iommu.c SECT_SIZE | LPAGE_SIZE | SPAGE_SIZE",
-            "arm-lpae-v6.14",
-            "Closest modelled variant.  The exynos driver answers -EADDRINUSE rather "
-            "than -EEXIST and its unmap steps over holes; neither is modelled yet."),
+            "drivers/iommu/exynos-iommu.c SECT_SIZE | LPAGE_SIZE | SPAGE_SIZE (SysMMU v1-3: "
+            "32-bit PA)",
+            "exynos",
+            "The driver's own two-level table: -EADDRINUSE for any overlap, holes counted "
+            "on unmap, partial unmaps refused."),
     Profile("rockchip", 0x007ff000, 32, 32,
-            "drivers/iommu/rockchip-iommu.c RK_IOMMU_PGSIZE_BITMAP (4K to 4M)",
-            "arm-lpae-v6.13",
-            "Closest modelled variant: the driver writes 4K PTEs for every size, so a "
-            "partial unmap simply unmaps the part asked for (as a split does).  It "
-            "answers -EADDRINUSE rather than -EEXIST; not modelled yet."),
+            "drivers/iommu/rockchip-iommu.c RK_IOMMU_PGSIZE_BITMAP (4K to 4M; the v1 "
+            "table's 32-bit PA)",
+            "rockchip",
+            "The driver writes 4K PTEs for every size: any 4K of a mapping can be unmapped."),
+    Profile("sun50i", SZ_4K, 32, 32,
+            "drivers/iommu/sun50i-iommu.c (4K pages, 32-bit IOVA and PA)",
+            "sun50i",
+            "v6.12's variant; 6.1 truncates a paddr past 4G (sun50i-v6.1)."),
+    Profile("tegra-smmu", SZ_4K, 32, 32,
+            "drivers/iommu/tegra-smmu.c (4K pages; 32-bit PA as on Tegra30/114)",
+            "tegra-smmu",
+            "A map over a live PTE overwrites it."),
 ]}
 
 

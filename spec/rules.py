@@ -184,8 +184,12 @@ def map_range(d, iova, paddr, size):
     * ``"paddr_start"`` -- io-pgtable-dart checks only ``paddr >> oas``;
     * ``"whole"`` -- generic_pt: the call's IOVA range must end at or below
       2^ias and its physical range at or below 2^oas;
-    * ``"none"`` -- the legacy AMD v1 table checks nothing: it grows to any
-      64-bit IOVA, and a physical range past 2^oas is PADDR_PAST_OAS.
+    * ``"paddr_einval"`` -- sun50i (6.12) fails a page whose paddr is at or
+      past 2^oas with -EINVAL, and checks no IOVA;
+    * ``"none"`` -- the AMD tables and most tables inside drivers check
+      nothing: AMD v1 grows to any 64-bit IOVA, the others drop the IOVA bits
+      above their reach (IOVA_PAST_IAS), and a physical range past 2^oas is
+      PADDR_PAST_OAS.
 
     Under the v7.1 core (``core="map_range"``) the driver gets the whole
     request and check_map_range checks its IOVA range once, before anything
@@ -203,7 +207,9 @@ def map_range(d, iova, paddr, size):
         bad = iova >> d.ias or paddr >> d.oas
     elif mode == "paddr_start":
         bad = paddr >> d.oas
-    else:  # "none": the legacy AMD v1 table
+    elif mode == "paddr_einval":  # sun50i 6.12: -EINVAL, the page's paddr only
+        return -EINVAL if paddr >> d.oas else None
+    else:  # "none": the AMD tables and the tables inside drivers
         bad = False
     return -ERANGE if bad else None
 
@@ -279,6 +285,19 @@ def map_pages_install(d, iova, paddr, pgsize, count, prot):
     """
     d.state.insert(iova, paddr, pgsize, count, prot)
     return pgsize * count
+
+
+@rule("MAP_OVERWRITE", "drivers/iommu/tegra-smmu.c __tegra_smmu_map (6.1, 6.12)")
+def map_overwrite(d, start, end):
+    """Where the table has one leaf size and no check, a map writes its PTEs over live ones.
+
+    __tegra_smmu_map writes the new PTE whatever the old one held (only the
+    page table's use count looks at it): the map succeeds, and the old
+    translation is gone.  [start, end) is the range mapped; returns the bytes
+    of live leaves overwritten, or None when there were none.
+    """
+    removed = d.state.remove(start, end)
+    return removed if removed else None
 
 
 @rule("MAP_EXISTS", "io-pgtable-arm.c arm_lpae_init_pte / __arm_lpae_map; generic_pt iommu_pt.h clear_contig")
@@ -498,6 +517,19 @@ def unmap_hole_in_table(d, start, end):
     return end - start
 
 
+@rule("UNMAP_HOLE_COUNTED", "drivers/iommu/exynos-iommu.c exynos_iommu_unmap (lv1 / lv2 fault: `goto done`), 6.1, 6.12")
+def unmap_hole_counted(d, start, end):
+    """Where the driver steps over holes, an unmap counts the unmapped bytes as unmapped and goes on.
+
+    exynos_iommu_unmap answers an empty lv1 entry with min(pgsize, SECT_SIZE)
+    and an empty lv2 entry with SPAGE_SIZE, as it would a page it cleared,
+    so the core moves on: unmapping a range with nothing mapped in it
+    returns its whole size.  [start, end) is the hole counted; returns its
+    size.
+    """
+    return end - start
+
+
 @rule("UNMAP_RANGE", "drivers/iommu/generic_pt/iommu_pt.h unmap_range (make_range / pt_check_range); io-pgtable-arm.c arm_lpae_unmap_pages; io-pgtable-arm-v7s.c arm_v7s_unmap_pages")
 def unmap_range(d, iova, size):
     """A driver unmap whose range the driver rejects unmaps nothing (returns 0).
@@ -708,20 +740,22 @@ def iova_to_phys_range(d, iova):
     return None
 
 
-@rule("IOVA_TO_PHYS_WRAP", "drivers/iommu/amd/io_pgtable_v2.c iommu_v2_iova_to_phys / fetch_pte (PM_LEVEL_INDEX), v6.1 to v6.18")
+@rule("IOVA_TO_PHYS_WRAP", "drivers/iommu/amd/io_pgtable_v2.c iommu_v2_iova_to_phys / fetch_pte (PM_LEVEL_INDEX), v6.1 to v6.18; rockchip-iommu.c, exynos-iommu.c, sun50i-iommu.c, tegra-smmu.c *_iova_to_phys (6.1, 6.12)")
 def iova_to_phys_wrap(d, iova):
-    """Under a fixed-level AMD table, iova_to_phys reads the IOVA modulo the table's reach.
+    """Where the table indexes only ``iova_bits`` of the IOVA, iova_to_phys reads the IOVA modulo 2^iova_bits.
 
-    fetch_pte indexes every level with PM_LEVEL_INDEX, which keeps 9 bits, so
-    the bits above the top level (48 for 4 levels) are dropped: an IOVA past
-    2^48 translates as the one 2^48 below it.  Returns the IOVA looked up, or
+    AMD v2's fetch_pte indexes every level with PM_LEVEL_INDEX, which keeps 9
+    bits, so the bits above the top level (48 for 4 levels) are dropped: an
+    IOVA past 2^48 translates as the one 2^48 below it.  The tables inside
+    drivers take 32 bits (rk_iova_dte_index, the u32 sysmmu_iova_t,
+    FIELD_GET(GENMASK(31, 20)), iova_pd_index).  Returns the IOVA looked up, or
     None when the IOVA is within reach.  (The legacy AMD v1 table grows to
     cover every IOVA, generic_pt rejects one past its range:
     IOVA_TO_PHYS_RANGE.)
     """
-    levels = d.semantics.fixed_levels
-    if levels and iova >> (12 + 9 * levels):
-        return iova & ((1 << (12 + 9 * levels)) - 1)
+    bits = d.semantics.iova_bits
+    if bits and iova >> bits:
+        return iova & ((1 << bits) - 1)
     return None
 
 

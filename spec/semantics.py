@@ -9,9 +9,9 @@ The model never picks silently: a ReferenceDomain is always built with one
 named variant, and a failure report names it.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
-from .errors import EADDRINUSE, EEXIST, EINVAL
+from .errors import EADDRINUSE, EBUSY, EEXIST, EINVAL
 from .history import SPLIT_REMOVAL, SPLIT_REMOVAL_V7S
 from .versions import Span, span
 
@@ -21,7 +21,9 @@ SPLIT, REFUSE, WHOLE, WHOLE_ANY = "split", "refuse", "whole", "whole_any"
 SPLIT_TO_PGSIZE = "split_to_pgsize"
 #: Where a driver call's range is checked (rule MAP_RANGE).
 WHOLE_RANGE, START, PADDR_START, NO_CHECK = "whole", "start", "paddr_start", "none"
-FAIL, REPLACE = "fail", "replace"
+#: sun50i (6.12): each page's paddr must be below 2^oas, else -EINVAL.
+PADDR_EINVAL = "paddr_einval"
+FAIL, REPLACE, OVERWRITE = "fail", "replace", "overwrite"
 SZ_4K = 1 << 12
 
 
@@ -54,8 +56,10 @@ class Semantics:
     * ``map_over_live`` -- ``"fail"``: a map over a live leaf fails with
       ``exists_errno`` (MAP_EXISTS, with MAP_REPLACE_TABLE's exception);
       ``"replace"``: it never fails, every leaf that overlaps the new pages is
-      removed whole and the new pages installed (MAP_REPLACE_LEAVES).
-      ``exists_errno`` is then 0, as no map fails that way.
+      removed whole and the new pages installed (MAP_REPLACE_LEAVES);
+      ``"overwrite"``: a table of one leaf size writes the new PTE over the
+      live one (MAP_OVERWRITE).  ``exists_errno`` is then 0, as no map fails
+      that way.
     * ``hole_in_table`` -- 0: a hole ends the unmap walk (UNMAP_HOLE).
       Otherwise the size of a last-level PTE: an unmap that meets a hole inside
       a live last-level table (512 such PTEs) steps over it and counts it as
@@ -86,6 +90,10 @@ class Semantics:
       allocated.  A leaf lives at its format level and a map conflicts with a
       leaf at the same or a higher level (MAP_EXISTS) but replaces tables
       below it (MAP_REPLACE_TABLE).
+    * ``iova_bits``, ``prot_checked``, ``pte_size``, ``hole_unmap``,
+      ``pages_per_call``, ``unmap_one_leaf``, ``map_fail_keeps``,
+      ``replace_nonempty_table`` -- the points of the tables inside drivers
+      (rockchip, exynos, sun50i, tegra-smmu); see the fields.
     * ``fixed_levels``, ``teardown_first``, ``replace_flush``,
       ``teardown_frees_leaf`` -- the points
       where the two replace-on-map AMD tables differ (see the fields).
@@ -124,6 +132,37 @@ class Semantics:
     #: present entry points to as a table, even when the entry is a leaf (AMD v2's
     #: v2_alloc_pte; the Linux defect MAP_REPLACE_FREES_PAGE).
     teardown_frees_leaf: bool = False
+    #: The IOVA bits the table indexes: 0 when the range check (or the table's growth)
+    #: decides; n when bits at and above n are dropped, so an IOVA past 2^n aliases one
+    #: below it (IOVA_PAST_IAS on map and unmap, IOVA_TO_PHYS_WRAP).
+    iova_bits: int = 0
+    #: The driver refuses a prot with neither IOMMU_READ nor IOMMU_WRITE (MAP_PROT); False
+    #: when it maps such a page as a live entry with no access.
+    prot_checked: bool = True
+    #: 0: a page is one leaf of its size.  n: the table has only n-byte PTEs, and a page of
+    #: any size in the bitmap is written as pgsize / n of them (MAP_PAGES_INSTALL).
+    pte_size: int = 0
+    #: What an unmap does at a hole: ``"stop"`` (the driver returns what it unmapped so far,
+    #: UNMAP_HOLE) or ``"count"`` (it steps over the hole and counts it, UNMAP_HOLE_COUNTED).
+    hole_unmap: str = "stop"
+    #: ``"all"``: map_pages / unmap_pages handle every page of the call.  ``"one"``: the
+    #: driver ignores pgcount and handles one page per call, reporting that page as done
+    #: (the core loops on); its unmap then also stops at the page's end.
+    pages_per_call: str = "all"
+    #: An unmap call removes at most one leaf (or steps over one hole) and returns its size
+    #: (exynos-iommu); otherwise it walks the whole page it was given.
+    unmap_one_leaf: bool = False
+    #: A map that meets a live leaf fails leaving the pages it wrote before it (and counts
+    #: them as mapped, for the core to roll back); False when the driver undoes its own
+    #: writes first, so a failed call leaves nothing.
+    map_fail_keeps: bool = True
+    #: A block over a table of smaller leaves replaces it (MAP_REPLACE_TABLE) even when the
+    #: table holds live leaves; False when only an empty table is replaced and a live leaf
+    #: in it is a conflict (MAP_EXISTS).
+    replace_nonempty_table: bool = True
+    #: The page sizes the variant's table can hold (a pgsize_bitmap), or 0 for any: a domain
+    #: whose pgsize_bitmap has others is refused (the tables inside drivers have fixed sizes).
+    page_sizes: int = 0
     #: The releases this variant states (spec.versions.Span), with the commits that started
     #: and ended it; a point that changed inside them has its own in ``point_spans``.
     spans: tuple[Span, ...] = ()
@@ -134,6 +173,27 @@ class Semantics:
     def versions(self) -> str:
         """The releases as text: ``"v5.4 to v6.12 (until 33729a5fc0ca)"``."""
         return "; ".join(map(str, self.spans))
+
+    def point_source(self, point: str) -> str:
+        """Where in Linux the value of variant point ``point`` comes from (one line of text).
+
+        The AMD walk's own points (``fixed_levels``, ``teardown_first``,
+        ``replace_flush``, ``teardown_frees_leaf``) do not apply to a variant
+        whose maps never replace live leaves; that is said instead.  KeyError
+        for a name that is not a point.
+        """
+        if point not in POINTS:
+            raise KeyError(f"unknown variant point {point!r}; known: {', '.join(POINTS)}")
+        if point in self.differences:
+            return self.differences[point]
+        if point in _REPLACE_WALK_POINTS and self.map_over_live != REPLACE:
+            return (f"Not applicable: no map replaces live leaves here (map_over_live "
+                    f"{self.map_over_live!r}).")
+        raise KeyError(f"variant {self.name!r} gives no source for point {point!r}")
+
+    def fits(self, pgsize_bitmap: int) -> bool:
+        """True when the variant's table can hold every page size of ``pgsize_bitmap``."""
+        return not self.page_sizes or not pgsize_bitmap & ~self.page_sizes
 
     def point_versions(self, point: str) -> tuple[Span, ...]:
         """The releases variant point ``point`` holds for (the variant's, unless it changed)."""
@@ -173,6 +233,30 @@ _ARM_DIFF = {
     "range_check": "arm_lpae_map_pages checks only the call's start: WARN_ON(iaext || paddr >> "
                    "cfg->oas) -> -ERANGE; arm_lpae_unmap_pages: WARN_ON(iaext) -> 0.",
     "prot_first": "arm_lpae_map_pages checks the range (-ERANGE) before prot (-EINVAL).",
+    "map_over_live": "fail: arm_lpae_init_pte fails (-EEXIST) where a leaf of the new page's "
+                     "level or above is live; only tables are replaced (replace_table).",
+    "hole_in_table": "0: an empty entry makes __arm_lpae_unmap return 0 (WARN_ON(!pte)).",
+    "hole_unmap": "stop: __arm_lpae_unmap returns 0 at an empty entry and iommu_unmap ends "
+                  "there with what it unmapped so far.",
+    "unmap_range_checked": "arm_lpae_unmap_pages checks only the start: `if (WARN_ON(iaext)) "
+                           "return 0;` (range_check).",
+    "iova_to_phys_errno": "arm_lpae_iova_to_phys returns 0 where the walk finds no leaf.",
+    "iova_bits": "0: the start check rejects an IOVA at or past 2^ias (range_check); within "
+                 "one batch the pages stay in the table the walk reached.",
+    "prot_checked": "arm_lpae_map_pages: no READ and no WRITE -> -EINVAL since 6093cd582f8e "
+                    "(v6.11); before, it returned 0 having mapped nothing (MAP_PROT_NOOP).",
+    "pte_size": "0: a page is one descriptor at the level of its size (a block or a page).",
+    "pages_per_call": "all: arm_lpae_map_pages / arm_lpae_unmap_pages take pgcount pages (up "
+                      "to the table's end: per_table_batches).",
+    "unmap_one_leaf": "False: arm_lpae_unmap_pages clears up to pgcount entries of the table.",
+    "map_fail_keeps": "Moot: arm_lpae_init_pte checks every entry of the batch before writing "
+                      "any, so a failed call has written nothing (per_table_batches).",
+    "replace_nonempty_table": "True: arm_lpae_init_pte frees the table under a block whatever "
+                              "it holds (__arm_lpae_unmap of the table entry).",
+    "replaced_table_flush": "walk: arm-smmu-v3 gives io-pgtable flush ops, so "
+                            "arm_lpae_init_pte's freed table is invalidated at once "
+                            "(io_pgtable_tlb_flush_walk).",
+    "page_sizes": "0: any sizes the granule's levels hold (arm_lpae_restrict_pgsizes).",
     "tables": "__arm_lpae_map allocates the missing tables on the way down and keeps them if "
               "the map then fails; __arm_lpae_unmap never frees a table when its last leaf "
               "goes, only when its own entry is cleared by an unmap of that entry's size or "
@@ -190,6 +274,23 @@ _S2_DIFF = {
 _V7S = {**_ARM, "per_table_batches": False, "tables": "v7s", "replaced_table_flush": "sync_map"}
 _V7S_DIFF = {
     **_ARM_DIFF,
+    "map_over_live": "fail: arm_v7s_init_pte fails (-EEXIST) for any valid entry that is not a "
+                     "table.",
+    "hole_in_table": "0: __arm_v7s_unmap returns 0 at an invalid entry (WARN_ON).",
+    "hole_unmap": "stop: __arm_v7s_unmap returns 0 at an invalid entry; iommu_unmap ends there.",
+    "unmap_range_checked": "arm_v7s_unmap_pages checks only the start: WARN_ON(iova >= 1 << "
+                           "ias) -> 0.",
+    "iova_to_phys_errno": "arm_v7s_iova_to_phys returns 0 where the walk finds no leaf.",
+    "pages_per_call": "all: arm_v7s_map_pages / arm_v7s_unmap_pages loop over pgcount pages.",
+    "unmap_one_leaf": "False: arm_v7s_unmap_pages loops over pgcount pages.",
+    "map_fail_keeps": "True: arm_v7s_map_pages stops at the failing page; the pages before it "
+                      "stay and are counted in *mapped.",
+    "replace_nonempty_table": "True: arm_v7s_init_pte frees a level-2 table under a section "
+                              "whatever it holds.",
+    "pte_size": "0: a page is one entry of its level, or 16 copies for 64K and 16M.",
+    "page_sizes": "0: 4K, 64K, 1M, 16M as the profile offers them (ARM_V7S pgsize_bitmap).",
+    "prot_checked": "arm_v7s_map_pages: no READ and no WRITE -> -EINVAL since 6093cd582f8e "
+                    "(v6.11); 0 before.",
     "exists_errno": "arm_v7s_init_pte: -EEXIST for any valid entry that is not a table, so a "
                     "page conflicts with a live page of its own level too (4K over 64K, 16M "
                     "over a 1M section): only tables are replaced.",
@@ -212,6 +313,65 @@ _V7S_DIFF = {
                    "and returns 0 if any is not valid (WARN_ON), clearing nothing; a level-1 "
                    "table entry under a 1M or 16M unmap is freed with its table and counted.",
 }
+
+
+_AMD_COMMON_DIFF = {
+    "tables": "None for spec.tables: the model tracks the AMD tables itself, at every level "
+              "(ReferenceDomain.amd_tables), as the walk makes them; they outlive their leaves "
+              "(unmap never frees one) and a larger page over them frees them.",
+    "replaced_table_flush": "Not this point: how a replace is flushed is replace_flush.",
+    "prot_checked": "map_pages: `if (!(prot & IOMMU_PROT_MASK)) return -EINVAL;` (IR / IW).",
+    "pte_size": "0: a page is one PTE of its level, or one group of replicated PTEs (v1).",
+    "hole_unmap": "stop above level 0 (fetch_pte returns NULL); inside a level-0 table a hole "
+                  "is counted instead (hole_in_table).",
+    "pages_per_call": "all: the map_pages / unmap_pages loops take every page.",
+    "unmap_one_leaf": "False: unmap_pages loops until the size is reached or a hole above "
+                      "level 0.",
+    "map_fail_keeps": "Only -ENOMEM fails a map (map_over_live replaces): the pages written "
+                      "before it stay and are counted in *mapped.",
+    "replace_nonempty_table": "True: free_clear_pte / the v2 tear-down frees a table under a "
+                              "larger page with any leaves in it (replace_table).",
+    "page_sizes": "0: the profile's (AMD_IOMMU_PGSIZES, AMD_IOMMU_PGSIZES_V2).",
+}
+
+#: The points every table inside a driver below shares: one 32-bit IOVA space indexed
+#: without a range check, physical addresses cut to the PTE's width, prot 0 mapped.
+_IN_DRIVER = dict(map_zero_size=0, unmap_range_checked=False, range_check=NO_CHECK,
+                  iova_bits=32, prot_checked=False, per_table_batches=False)
+_IN_DRIVER_DIFF = {
+    "map_zero_size": "The core's `while (size)` loop never calls the driver: 0 (iommu.c "
+                     "__iommu_map).",
+    "per_table_batches": "No batches: the driver handles one page per call (pages_per_call).",
+    "unmap_range_checked": "No check: the index drops the IOVA bits above 32 (iova_bits).",
+    "range_check": "No IOVA or paddr check: a paddr wider than the PTE's address field is cut "
+                   "(PADDR_PAST_OAS).",
+    "iova_bits": "The directory index takes IOVA bits 31 and below only: an IOVA past 2^32 "
+                 "aliases the one 2^32 below it (IOVA_PAST_IAS).",
+    "prot_checked": "prot is not checked: a prot with neither READ nor WRITE maps a valid "
+                    "entry with no access, which blocks later maps like any other.",
+    "pages_per_call": "6.1 has ->map / ->unmap (one page per call from the core); 6.12's "
+                      "->map_pages / ->unmap_pages ignore pgcount and do one page, reporting "
+                      "*mapped = size (converted in v6.7).",
+    "prot_first": "prot is not checked (prot_checked).",
+    "page_sizes": "The driver's pgsize_bitmap: a domain with other page sizes is not one "
+                  "this driver makes.",
+    "map_over_live": "fail: the driver refuses a live PTE (exists_errno).",
+    "hole_in_table": "0: holes follow hole_unmap.",
+    "replaced_table_flush": "Not applicable: no map replaces a table of live leaves.",
+    "iova_to_phys_errno": "The driver's iova_to_phys returns 0 for an invalid entry.",
+    "pte_size": "0: a page is one entry of its size (or 16 copies for exynos's 64K).",
+    "unmap_one_leaf": "False: the unmap call clears the page it was given, PTE by PTE.",
+    "map_fail_keeps": "Moot: one 4K page per call, so a failed call has written nothing.",
+    "replace_nonempty_table": "Not applicable: no page larger than a table entry.",
+    "tables": "None: tables are made on map and not tracked by the model (no fail_alloc "
+              "prediction).",
+}
+_ROCKCHIP = "drivers/iommu/rockchip-iommu.c"
+_EXYNOS = "drivers/iommu/exynos-iommu.c"
+_SUN50I = "drivers/iommu/sun50i-iommu.c"
+_TEGRA = "drivers/iommu/tegra-smmu.c"
+_READ_ONLY = ("read in Debian 6.1.192 and 6.12.118; not run (no harness for this driver yet); "
+              "releases outside 6.1 to 6.12 not checked")
 
 SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
@@ -297,6 +457,25 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "tables": "dart_map_pages allocates a level-2 table where the level-1 entry is "
                       "empty; dart_unmap_pages never frees one: only apple_dart_free_pgtable "
                       "does.",
+            "map_over_live": "fail: dart_init_pte -> -EEXIST.",
+            "hole_in_table": "0: dart_unmap_pages stops at an empty entry (WARN_ON(!pte)).",
+            "hole_unmap": "stop: dart_unmap_pages returns what it cleared before the empty entry.",
+            "unmap_range_checked": "dart_unmap_pages checks no range: the IOVA's upper bits "
+                                   "are masked off (dart_get_table).",
+            "replaced_table_flush": "Not applicable: no blocks, no table is ever replaced.",
+            "iova_to_phys_errno": "dart_iova_to_phys returns 0 where the walk finds nothing.",
+            "iova_bits": "0 here: dart_get_table masks the IOVA to the tables' reach (2^36 for "
+                         "16K pages), above ias: the geometry's top (spec.tables."
+                         "dart_geometry) states it.",
+            "prot_checked": "dart_map_pages: no READ and no WRITE -> -EINVAL (since "
+                            "6093cd582f8e, v6.11).",
+            "pte_size": "0: one entry per page.",
+            "pages_per_call": "all: dart_map_pages / dart_unmap_pages take pgcount pages (to the "
+                              "table's end).",
+            "unmap_one_leaf": "False: up to pgcount entries.",
+            "map_fail_keeps": "Moot: dart_init_pte checks the whole batch before writing.",
+            "replace_nonempty_table": "Not applicable: no blocks.",
+            "page_sizes": "0 (one page size, the DART's: apple_dart_hw pgsize).",
         }),
     Semantics(
         name="generic-pt", exists_errno=EADDRINUSE, map_zero_size=0,
@@ -328,7 +507,152 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                                    "(-ERANGE), and unmap_pages returns 0.",
             "iova_to_phys_errno": "iova_to_phys returns make_range's -ERANGE as the address "
                                   "for an IOVA past the table (IOVA_TO_PHYS_RANGE).",
+            "map_over_live": "fail: __map_range / clear_contig -> -EADDRINUSE.",
+            "hole_in_table": "0: an empty entry ends __unmap_range's walk.",
+            "hole_unmap": "stop: __unmap_range stops at the first empty entry.",
+            "range_check": "whole: map_pages' make_range / pt_check_range reject an IOVA range "
+                           "whose last byte is past the table, and a paddr past the OA "
+                           "(-ERANGE).",
+            "prot_first": "generic_pt's map_pages checks prot (WARN_ON, -EINVAL) before the "
+                          "range.",
+            "tables": "None: the model tracks no tables; generic_pt frees a table its unmap "
+                      "empties, so every result follows from the leaves.",
+            "replaced_table_flush": "Not applicable: a block over a table of leaves is "
+                                    "-EADDRINUSE (clear_contig frees only empty tables).",
+            "iova_bits": "0: the range check rejects an IOVA past the table (range_check).",
+            "prot_checked": "map_pages: no READ and no WRITE -> WARN_ON, -EINVAL.",
+            "pte_size": "0: a page is one entry of its level (or a contiguous group the format "
+                        "reads as one leaf).",
+            "pages_per_call": "all: map_pages / unmap_pages walk the whole range.",
+            "unmap_one_leaf": "False: __unmap_range walks the whole range.",
+            "map_fail_keeps": "True: __map_range stops at the live leaf; what it wrote before "
+                              "is counted in *mapped and the core unmaps it (MAP_ROLLBACK).",
+            "replace_nonempty_table": "Not applicable: clear_contig frees only empty tables "
+                                      "(replace_table).",
+            "page_sizes": "0: the format's page sizes as the profile offers them.",
         }),
+    Semantics(
+        name="rockchip", exists_errno=EADDRINUSE, partial_unmap=REFUSE, replace_table=False,
+        unmap_slots=False, pte_size=SZ_4K, page_sizes=0x007ff000, pages_per_call="one", map_fail_keeps=False,
+        source=_ROCKCHIP + " (rk_iommu_map / rk_iommu_map_iova, rk_iommu_unmap / "
+               "rk_iommu_unmap_iova, rk_iommu_iova_to_phys; the v1 table, rk_ops_v1)",
+        spans=(span("6.1", "6.12", note=_READ_ONLY),),
+        differences={**_IN_DRIVER_DIFF,
+            "exists_errno": "rk_iommu_map_iova: a valid PTE in the range -> unwind (the PTEs "
+                            "this call wrote are cleared) and -EADDRINUSE "
+                            "(6.1:816 / 6.12:832).",
+            "map_fail_keeps": "rk_iommu_map_iova's unwind clears what the call wrote before "
+                              "the live PTE: a failed call leaves nothing.",
+            "pte_size": "The only leaf is a 4K PTE (two levels of 1024 u32 entries): "
+                        "RK_IOMMU_PGSIZE_BITMAP 4K..4M only batches 4K PTEs inside one page "
+                        "table, so a 2M map is 512 PTEs and any 4K of it can be unmapped.",
+            "partial_unmap": "Never arises: every leaf is one 4K PTE.",
+            "replace_table": "No blocks: nothing is ever replaced.",
+            "unmap_slots": "rk_iommu_unmap_iova clears PTE by PTE.",
+            "hole_unmap": "rk_iommu_unmap returns 0 for an invalid DTE; rk_iommu_unmap_iova "
+                          "breaks at the first invalid PTE and returns what it cleared: a hole "
+                          "ends iommu_unmap.",
+            "tables": "Page tables are allocated on map (GFP_ATOMIC | GFP_DMA32) and freed only "
+                      "in rk_iommu_domain_free; the model does not track them (no fail_alloc "
+                      "prediction).",
+            "range_check": "No check: rk_iova_dte_index keeps IOVA bits 31:22; rk_mk_pte keeps "
+                           "paddr bits 31:12 (the v1 table; v2 keeps 40 bits).",
+        }, **_IN_DRIVER),
+    Semantics(
+        name="exynos", exists_errno=EADDRINUSE, partial_unmap=REFUSE, replace_table=True,
+        unmap_slots=False, tables="v7s", pages_per_call="one", hole_unmap="count",
+        page_sizes=SZ_4K | 0x10000 | 0x100000,
+        unmap_one_leaf=True, map_fail_keeps=False, replace_nonempty_table=False,
+        source=_EXYNOS + " (exynos_iommu_map, lv1set_section, lv2set_page, alloc_lv2entry, "
+               "exynos_iommu_unmap, exynos_iommu_iova_to_phys)",
+        spans=(span("6.1", "6.12", note=_READ_ONLY),),
+        differences={**_IN_DRIVER_DIFF,
+            "exists_errno": "-EADDRINUSE with a WARN for every overlap: section over section "
+                            "(lv1set_section), 4K/64K under a section (alloc_lv2entry), 4K over "
+                            "any live lv2 entry (lv2set_page), 64K over any of its 16 slots.",
+            "map_fail_keeps": "lv2set_page zeroes the slots of a 64K page it wrote before the "
+                              "live one (memset(pent - i, 0, ...)): a failed call leaves "
+                              "nothing.",
+            "replace_table": "lv1set_section frees an lv2 table that stands where the section "
+                             "goes (kmem_cache_free) -- only when it is empty.",
+            "replace_nonempty_table": "lv1set_section: `if (*pgcnt != NUM_LV2ENTRIES) return "
+                                      "-EADDRINUSE;`: a table with a live entry is a conflict.",
+            "partial_unmap": "exynos_iommu_unmap: WARN_ON(size < SECT_SIZE) / (size < "
+                             "LPAGE_SIZE) -> 0 (\"Failed: size ... is smaller than page "
+                             "size\"): refused, the core's loop stops.",
+            "unmap_slots": "An unmap call removes one leaf (unmap_one_leaf), never a table.",
+            "unmap_one_leaf": "exynos_iommu_unmap clears one section, one 64K page (16 entries) "
+                              "or one 4K page and returns its size, whatever the pgsize asked.",
+            "hole_unmap": "An lv1 fault returns min(pgsize, SECT_SIZE), an lv2 fault SPAGE_SIZE "
+                          "(`goto done`, with a TLB invalidation): a hole is stepped over and "
+                          "counted, so unmapping an unmapped range returns its whole size.",
+            "tables": "lv1: 4096 entries of 1M, lv2 tables of 256 4K entries (v7s's geometry); "
+                      "an lv2 table is allocated on map (alloc_lv2entry) and freed only by a "
+                      "section over it while empty, or at domain free.",
+            "range_check": "No check: `sysmmu_iova_t iova = (sysmmu_iova_t)l_iova` keeps 32 "
+                           "bits; mk_lv1ent_sect / mk_lv2ent_spage store pa >> PG_ENT_SHIFT in "
+                           "a u32 (32 bits of PA on SysMMU v1-3, 36 on v5+).",
+            "replaced_table_flush": "The replaced table is empty: no translation to flush.",
+        }, **_IN_DRIVER),
+    Semantics(
+        name="sun50i", exists_errno=EBUSY, partial_unmap=REFUSE, replace_table=False,
+        unmap_slots=False, pages_per_call="one", page_sizes=SZ_4K, **{**_IN_DRIVER, "range_check": PADDR_EINVAL},
+        source=_SUN50I + " from v6.12 at least (sun50i_iommu_map's paddr check, "
+               "sun50i_iommu_unmap, sun50i_iommu_iova_to_phys)",
+        spans=(span("6.12", "6.12", note=_READ_ONLY.replace("6.1.192 and ", "")),),
+        differences={**_IN_DRIVER_DIFF,
+            "exists_errno": "sun50i_iommu_map: a valid PTE -> dev_err and -EBUSY (6.12:626).",
+            "partial_unmap": "Never arises: one page size (4K).",
+            "replace_table": "No blocks.",
+            "unmap_slots": "sun50i_iommu_unmap clears one PTE.",
+            "hole_unmap": "sun50i_iommu_unmap returns 0 for an invalid DTE or PTE: a hole "
+                          "ends iommu_unmap.",
+            "range_check": "sun50i_iommu_map: `if ((uint64_t)paddr >> 32)` -> -EINVAL "
+                           "(dev_warn_once), before any table is allocated (6.12:606); the "
+                           "IOVA is not checked (iova_bits).",
+            "tables": "Page tables are made on map and freed only at detach; not tracked.",
+        }),
+    Semantics(
+        name="sun50i-v6.1", exists_errno=EBUSY, partial_unmap=REFUSE, replace_table=False,
+        unmap_slots=False, pages_per_call="one", page_sizes=SZ_4K, **_IN_DRIVER,
+        source=_SUN50I + " in 6.1 (no paddr check: sun50i_mk_pte keeps bits 31:12)",
+        spans=(span("6.1", "6.1", note=_READ_ONLY.replace("and 6.12.118", "(6.12.118 checks "
+                                                              "paddr: variant sun50i)")),),
+        differences={**_IN_DRIVER_DIFF,
+            "exists_errno": "sun50i_iommu_map: a valid PTE -> -EBUSY (6.1:614).",
+            "partial_unmap": "Never arises: one page size (4K).",
+            "replace_table": "No blocks.",
+            "unmap_slots": "sun50i_iommu_unmap clears one PTE.",
+            "hole_unmap": "sun50i_iommu_unmap returns 0 for an invalid DTE or PTE.",
+            "range_check": "No check: sun50i_mk_pte does `page &= GENMASK(31, 12)` "
+                           "(6.1:286), cutting a paddr at or past 4G (PADDR_PAST_OAS).",
+        }),
+    Semantics(
+        name="tegra-smmu", exists_errno=0, partial_unmap=REFUSE, replace_table=False,
+        unmap_slots=False, map_over_live=OVERWRITE, pages_per_call="one", page_sizes=SZ_4K,
+        **_IN_DRIVER,
+        source=_TEGRA + " (tegra_smmu_map / __tegra_smmu_map, __tegra_smmu_unmap, "
+               "tegra_smmu_iova_to_phys)",
+        spans=(span("6.1", "6.12", note=_READ_ONLY.replace("not run (no harness for this "
+                                                           "driver yet)", "not run by the "
+                                                           "tester (a helper's user-space "
+                                                           "build of the functions agreed)")),),
+        differences={**_IN_DRIVER_DIFF,
+            "exists_errno": "Never used: no map fails over a live PTE (map_over_live).",
+            "map_over_live": "__tegra_smmu_map writes the new PTE over a live one; only the "
+                             "use count notices (`if (*pte == 0) tegra_smmu_pte_get_use`).",
+            "partial_unmap": "Never arises: one page size (4K).",
+            "replace_table": "No blocks.",
+            "unmap_slots": "__tegra_smmu_unmap clears one PTE.",
+            "hole_unmap": "__tegra_smmu_unmap: `if (!pte || !*pte) return 0;`: a hole ends "
+                          "iommu_unmap.",
+            "range_check": "No check: iova_pd_index masks the directory index to 10 bits; "
+                           "SMMU_PHYS_PFN(paddr) is ORed into the u32 PTE unmasked (PA bits "
+                           "past the SoC's width reach the NS/W/R bits: PADDR_PAST_OAS).",
+            "tables": "A page table is freed when its use count drops to 0 "
+                      "(tegra_smmu_pte_put_use); the directory leaks at domain free (a TODO "
+                      "in tegra_smmu_domain_free).  Not tracked.",
+        }, ),
     Semantics(
         name="amd-v1", exists_errno=0, map_zero_size=0, partial_unmap=WHOLE_ANY,
         replace_table=True, unmap_slots=False, per_table_batches=False,
@@ -338,7 +662,8 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         spans=(span("6.1", "6.18", since="6b080c4e815c iommu/amd: Add map/unmap_pages() "
                     "iommu_domain_ops callback support", until="789a5913b29c iommu/amd: Use the "
                     "generic iommu page table (v6.19)"),),
-        differences={
+        differences={**_AMD_COMMON_DIFF,
+            "iova_bits": "0: alloc_pte grows the table to cover any IOVA (fixed_levels).",
             "exists_errno": "Never used: no map fails over a live leaf (map_over_live).",
             "map_zero_size": "The classic core's `while (size)` loop does nothing: 0 "
                              "(iommu.c __iommu_map).",
@@ -386,6 +711,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         replace_table=True, unmap_slots=False, per_table_batches=False,
         map_over_live=REPLACE, hole_in_table=SZ_4K, range_check=NO_CHECK,
         fixed_levels=4, teardown_first=True, replace_flush="replaced", teardown_frees_leaf=True,
+        iova_bits=48,
         source="drivers/iommu/amd/io_pgtable_v2.c (iommu_v2_map_pages, v2_alloc_pte, "
                "iommu_v2_unmap_pages, fetch_pte), AMD's x86-64-format v2 table before AMD "
                "moved to generic_pt",
@@ -393,7 +719,9 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                     "IOMMU v2 page table", until="789a5913b29c iommu/amd: Use the generic iommu "
                     "page table (v6.19)", note="checked against Debian 6.1.192 and 6.12.118 "
                     "(4 levels: amd_iommu_gpt_level without 5-level guest tables)"),),
-        differences={
+        differences={**_AMD_COMMON_DIFF,
+            "iova_bits": "48: PM_LEVEL_INDEX keeps 9 bits per level of the 4-level table "
+                         "(IOVA_PAST_IAS, IOVA_TO_PHYS_WRAP).",
             "exists_errno": "Never used: no map fails over a live leaf (map_over_live).",
             "map_zero_size": "The classic core's `while (size)` loop does nothing: 0 "
                              "(iommu.c __iommu_map).",
@@ -444,6 +772,14 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                                   "past 2^48 reads the aliased one (IOVA_TO_PHYS_WRAP).",
         }),
 ]}
+
+
+#: The variant points, in the order the fields declare them.
+POINTS: tuple[str, ...] = tuple(
+    f.name for f in fields(Semantics)
+    if f.name not in ("name", "source", "spans", "point_spans", "differences"))
+#: The points of the AMD tables' replace-on-map walk.
+_REPLACE_WALK_POINTS = ("fixed_levels", "teardown_first", "replace_flush", "teardown_frees_leaf")
 
 
 def get_semantics(name: str) -> Semantics:

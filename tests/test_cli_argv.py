@@ -21,7 +21,7 @@ from iommu_spec.cli.main import COMMANDS, main
 
 OPTIONS = {
     "profiles": ["--json"],
-    "semantics": ["--json", "--kernel", "--driver"],
+    "semantics": ["--json", "--kernel", "--driver", "--variant", "--table"],
     "rules": ["--json"],
     "fixes": ["--json"],
     "check-trace": ["--profile", "--semantics", "--pgsize-bitmap", "--complete", "--json"],

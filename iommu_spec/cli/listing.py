@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+import textwrap
 
 from tabulate import tabulate
 
@@ -29,41 +30,82 @@ def profiles_main(argv: list[str]) -> int:
     return 0
 
 
+def _point_value(sem, point: str) -> str:
+    v = getattr(sem, point)
+    if point == "exists_errno":
+        return errno_name(-v) if v else "-"
+    if point == "map_zero_size":
+        return errno_name(v)
+    if point == "page_sizes":
+        return f"{v:#x}" if v else "any"
+    return str(v)
+
+
+def variant_drivers(name: str) -> list[str]:
+    """The driver files whose eras (spec.kernels) run variant ``name``."""
+    from spec.kernels import DRIVERS
+    return sorted({d.source for d in DRIVERS.values() for e in d.eras if e.variant == name})
+
+
+#: The points the compact table (--table) shows, as the README's variant table does.
+TABLE_POINTS = ["exists_errno", "map_zero_size", "partial_unmap", "replace_table",
+                "unmap_slots", "per_table_batches", "map_over_live", "hole_unmap",
+                "unmap_range_checked", "range_check", "prot_first", "tables"]
+
+
 def semantics_main(argv: list[str]) -> int:
-    p = _parser("semantics", "The semantic variants and every point where they differ; with "
-                "--kernel and/or --driver, what a kernel release runs for a driver.")
+    p = _parser("semantics", "Every semantic variant: the drivers that run it, its releases, and "
+                "each variant point with its value and its source in Linux; with --kernel "
+                "and/or --driver, what a kernel release runs for a driver.")
     p.add_argument("--kernel", metavar="X.Y", help="a mainline release, v5.4 to v7.1 (6.12, "
                    "v6.12 or 6.12.118)")
     p.add_argument("--driver", metavar="NAME", help="an IOMMU driver: " + ", ".join(_drivers()))
+    p.add_argument("--variant", metavar="NAME[,NAME]", help="only these variants")
+    p.add_argument("--table", action="store_true",
+                   help="one row per variant with the main points' values (no sources)")
     args = p.parse_args(argv)
     if args.kernel or args.driver:
         return _kernel_semantics(args)
-    points = ["exists_errno", "map_zero_size", "partial_unmap", "replace_table",
-              "unmap_slots", "per_table_batches", "map_over_live", "hole_in_table",
-              "unmap_range_checked", "range_check", "prot_first", "tables"]
-    rows = []
-    for s in SEMANTICS.values():
-        row = {"name": s.name}
-        for pt in points:
-            v = getattr(s, pt)
-            if pt == "exists_errno":
-                v = errno_name(-v) if v else "-"
-            elif pt == "map_zero_size":
-                v = errno_name(v)
-            row[pt] = v
-        row["versions"] = s.versions or "-"
-        row["iova_to_phys_errno"] = s.iova_to_phys_errno
-        row["source"] = s.source
-        rows.append(row)
+    from spec.semantics import POINTS
+    names = list(SEMANTICS)
+    if args.variant:
+        names = [n.strip() for n in args.variant.split(",") if n.strip()]
+        unknown = [n for n in names if n not in SEMANTICS]
+        if unknown or not names:
+            bad = ", ".join(map(repr, unknown)) or repr(args.variant)
+            print(f"iommu-spec semantics: unknown variant {bad}; known: "
+                  f"{', '.join(SEMANTICS)}", file=sys.stderr)
+            return 2
     if args.json:
-        json.dump([{**r, "differences": SEMANTICS[r["name"]].differences,
-                    "spans": [sp.as_dict() for sp in SEMANTICS[r["name"]].spans],
-                    "point_spans": {pt: [sp.as_dict() for sp in spans] for pt, spans
-                                    in SEMANTICS[r["name"]].point_spans.items()}}
-                   for r in rows], sys.stdout, indent=2)
+        json.dump([{"name": n, "versions": SEMANTICS[n].versions, "source": SEMANTICS[n].source,
+                    "drivers": variant_drivers(n),
+                    "points": {pt: {"value": getattr(SEMANTICS[n], pt),
+                                    "source": SEMANTICS[n].point_source(pt),
+                                    "versions": [sp.as_dict() for sp in
+                                                 SEMANTICS[n].point_versions(pt)]}
+                               for pt in POINTS},
+                    "spans": [sp.as_dict() for sp in SEMANTICS[n].spans]}
+                   for n in names], sys.stdout, indent=2)
         print()
-    else:
-        print(tabulate(rows, headers="keys"))
+        return 0
+    if args.table:
+        rows = [{"name": n, **{pt: _point_value(SEMANTICS[n], pt) for pt in TABLE_POINTS},
+                 "versions": textwrap.fill(SEMANTICS[n].versions or "-", 40)} for n in names]
+        print(tabulate(rows, headers="keys", disable_numparse=True))
+        return 0
+    for i, n in enumerate(names):
+        sem = SEMANTICS[n]
+        if i:
+            print()
+        print(f"{n}: {sem.versions}")
+        print(f"  drivers: {', '.join(variant_drivers(n)) or '-'}")
+        print(f"  table code: {sem.source}")
+        # wrapped here: tabulate's maxcolwidths turns the text "False" into True
+        rows = [[pt, _point_value(sem, pt), textwrap.fill(sem.point_source(pt), 90)]
+                for pt in POINTS]
+        for line in tabulate(rows, headers=["point", "value", "source"],
+                             disable_numparse=True).splitlines():
+            print(f"  {line}")
     return 0
 
 
