@@ -49,7 +49,7 @@ def pytest_addoption(parser):
                          "$IOMMU_SPEC_KERNEL_SRC, else the trees `iommu-spec kernel fetch` cached; "
                          "'none' for no kernel items)")
     group.addoption("--kernel-format", default="", metavar="F[,F]",
-                    help="io-pgtable formats of the kernel items (default: all of lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2 the tree has)")
+                    help="io-pgtable formats of the kernel items (default: all of lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos the tree has)")
     group.addoption("--kernel-semantics", default=None, metavar="NAME",
                     help="hold kernel items to this variant instead of the one their version runs")
     group.addoption("--kernel-version", default=None, metavar="X.Y",
@@ -168,7 +168,8 @@ def pytest_collection_modifyitems(config, items):
         forced = config.getoption("--semantics")
         if ok and forced and params.get("profile_name") and "kernel_item" not in params:
             from spec import PROFILES, SEMANTICS
-            ok = SEMANTICS[forced].fits(PROFILES[params["profile_name"]].pgsize_bitmap)
+            prof = PROFILES[params["profile_name"]]
+            ok = SEMANTICS[forced].fits(prof.pgsize_bitmap, prof.ias)
         if ok and _module_of(item) == "test_difftest.py" and \
                 getattr(config, "difftest_kernel_version", None):
             ok = kernel_choice(config, params["impl_name"], params["profile_name"]) is not None

@@ -667,7 +667,7 @@ def generate_all(profiles: Iterable[str] | None = None, semantics: Iterable[str]
             for bitmap in BITMAPS:
                 if bitmap == "min-page" and profile.pgsize_bitmap == profile.min_pagesz:
                     continue
-                if not get_semantics(s).fits(_bitmap_for(profile, bitmap)):
+                if not get_semantics(s).fits(_bitmap_for(profile, bitmap), profile.ias):
                     continue  # a table inside a driver holds only its own page sizes
                 out += generate(profile, s, bitmap, n_random)
     return out
@@ -696,12 +696,12 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
                           "replace_table and map_over_live == 'fail'"),
     "MAP_REPLACE_LEAVES": (lambda s: s.map_over_live == "replace", "map_over_live == 'replace'"),
     "MAP_OVERWRITE": (lambda s: s.map_over_live == "overwrite", "map_over_live == 'overwrite'"),
+    "IOVA_TO_PHYS_NO_OFFSET": (lambda s: not s.iova_to_phys_offset, "iova_to_phys_offset False"),
     "UNMAP_HOLE_COUNTED": (lambda s: s.hole_unmap == "count", "hole_unmap == 'count'"),
     "UNMAP_HOLE": (lambda s: s.hole_unmap == "stop", "hole_unmap == 'stop'"),
     "MAP_PROT": (lambda s: s.prot_checked, "prot_checked"),
     "UNMAP_PARTIAL_LEAF": (lambda s: _leaf_sizes(s) != 1, "more than one leaf size"),
-    "PGSIZE_SELECT": (lambda s: not s.page_sizes or s.page_sizes & (s.page_sizes - 1) != 0,
-                      "more than one page size"),
+    "PGSIZE_SELECT": (lambda s: _leaf_sizes(s) != 1, "more than one leaf size"),
     "UNMAP_TABLE_SLOT": (lambda s: s.unmap_slots, "unmap_slots"),
     "UNMAP_HOLE_IN_TABLE": (lambda s: bool(s.hole_in_table), "hole_in_table != 0"),
     "UNMAP_RANGE": (lambda s: s.unmap_range_checked, "unmap_range_checked"),
@@ -725,7 +725,8 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
     "IOVA_TO_PHYS_RANGE": (lambda s: s.iova_to_phys_errno, "iova_to_phys_errno"),
     # The legacy AMD v1 table's own defect classes.
     "MAP_REPLACE_PTE_GROUP": (lambda s: s.map_over_live == "replace", "map_over_live == 'replace'"),
-    "MAP_PAGE_ABOVE_TOP": (lambda s: s.map_over_live == "replace", "map_over_live == 'replace'"),
+    "MAP_PAGE_ABOVE_TOP": (lambda s: s.map_over_live == "replace" and not s.fixed_levels,
+                           "map_over_live == 'replace' on a table that grows (fixed_levels 0)"),
     "CORE_BATCHES": (lambda s: s.per_table_batches or getattr(s, "unmap_range_checked", False),
                      "per_table_batches or unmap_range_checked (where batches are judged whole)"),
 }

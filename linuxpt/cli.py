@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from .formats import FORMAT_PROFILES, semantics_for
 
@@ -41,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="build (cached), then run the harness on stdin/stdout")
     s.add_argument("--src", required=True, help="root of a Linux source tree")
     s.add_argument("--format", required=True,
-                   help="lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2 (all checked by pytest difftest)")
+                   help="lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2 (all checked by pytest "
+                        "difftest), rockchip, exynos (the tables of rockchip-iommu.c and "
+                        "exynos-iommu.c)")
     s.add_argument("--semantics", default=None,
                    help="the variant to declare in hello (default: the one this tree runs for "
                         "the format, linuxpt/formats.py; 'none' declares none)")
@@ -53,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def kernel_main(argv: list[str]) -> int:
-    from .build import KernelTreeError, build, kernel_version
+    from .build import DRIVER_SOURCES, KernelTreeError, build, kernel_version
     from .fetch import fetch
 
     try:
@@ -74,6 +77,10 @@ def kernel_main(argv: list[str]) -> int:
             raise _UsageError(f"unknown format {args.format!r} (known: "
                               f"{', '.join(FORMAT_PROFILES)})")
         binary = build(args.src)
+        driver = DRIVER_SOURCES.get(args.format)
+        if driver and not (Path(args.src).expanduser() / driver).is_file():
+            raise KernelTreeError(f"kernel tree {args.src} lacks {driver}: format {args.format} "
+                                  f"compiles it")
         semantics = args.semantics
         if semantics is None:
             semantics = semantics_for(args.format, kernel_version(args.src)[:2])

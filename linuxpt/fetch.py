@@ -14,6 +14,7 @@ import fnmatch
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -33,11 +34,28 @@ WANTED = (
     "include/linux/io-pgtable.h",
     "include/linux/iommu.h",
     "drivers/iommu/amd/*",  # io_pgtable.c, io_pgtable_v2.c, amd_iommu_types.h, amd_iommu.h (amd-v1/-v2)
+    "drivers/iommu/rockchip-iommu.c",  # the rockchip format (its table lives in the driver)
+    "drivers/iommu/exynos-iommu.c",    # the exynos format (likewise)
 )
+#: Written into a fetched tree: the WANTED it was extracted with.  A cached tree whose
+#: manifest differs (or that has none: extracted before the manifest existed) is
+#: extracted again, so a tree fetched by an older linuxpt gains the files added since.
+MANIFEST = ".linuxpt-fetched"
 
 
 def tree_path(version: str) -> Path:
     return cache_root() / "linux" / version / f"linux-source-{version}"
+
+
+def _manifest_text() -> str:
+    return "".join(f"{pat}\n" for pat in WANTED)
+
+
+def _up_to_date(tree: Path) -> bool:
+    try:
+        return (tree / MANIFEST).read_text() == _manifest_text()
+    except OSError:
+        return False
 
 
 def _wanted(rel: str) -> bool:
@@ -59,12 +77,31 @@ def _run(argv: list[str], cwd: Path, what: str, hint: str = "") -> None:
 
 
 def fetch(version: str, quiet: bool = False) -> Path:
-    """The path of a minimal tree of Linux ``version`` ("6.1" or "6.12"), fetching it if needed."""
+    """The path of a minimal tree of Linux ``version`` ("6.1" or "6.12"), fetching it if needed.
+
+    A cached tree extracted with another :data:`WANTED` is extracted again; when
+    that fails (no network, no apt-get) the old tree is returned, with a note on
+    stderr naming what it lacks.
+    """
     if version not in KNOWN_VERSIONS:
         raise KernelTreeError(f"unknown kernel version {version!r} (known: {', '.join(KNOWN_VERSIONS)})")
     tree = tree_path(version)
-    if (tree / "Makefile").is_file() and (tree / "drivers/iommu/io-pgtable-arm.c").is_file():
+    have = (tree / "Makefile").is_file() and (tree / "drivers/iommu/io-pgtable-arm.c").is_file()
+    if have and _up_to_date(tree):
         return tree
+    if have:
+        try:
+            return _fetch(version, tree, quiet)
+        except KernelTreeError as exc:
+            missing = [p for p in WANTED if not any(ch in p for ch in "*?[") and not (tree / p).exists()]
+            print(f"iommu-spec kernel: cannot refresh {tree} ({exc}); using it as it is"
+                  + (f" (it lacks {', '.join(missing)})" if missing else ""), file=sys.stderr)
+            return tree
+    return _fetch(version, tree, quiet)
+
+
+def _fetch(version: str, tree: Path, quiet: bool) -> Path:
+    """Download linux-source-``version`` and extract :data:`WANTED` into ``tree`` (replacing it)."""
     package = f"linux-source-{version}"
     parent = tree.parent
     try:
@@ -109,6 +146,7 @@ def fetch(version: str, quiet: bool = False) -> Path:
         tarball.unlink()
         if not (staging / "drivers/iommu/io-pgtable-arm.c").is_file():
             raise KernelTreeError(f"{tarball.name} has no drivers/iommu/io-pgtable-arm.c")
+        (staging / MANIFEST).write_text(_manifest_text())
         if tree.exists():
             shutil.rmtree(tree)
         os.replace(staging, tree)

@@ -110,11 +110,16 @@ class ReferenceDomain:
             raise SpecUsageError(
                 f"pgsize_bitmap {pgsize_bitmap:#x} must be a non-empty subset of profile "
                 f"{self.profile.name}'s {self.profile.pgsize_bitmap:#x}")
-        if not self.semantics.fits(pgsize_bitmap):
+        if not self.semantics.fits(pgsize_bitmap, self.profile.ias):
+            sem = self.semantics
             raise SpecUsageError(
-                f"semantics {self.semantics.name} holds only page sizes "
-                f"{self.semantics.page_sizes:#x}, not all of {pgsize_bitmap:#x} (profile "
-                f"{self.profile.name}): its table cannot hold them")
+                f"semantics {sem.name} holds page sizes {sem.page_sizes or 'any':#x} and "
+                f"{sem.iova_bits or 64} IOVA bits: not pgsize_bitmap {pgsize_bitmap:#x} with "
+                f"ias {self.profile.ias} (profile {self.profile.name}): its table cannot hold "
+                f"that domain" if sem.page_sizes else
+                f"semantics {sem.name} indexes {sem.iova_bits} IOVA bits: not ias "
+                f"{self.profile.ias} (profile {self.profile.name}): its table cannot hold "
+                f"that domain")
         self.pgsize_bitmap = pgsize_bitmap
         self.min_pagesz = pgsize_bitmap & -pgsize_bitmap
         self.ias = self.profile.ias
@@ -428,18 +433,31 @@ class ReferenceDomain:
         if sem.range_check in ("none", "paddr_einval"):
             R.paddr_past_oas(self, paddr, pg * count)
         leaf, per = (sem.pte_size, pg // sem.pte_size) if sem.pte_size else (pg, 1)
-        if sem.map_over_live == "overwrite":
-            R.map_overwrite(self, iova, end)
-            return 0, R.map_pages_install(self, iova, paddr, leaf, count * per, prot)
-        run = next(iter(self.state.overlapping(iova, end)), None)
-        if run is None:
-            return 0, R.map_pages_install(self, iova, paddr, leaf, count * per, prot)
-        conflict = (max(run.iova, iova) - iova) // pg
-        if conflict and not sem.map_fail_keeps:  # the driver undoes its own writes first
-            conflict = 0
-        if conflict:
-            R.map_pages_install(self, iova, paddr, leaf, conflict * per, prot)
-        return R.map_exists(self, sem.exists_errno), conflict * pg
+        # the driver's unsigned long iova wraps at 2^64 (a call accepted that far is
+        # IOVA_PAST_IAS, recorded above): the pages past it are stated at 0 on
+        head = min(count, (U64 - iova) // pg)
+        done = 0
+        for at, pa, n in ((iova, paddr, head), (0, (paddr + head * pg) & MASK64, count - head)):
+            if not n:
+                continue
+            stop = at + n * pg
+            if sem.map_over_live == "overwrite":
+                R.map_overwrite(self, at, stop)
+                done += R.map_pages_install(self, at, pa, leaf, n * per, prot)
+                continue
+            run = next(iter(self.state.overlapping(at, stop)), None)
+            if run is None:
+                done += R.map_pages_install(self, at, pa, leaf, n * per, prot)
+                continue
+            conflict = (max(run.iova, at) - at) // pg
+            if not sem.map_fail_keeps:  # the driver undoes its own writes first
+                if done:
+                    self.state.remove(iova, iova + done)
+                done, conflict = 0, 0
+            if conflict:
+                done += R.map_pages_install(self, at, pa, leaf, conflict * per, prot)
+            return R.map_exists(self, sem.exists_errno), done
+        return 0, done
 
     # -- variants that keep their tables (Semantics.tables) ---------------------
     def fail_alloc(self, after: int) -> None:
@@ -728,6 +746,8 @@ class ReferenceDomain:
                     sect = self.geometry.levels[0]  # min(pgsize, SECT_SIZE)
                     has_table = self.tables is not None and self.tables.has(self.geometry.levels[-1], at)
                     stop = min(stop, at + (self.geometry.levels[-1] if has_table else sect))
+                if stop <= at:  # at or past 2^64: no leaf can follow, the rest is counted
+                    stop = end
                 at += R.unmap_hole_counted(self, at, stop)
                 if sem.unmap_one_leaf:
                     break

@@ -114,6 +114,8 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
                                         "SHORT); the release that changed it is not pinned"),),
     "IOVA_TO_PHYS_WRAP": (span("6.1", "6.18", since="aaac38f61487 (AMD v2)",
                                until=_AMD_GENPT + " (v6.19)"),),
+    "IOVA_TO_PHYS_NO_OFFSET": (span("6.1", "6.12", note="mtk_iommu_v1, read in Debian 6.1.192 "
+                                    "and 6.12.118 (a helper's user-space run agreed)"),),
     "MAP_OVERWRITE": (span("6.1", "6.12", note="tegra-smmu, read in Debian 6.1.192 and "
                            "6.12.118"),),
     "UNMAP_HOLE_COUNTED": (span("6.1", "6.12", note="exynos-iommu, read in Debian 6.1.192 "

@@ -62,17 +62,20 @@ _NOT_READ = ("not read: the model states this driver's table as read in Debian 6
              "6.12.118")
 
 
-def _in_driver(variant: str, table: str) -> tuple[Era, ...]:
+def _in_driver(variant: str, table: str, run: bool = False) -> tuple[Era, ...]:
     """The eras of a driver whose table lives in the driver, read in 6.1 and 6.12: ->map /
     ->unmap (one page per call) up to v6.6, ->map_pages ignoring pgcount from v6.7 (the
     conversion series that removed ->map, bd111e987e76); the releases between 6.1 and 6.12
-    are taken to be unchanged (the table code is the same at both ends)."""
+    are taken to be unchanged (the table code is the same at both ends).  ``run``: the
+    kernel harness builds the driver (linuxpt format of the same name)."""
+    checked = " and checked through the kernel harness" if run else ""
     return (
         _era("5.4", "6.0", table, uncovered=_NOT_READ),
-        _era("6.1", "6.6", table, variant, "map-v5.15", note="->map / ->unmap; read in 6.1.192"),
+        _era("6.1", "6.6", table, variant, "map-v5.15", note="->map / ->unmap; read in 6.1.192"
+             + checked),
         _era("6.7", "6.12", table, variant, "map_pages",
              note="->map_pages / ->unmap_pages ignoring pgcount (one page per call); read in "
-                  "6.12.118"),
+                  "6.12.118" + checked),
         _era("6.13", "7.1", table, uncovered=_NOT_READ),
     )
 
@@ -114,12 +117,13 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
         _era("6.13", "7.1", "io-pgtable-arm-v7s.c", "arm-v7s", "map_pages",
              note="partial unmaps refused from fd50651636fb (v6.13)"),
     )),
-    Driver("mtk_iommu_v1", "drivers/iommu/mtk_iommu_v1.c", ("armv7s-mediatek",), (
-        _era("5.4", "7.1", "its own flat table",
-             uncovered="mtk_iommu_v1's own flat table (one 4 MB array of 4K PTEs) is not stated "
-                       "yet: it returns -EEXIST over a live PTE (6.1 undoing its own call, "
-                       "6.12 not), counts holes on unmap, ignores prot, and its iova_to_phys "
-                       "drops the page offset; a variant needs those points"),
+    Driver("mtk_iommu_v1", "drivers/iommu/mtk_iommu_v1.c", ("mtk-iommu-v1",), (
+        _era("5.4", "6.0", "its own flat table", uncovered=_NOT_READ),
+        _era("6.1", "6.1", "its own flat table: 1M 4K PTEs", "mtk_iommu_v1-v6.1", "map-v5.15",
+             note="->map / ->unmap; read in 6.1.192"),
+        _era("6.2", "6.12", "its own flat table: 1M 4K PTEs", "mtk_iommu_v1", "map_pages",
+             note="->map_pages from b577f7e679b7 (v6.2); read in 6.12.118"),
+        _era("6.13", "7.1", "its own flat table", uncovered=_NOT_READ),
     )),
     Driver("apple-dart", "drivers/iommu/apple-dart.c", ("apple-dart",), (
         _era("5.4", "5.14", "-", uncovered="apple-dart was added in v5.15 (46d1fb072e76)"),
@@ -168,10 +172,10 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
     )),
     Driver("rockchip", "drivers/iommu/rockchip-iommu.c", ("rockchip",),
            _in_driver("rockchip", "its own table: a DT of 1024 DTEs, page tables of 1024 4K "
-                      "PTEs")),
+                      "PTEs", run=True)),
     Driver("exynos", "drivers/iommu/exynos-iommu.c", ("exynos",),
            _in_driver("exynos", "its own table: lv1 of 4096 entries (1M sections), lv2 "
-                      "tables of 256 (64K as 16 copies, 4K)")),
+                      "tables of 256 (64K as 16 copies, 4K)", run=True)),
     Driver("sun50i", "drivers/iommu/sun50i-iommu.c", ("sun50i",), (
         _era("5.4", "6.0", "its own table", uncovered=_NOT_READ),
         _era("6.1", "6.1", "its own table: a DT of 4096 DTEs, page tables of 256 4K PTEs",
@@ -280,4 +284,4 @@ PROFILE_DRIVER = {"arm-lpae-4k": "arm-smmu-v3", "arm-lpae-16k": "arm-smmu-v3",
                   "arm-lpae-64k": "arm-smmu-v3", "armv7s-mediatek": "mtk_iommu",
                   "apple-dart": "apple-dart", "intel-vtd": "intel", "amd-v1": "amd",
                   "amd-v2": "amd-v2", "exynos": "exynos", "rockchip": "rockchip",
-                  "sun50i": "sun50i", "tegra-smmu": "tegra-smmu"}
+                  "sun50i": "sun50i", "tegra-smmu": "tegra-smmu", "mtk-iommu-v1": "mtk_iommu_v1"}

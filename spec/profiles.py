@@ -96,6 +96,11 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
             "drivers/iommu/sun50i-iommu.c (4K pages, 32-bit IOVA and PA)",
             "sun50i",
             "v6.12's variant; 6.1 truncates a paddr past 4G (sun50i-v6.1)."),
+    Profile("mtk-iommu-v1", SZ_4K, 32, 32,
+            "drivers/iommu/mtk_iommu_v1.c MT2701_IOMMU_PAGE_SIZE (6.2+; 6.1 offered every "
+            "power of two from 4K)",
+            "mtk_iommu_v1",
+            "MT2701's M4U gen1: one flat table of 4K PTEs."),
     Profile("tegra-smmu", SZ_4K, 32, 32,
             "drivers/iommu/tegra-smmu.c (4K pages; 32-bit PA as on Tegra30/114)",
             "tegra-smmu",

@@ -775,4 +775,20 @@ def iova_to_phys(d, iova):
     run = d.state.find(iova)
     if run is None:
         return 0
-    return run.paddr + (iova - run.iova)
+    pa = run.paddr + (iova - run.iova)
+    cut = iova_to_phys_no_offset(d, pa)
+    return pa if cut is None else cut
+
+
+@rule("IOVA_TO_PHYS_NO_OFFSET", "drivers/iommu/mtk_iommu_v1.c mtk_iommu_v1_iova_to_phys (6.1, 6.12)", defect=True)
+def iova_to_phys_no_offset(d, pa):
+    """Under mtk_iommu_v1, iova_to_phys returns the page's physical address without the IOVA's offset in it.
+
+    mtk_iommu_v1_iova_to_phys reads the PTE and returns ``pte &
+    ~(MT2701_IOMMU_PAGE_SIZE - 1)``: iova 0x3123 mapped to 0x80003000 reads
+    0x80003000.  The model states that answer (``iova_to_phys_offset``
+    False).  ``pa`` is the full address; returns it with the offset cut.
+    """
+    if d.semantics.iova_to_phys_offset:
+        return None
+    return pa & ~((1 << 12) - 1)

@@ -93,7 +93,7 @@ class Semantics:
     * ``iova_bits``, ``prot_checked``, ``pte_size``, ``hole_unmap``,
       ``pages_per_call``, ``unmap_one_leaf``, ``map_fail_keeps``,
       ``replace_nonempty_table`` -- the points of the tables inside drivers
-      (rockchip, exynos, sun50i, tegra-smmu); see the fields.
+      (rockchip, exynos, sun50i, tegra-smmu, mtk_iommu_v1); see the fields.
     * ``fixed_levels``, ``teardown_first``, ``replace_flush``,
       ``teardown_frees_leaf`` -- the points
       where the two replace-on-map AMD tables differ (see the fields).
@@ -160,6 +160,9 @@ class Semantics:
     #: table holds live leaves; False when only an empty table is replaced and a live leaf
     #: in it is a conflict (MAP_EXISTS).
     replace_nonempty_table: bool = True
+    #: iova_to_phys adds the IOVA's offset in its page; False when it returns the page's
+    #: physical address only (mtk_iommu_v1: IOVA_TO_PHYS_NO_OFFSET).
+    iova_to_phys_offset: bool = True
     #: The page sizes the variant's table can hold (a pgsize_bitmap), or 0 for any: a domain
     #: whose pgsize_bitmap has others is refused (the tables inside drivers have fixed sizes).
     page_sizes: int = 0
@@ -191,8 +194,11 @@ class Semantics:
                     f"{self.map_over_live!r}).")
         raise KeyError(f"variant {self.name!r} gives no source for point {point!r}")
 
-    def fits(self, pgsize_bitmap: int) -> bool:
-        """True when the variant's table can hold every page size of ``pgsize_bitmap``."""
+    def fits(self, pgsize_bitmap: int, ias: int) -> bool:
+        """True when the variant's table can hold every page size of ``pgsize_bitmap`` and
+        index ``ias`` bits of IOVA (``page_sizes``, ``iova_bits``)."""
+        if self.iova_bits and ias > self.iova_bits:
+            return False
         return not self.page_sizes or not pgsize_bitmap & ~self.page_sizes
 
     def point_versions(self, point: str) -> tuple[Span, ...]:
@@ -257,6 +263,7 @@ _ARM_DIFF = {
                             "arm_lpae_init_pte's freed table is invalidated at once "
                             "(io_pgtable_tlb_flush_walk).",
     "page_sizes": "0: any sizes the granule's levels hold (arm_lpae_restrict_pgsizes).",
+    "iova_to_phys_offset": "arm_lpae_iova_to_phys adds the IOVA's offset in the leaf.",
     "tables": "__arm_lpae_map allocates the missing tables on the way down and keeps them if "
               "the map then fails; __arm_lpae_unmap never frees a table when its last leaf "
               "goes, only when its own entry is cleared by an unmap of that entry's size or "
@@ -332,6 +339,7 @@ _AMD_COMMON_DIFF = {
     "replace_nonempty_table": "True: free_clear_pte / the v2 tear-down frees a table under a "
                               "larger page with any leaves in it (replace_table).",
     "page_sizes": "0: the profile's (AMD_IOMMU_PGSIZES, AMD_IOMMU_PGSIZES_V2).",
+    "iova_to_phys_offset": "iova_to_phys adds the IOVA's offset in the page (offset_mask).",
 }
 
 #: The points every table inside a driver below shares: one 32-bit IOVA space indexed
@@ -365,6 +373,32 @@ _IN_DRIVER_DIFF = {
     "replace_nonempty_table": "Not applicable: no page larger than a table entry.",
     "tables": "None: tables are made on map and not tracked by the model (no fail_alloc "
               "prediction).",
+    "iova_to_phys_offset": "The driver's iova_to_phys adds the offset in the page.",
+}
+_MTK_V1 = "drivers/iommu/mtk_iommu_v1.c"
+_MTK_V1_DIFF = {
+    **_IN_DRIVER_DIFF,
+    "exists_errno": "mtk_iommu_v1_map: a non-zero PTE in the range -> -EEXIST.",
+    "partial_unmap": "Never arises: every leaf is one 4K PTE.",
+    "replace_table": "No blocks, no tables: one flat array.",
+    "unmap_slots": "mtk_iommu_v1_unmap memsets the range's PTEs.",
+    "hole_unmap": "mtk_iommu_v1_unmap clears every entry of the range and returns the whole "
+                  "size: holes are stepped over and counted.",
+    "pte_size": "One flat table of 1M u32 PTEs (M2701_IOMMU_PGT_SIZE, 4 MB), indexed by "
+                "iova >> 12: every page is 4K PTEs.",
+    "iova_bits": "The index is iova >> 12 into a 1M-entry array: on the 32-bit SoCs an IOVA "
+                 "has 32 bits; 6.12's map_pages / unmap_pages loop past the array's end for a "
+                 "call that crosses 4G (IOVA_PAST_IAS: written elsewhere).",
+    "range_check": "No check: the PTE is `(u32)pa | F_DESC_VALID | F_DESC_NONSEC`: a paddr at "
+                   "or past 4G is cut (PADDR_PAST_OAS).",
+    "prot_checked": "prot is ignored: every PTE is valid and non-secure, prot 0 included.",
+    "iova_to_phys_offset": "mtk_iommu_v1_iova_to_phys returns `pte & ~(MT2701_IOMMU_PAGE_SIZE "
+                           "- 1)`: the page's address without the IOVA's offset in it "
+                           "(IOVA_TO_PHYS_NO_OFFSET).",
+    "tables": "None: the one table is allocated with the domain (mtk_iommu_v1_domain_finalise): "
+              "no map allocates, so no -ENOMEM on map.",
+    "page_sizes": "6.1: `~0UL << 12` (every power of two from 4K on arm32); 6.12: "
+                  "MT2701_IOMMU_PAGE_SIZE (4K).",
 }
 _ROCKCHIP = "drivers/iommu/rockchip-iommu.c"
 _EXYNOS = "drivers/iommu/exynos-iommu.c"
@@ -372,6 +406,8 @@ _SUN50I = "drivers/iommu/sun50i-iommu.c"
 _TEGRA = "drivers/iommu/tegra-smmu.c"
 _READ_ONLY = ("read in Debian 6.1.192 and 6.12.118; not run (no harness for this driver yet); "
               "releases outside 6.1 to 6.12 not checked")
+_RUN = ("checked against Debian 6.1.192 and 6.12.118 through the kernel harness (the driver "
+        "compiled whole, unmodified); releases outside 6.1 to 6.12 not checked")
 
 SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
@@ -476,6 +512,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "map_fail_keeps": "Moot: dart_init_pte checks the whole batch before writing.",
             "replace_nonempty_table": "Not applicable: no blocks.",
             "page_sizes": "0 (one page size, the DART's: apple_dart_hw pgsize).",
+            "iova_to_phys_offset": "dart_iova_to_phys adds the offset in the page.",
         }),
     Semantics(
         name="generic-pt", exists_errno=EADDRINUSE, map_zero_size=0,
@@ -530,13 +567,14 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "replace_nonempty_table": "Not applicable: clear_contig frees only empty tables "
                                       "(replace_table).",
             "page_sizes": "0: the format's page sizes as the profile offers them.",
+            "iova_to_phys_offset": "iova_to_phys adds the offset in the leaf.",
         }),
     Semantics(
         name="rockchip", exists_errno=EADDRINUSE, partial_unmap=REFUSE, replace_table=False,
         unmap_slots=False, pte_size=SZ_4K, page_sizes=0x007ff000, pages_per_call="one", map_fail_keeps=False,
         source=_ROCKCHIP + " (rk_iommu_map / rk_iommu_map_iova, rk_iommu_unmap / "
                "rk_iommu_unmap_iova, rk_iommu_iova_to_phys; the v1 table, rk_ops_v1)",
-        spans=(span("6.1", "6.12", note=_READ_ONLY),),
+        spans=(span("6.1", "6.12", note=_RUN),),
         differences={**_IN_DRIVER_DIFF,
             "exists_errno": "rk_iommu_map_iova: a valid PTE in the range -> unwind (the PTEs "
                             "this call wrote are cleared) and -EADDRINUSE "
@@ -554,7 +592,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                           "ends iommu_unmap.",
             "tables": "Page tables are allocated on map (GFP_ATOMIC | GFP_DMA32) and freed only "
                       "in rk_iommu_domain_free; the model does not track them (no fail_alloc "
-                      "prediction).",
+                      "prediction: the tester checks a failed map's rollback instead).",
             "range_check": "No check: rk_iova_dte_index keeps IOVA bits 31:22; rk_mk_pte keeps "
                            "paddr bits 31:12 (the v1 table; v2 keeps 40 bits).",
         }, **_IN_DRIVER),
@@ -565,7 +603,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         unmap_one_leaf=True, map_fail_keeps=False, replace_nonempty_table=False,
         source=_EXYNOS + " (exynos_iommu_map, lv1set_section, lv2set_page, alloc_lv2entry, "
                "exynos_iommu_unmap, exynos_iommu_iova_to_phys)",
-        spans=(span("6.1", "6.12", note=_READ_ONLY),),
+        spans=(span("6.1", "6.12", note=_RUN),),
         differences={**_IN_DRIVER_DIFF,
             "exists_errno": "-EADDRINUSE with a WARN for every overlap: section over section "
                             "(lv1set_section), 4K/64K under a section (alloc_lv2entry), 4K over "
@@ -653,6 +691,38 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                       "(tegra_smmu_pte_put_use); the directory leaks at domain free (a TODO "
                       "in tegra_smmu_domain_free).  Not tracked.",
         }, ),
+    Semantics(
+        name="mtk_iommu_v1-v6.1", exists_errno=EEXIST, partial_unmap=REFUSE,
+        replace_table=False, unmap_slots=False, pte_size=SZ_4K, hole_unmap="count",
+        pages_per_call="one", map_fail_keeps=False, iova_to_phys_offset=False,
+        page_sizes=0xfffff000, **_IN_DRIVER,
+        source=_MTK_V1 + " in 6.1 (->map / ->unmap: mtk_iommu_v1_map, mtk_iommu_v1_unmap, "
+               "mtk_iommu_v1_iova_to_phys)",
+        spans=(span("6.1", "6.1", until="b577f7e679b7 iommu/mtk_iommu_v1: Update to "
+                    "{map,unmap}_pages (v6.2)", note=_READ_ONLY.replace(
+                        "and 6.12.118", "(6.12.118: variant mtk_iommu_v1)")),),
+        differences={**_MTK_V1_DIFF,
+            "map_fail_keeps": "mtk_iommu_v1_map clears the PTEs it wrote before the live one "
+                              "(memset) and returns -EEXIST: a failed call leaves nothing.",
+            "pages_per_call": "->map: one page per call from the core, written as pgsize / 4K "
+                              "PTEs.",
+        }),
+    Semantics(
+        name="mtk_iommu_v1", exists_errno=EEXIST, partial_unmap=REFUSE,
+        replace_table=False, unmap_slots=False, pte_size=SZ_4K, hole_unmap="count",
+        iova_to_phys_offset=False, page_sizes=SZ_4K,
+        **{**_IN_DRIVER, "per_table_batches": False},
+        source=_MTK_V1 + " from v6.2 (mtk_iommu_v1_map / _unmap as ->map_pages / "
+               "->unmap_pages, mtk_iommu_v1_iova_to_phys)",
+        spans=(span("6.2", "6.12", since="b577f7e679b7 iommu/mtk_iommu_v1: Update to "
+                    "{map,unmap}_pages", note=_READ_ONLY.replace("6.1.192 and ", "")),),
+        differences={**_MTK_V1_DIFF,
+            "map_fail_keeps": "mtk_iommu_v1_map breaks at the live PTE with no rollback: the "
+                              "PTEs before it stay, *mapped counts them and the core unmaps "
+                              "them (MAP_ROLLBACK).",
+            "pages_per_call": "all: mtk_iommu_v1_map / _unmap loop over pgcount 4K pages.",
+            "per_table_batches": "No batches: one flat table.",
+        }),
     Semantics(
         name="amd-v1", exists_errno=0, map_zero_size=0, partial_unmap=WHOLE_ANY,
         replace_table=True, unmap_slots=False, per_table_batches=False,

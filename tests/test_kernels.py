@@ -29,6 +29,12 @@ def _in_driver(minor_6: int | None, variant: str):
     return (variant, "map-v5.15" if minor_6 < 7 else "map_pages")
 
 
+def _mtk_v1(minor_6: int | None):
+    if minor_6 == 1:
+        return ("mtk_iommu_v1-v6.1", "map-v5.15")
+    return ("mtk_iommu_v1", "map_pages") if minor_6 is not None and 2 <= minor_6 <= 12 else NO
+
+
 def _sun50i(minor_6: int | None):
     return {1: ("sun50i-v6.1", "map-v5.15"), 12: ("sun50i", "map_pages")}.get(minor_6, NO)
 
@@ -59,7 +65,7 @@ for minor in range(0, 20):
         "amd": NO if minor == 0 else ((AMD, "map_pages") if minor < 19 else (GPT, "map_pages")),
         "amd-v2": NO if minor == 0 else ((AMD2, "map_pages") if minor < 19 else (GPT, "map_pages")),
         "intel": (GPT, "map_pages") if minor == 19 else NO,
-        "virtio-iommu": NO, "mtk_iommu_v1": NO,
+        "virtio-iommu": NO, "mtk_iommu_v1": _mtk_v1(minor),
         "rockchip": _in_driver(minor, "rockchip"), "exynos": _in_driver(minor, "exynos"),
         "tegra-smmu": _in_driver(minor, "tegra-smmu"), "sun50i": _sun50i(minor), **UNSTATED}
 EXPECTED["7.0"] = {

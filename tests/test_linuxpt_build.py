@@ -110,3 +110,28 @@ def test_cli_errors_are_one_line(tmp_path):
         assert res.returncode == 2, (args, res.stderr)
         assert res.stderr.startswith("iommu-spec kernel: ") and text in res.stderr, res.stderr
         assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+
+
+def test_fetch_refreshes_a_tree_extracted_with_another_list(tmp_path, monkeypatch, capsys):
+    """A cached tree without the current file list is extracted again; if that fails, it is used as is."""
+    from linuxpt import fetch as F
+    monkeypatch.setenv("IOMMU_SPEC_CACHE", str(tmp_path))
+    tree = F.tree_path("6.1")
+    (tree / "drivers/iommu").mkdir(parents=True)
+    (tree / "Makefile").write_text("VERSION = 6\n")
+    (tree / "drivers/iommu/io-pgtable-arm.c").write_text("")
+    calls = []
+
+    def offline(version, path, quiet):
+        calls.append(version)
+        raise KernelTreeError("apt-get not found: fetching needs a Debian-like system")
+
+    monkeypatch.setattr(F, "_fetch", offline)
+    assert F.fetch("6.1") == tree and calls == ["6.1"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot refresh" in err
+    assert "drivers/iommu/rockchip-iommu.c" in err and "drivers/iommu/exynos-iommu.c" in err
+    # a tree extracted with the current list is reused as it is
+    (tree / F.MANIFEST).write_text(F._manifest_text())
+    assert F.fetch("6.1") == tree and calls == ["6.1"]
+    assert {"drivers/iommu/rockchip-iommu.c", "drivers/iommu/exynos-iommu.c"} <= set(F.WANTED)

@@ -159,3 +159,33 @@ def test_in_driver_points():
         ("count", True, False, "v7s")
     assert (sun.exists_errno, sun.range_check) == (EBUSY, "paddr_einval")
     assert te.map_over_live == "overwrite" and te.pages_per_call == "one"
+
+
+# -- mtk_iommu_v1 ---------------------------------------------------------------------
+
+def test_mtk_v1_iova_to_phys_drops_the_offset():
+    """mtk_iommu_v1_iova_to_phys: `pte & ~(MT2701_IOMMU_PAGE_SIZE - 1)` (IOVA_TO_PHYS_NO_OFFSET)."""
+    d = ReferenceDomain("mtk-iommu-v1", "mtk_iommu_v1")
+    assert d.map(0x3000, 0x80003000, K4, RW) == 0
+    assert d.iova_to_phys(0x3123) == 0x80003000
+    assert d.decided == ["IOVA_TO_PHYS_NO_OFFSET", "IOVA_TO_PHYS"]
+
+
+def test_mtk_v1_eexist_keeps_the_pages_before_in_612_not_in_61():
+    """6.12 mtk_iommu_v1_map breaks at the live PTE and reports the PTEs before it as mapped;
+    6.1 memsets them away first.  Either way iommu_map ends with nothing of the call."""
+    new = ReferenceDomain("mtk-iommu-v1", "mtk_iommu_v1")
+    assert new.map(3 * K4, 0, K4, RW) == 0
+    assert new.map_pages(0, 0x10000, K4, 4, RW) == (-17, 3 * K4)       # -EEXIST
+    old = ReferenceDomain("mtk-iommu-v1", "mtk_iommu_v1-v6.1")
+    assert old.map(3 * K4, 0, K4, RW) == 0
+    assert old.map(0, 0x10000, 4 * K4, RW) == -17
+    assert [tuple(r)[:4] for r in old.leaves()] == [(3 * K4, 0, K4, 1)]
+    assert get_semantics("mtk_iommu_v1-v6.1").map_fail_keeps is False
+
+
+def test_mtk_v1_unmap_counts_holes_and_prot_0_maps():
+    """mtk_iommu_v1_unmap memsets the range and returns its size; prot is ignored."""
+    d = ReferenceDomain("mtk-iommu-v1", "mtk_iommu_v1")
+    assert d.unmap(0x10000, 0x4000) == 0x4000 and "UNMAP_HOLE_COUNTED" in d.decided
+    assert d.map(0, 0, K4, 0) == 0 and leaves(d) == [(0, 0, K4, 1, 0)]

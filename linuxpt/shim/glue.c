@@ -7,6 +7,9 @@
  *   v7s      drivers/iommu/mtk_iommu.c
  *   dart     drivers/iommu/apple-dart.c
  *   amd-v1, amd-v2  drivers/iommu/amd/iommu.c: in glue_amd.c, dispatched from here
+ *   rockchip drivers/iommu/rockchip-iommu.c, whose table is the driver's own:
+ *            in glue_rockchip.c (struct lpt_driver_format), dispatched from here
+ *   exynos   drivers/iommu/exynos-iommu.c, likewise: in glue_exynos.c
  *
  * Compiled against linuxpt's kernel shim (see include/linuxpt/kshim.h), like
  * the io-pgtable files; harness.c talks to it through linuxpt.h.  This file is
@@ -211,17 +214,57 @@ unsigned long long lpt_amd_iova_to_phys(unsigned long long iova) { return 0; }
 
 static int is_amd(int format) { return format == LPT_AMD_V1 || format == LPT_AMD_V2; }
 
-int lpt_have_domain(void) { return have_domain || lpt_amd_have_domain(); }
+/* The formats whose table lives in a driver compiled whole (glue_rockchip.c, glue_exynos.c). */
+#if LINUXPT_HAVE_ROCKCHIP
+extern const struct lpt_driver_format lpt_rockchip_format;
+#endif
+#if LINUXPT_HAVE_EXYNOS
+extern const struct lpt_driver_format lpt_exynos_format;
+#endif
+
+/* The driver format's entry points; NULL for an io-pgtable format or one not built. */
+static const struct lpt_driver_format *driver_format(int format)
+{
+#if LINUXPT_HAVE_ROCKCHIP
+	if (format == LPT_ROCKCHIP)
+		return &lpt_rockchip_format;
+#endif
+#if LINUXPT_HAVE_EXYNOS
+	if (format == LPT_EXYNOS)
+		return &lpt_exynos_format;
+#endif
+	return NULL;
+}
+
+static int is_driver_format(int format) { return format == LPT_ROCKCHIP || format == LPT_EXYNOS; }
+
+int lpt_format_built(int format)
+{
+	if (is_amd(format))
+		return LINUXPT_HAVE_AMD;
+	return !is_driver_format(format) || driver_format(format) != NULL;
+}
+
+/* The driver format of the current domain, if any. */
+static const struct lpt_driver_format *drv;
+
+int lpt_have_domain(void) { return have_domain || lpt_amd_have_domain() || (drv && drv->have_domain()); }
 
 void lpt_refresh_hw(struct lpt_hw *hw)
 {
 	if (is_amd(hw->format))
 		lpt_amd_refresh(hw);
+	else if (drv && drv->have_domain())
+		drv->refresh(hw);
 }
 
 void lpt_domain_free(void)
 {
 	lpt_amd_domain_free();
+	if (drv) {
+		drv->domain_free();
+		drv = NULL;
+	}
 	if (!have_domain)
 		return;
 	free_io_pgtable_ops(dom.iop); /* io_pgtable_tlb_flush_all, then the format's free */
@@ -237,6 +280,14 @@ int lpt_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias,
 	lpt_domain_free();
 	if (is_amd(format))
 		return lpt_amd_domain_alloc(format, pgsize_bitmap, ias, oas, hw);
+	if (is_driver_format(format)) {
+		const struct lpt_driver_format *d = driver_format(format);
+		int ret = d ? d->domain_alloc(pgsize_bitmap, ias, oas, hw) : -ENODEV;
+
+		if (!ret)
+			drv = d;
+		return ret;
+	}
 	dom = (struct lpt_domain){ .format = format };
 	set_dev_node(&dom.dev, NUMA_NO_NODE);
 	iommu_iotlb_gather_init(&dom.gather);
@@ -367,6 +418,8 @@ const char *lpt_core(int format)
 {
 	if (is_amd(format))
 		return "map_pages";
+	if (is_driver_format(format))
+		return driver_format(format) ? driver_format(format)->core() : "map_pages";
 	return LINUXPT_MTK_SINGLE_PAGE && format == LPT_V7S ? "map-v5.15" : "map_pages";
 }
 
@@ -378,6 +431,8 @@ int lpt_map_pages(unsigned long long iova, unsigned long long paddr, unsigned lo
 
 	if (lpt_amd_have_domain())
 		return lpt_amd_map_pages(iova, paddr, pgsize, pgcount, prot, mapped);
+	if (drv)
+		return drv->map_pages(iova, paddr, pgsize, pgcount, prot, mapped);
 #if LINUXPT_MTK_SINGLE_PAGE
 	if (dom.format == LPT_V7S) {
 		/*
@@ -408,6 +463,8 @@ unsigned long long lpt_unmap_pages(unsigned long long iova, unsigned long long p
 {
 	if (lpt_amd_have_domain())
 		return lpt_amd_unmap_pages(iova, pgsize, pgcount);
+	if (drv)
+		return drv->unmap_pages(iova, pgsize, pgcount);
 	if (dom.format == LPT_V7S) {
 #if LINUXPT_MTK_SINGLE_PAGE
 		/*
@@ -449,7 +506,7 @@ int lpt_iotlb_sync_map(unsigned long long iova, unsigned long long size)
 {
 	if (lpt_amd_have_domain())
 		return lpt_amd_iotlb_sync_map(iova, size);
-	if (!dom.domain.ops->iotlb_sync_map)
+	if (drv || !dom.domain.ops->iotlb_sync_map) /* the driver formats: none (not offered) */
 		return -1;
 	return dom.domain.ops->iotlb_sync_map(&dom.domain, iova, size);
 }
@@ -459,11 +516,22 @@ int lpt_has_iotlb_sync_map(int format)
 	return format == LPT_V7S || format == LPT_DART || is_amd(format);
 }
 
+int lpt_has_iotlb_sync(int format)
+{
+	if (is_driver_format(format))
+		return driver_format(format) && driver_format(format)->has_iotlb_sync();
+	return 1;
+}
+
 /* The tree's iommu_iotlb_sync(): domain->ops->iotlb_sync, then gather_init. */
 void lpt_iotlb_sync(void)
 {
 	if (lpt_amd_have_domain()) {
 		lpt_amd_iotlb_sync();
+		return;
+	}
+	if (drv) {
+		drv->iotlb_sync();
 		return;
 	}
 	iommu_iotlb_sync(&dom.domain, &dom.gather);
@@ -474,5 +542,7 @@ unsigned long long lpt_iova_to_phys(unsigned long long iova)
 {
 	if (lpt_amd_have_domain())
 		return lpt_amd_iova_to_phys(iova);
+	if (drv)
+		return drv->iova_to_phys(iova);
 	return dom.iop->iova_to_phys(dom.iop, iova);
 }

@@ -3,7 +3,7 @@
  * io-pgtable code, as a DRIVER-ONLY implementation (no "map": the tester runs
  * its model of Linux's core over map_pages / unmap_pages).
  *
- *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2
+ *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos
  *
  * The page-table code is the tree's, compiled unmodified (linuxpt/build.py);
  * glue.c configures and flushes it as arm-smmu-v3 / mtk_iommu / apple-dart
@@ -24,6 +24,13 @@
  *            from TEX[0]:C:B: MMIO (device), CACHE; MMIO|CACHE reads MMIO.
  *   dart     READ unless NO_READ, WRITE unless NO_WRITE; DART1 encodes no
  *            CACHE, NOEXEC, MMIO or PRIV: never reported.
+ *   rockchip READ from the PTE's readable bit, WRITE from its writable bit
+ *            (rk_mk_pte encodes nothing else; prot 0 is a valid PTE with
+ *            neither).  The cache-attribute bits 8:3 are never set.
+ *   exynos   (SysMMU v1-3: SYSMMU_LV1_PROT / SYSMMU_LV2_PROT) AP bit 10 (lv2:
+ *            4) clear is no access (0); set, READ, with WRITE unless APX bit
+ *            15 (lv2: 9): a WRITE-only map is READ|WRITE ("IOMMU_WRITE not
+ *            supported, use read/write").  Nothing else is encoded.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -609,6 +616,136 @@ static void dump_amd_v2(struct dumpctx *c)
 	amd_v2_walk(c, hw.amd_root, hw.amd_mode - 1, 0, IOMMU_READ | IOMMU_WRITE);
 }
 
+/* ---- Rockchip IOMMU, v1 ("rockchip,iommu": 32-bit addresses) ------------- */
+
+/*
+ * From the MMU's RK_MMU_DTE_ADDR register: a directory table (DT) of 1024
+ * DTEs (IOVA bits 31:22), a valid one (bit 0) pointing at a page table of
+ * 1024 PTEs (IOVA bits 21:12) with its address in bits 31:12; a valid PTE
+ * (bit 0) maps the 4K page at bits 31:12, readable with bit 1, writable with
+ * bit 2.  Invalid entries are skipped whatever else they hold (the driver
+ * invalidates a PTE by clearing bit 0 only).  Every leaf is a 4K page.
+ */
+static void dump_rockchip(struct dumpctx *c)
+{
+	const uint32_t *dt;
+
+	if (!hw.rk_paging) {
+		problem(c, "the MMU's paging is not enabled (RK_MMU_DTE_ADDR 0x%llx): no translation",
+			hw.rk_dte_addr, 0);
+		return;
+	}
+	dt = table_at(c, hw.rk_dte_addr & 0xfffff000u, 4096, 0);
+	if (!dt)
+		return;
+	for (unsigned i = 0; i < 1024; i++) {
+		uint32_t d = dt[i];
+		uint64_t base = (uint64_t)i << 22;
+
+		if (!(d & 1))
+			continue;
+		add_table(c, base, 1u << 22);
+		const uint32_t *pt = table_at(c, d & 0xfffff000u, 4096, base);
+		if (!pt)
+			continue;
+		for (unsigned j = 0; j < 1024; j++) {
+			uint32_t e = pt[j];
+
+			if (!(e & 1))
+				continue;
+			add_leaf(&c->leaves, stdout, base + ((uint64_t)j << 12), e & 0xfffff000u, 4096,
+				 ((e & 2) ? IOMMU_READ : 0) | ((e & 4) ? IOMMU_WRITE : 0));
+		}
+	}
+}
+
+/* ---- Samsung SysMMU v1-3 (exynos-iommu.c, PG_ENT_SHIFT 0: 32-bit PA) --------- */
+
+static unsigned exy_prot(uint32_t d, unsigned ap_bit, unsigned apx_bit)
+{
+	if (!(d & (1u << ap_bit)))
+		return 0;                            /* no access */
+	return (d & (1u << apx_bit)) ? IOMMU_READ : IOMMU_READ | IOMMU_WRITE;
+}
+
+/*
+ * From the SysMMU's page table base register (v1-3: the lv1 table's address):
+ * 4096 lv1 entries (IOVA bits 31:20): low bits 2 a 1M section at bits 31:20,
+ * 1 a link to an lv2 table at bits 31:10, 0 and 3 a fault.  An lv2 table has
+ * 256 entries (IOVA bits 19:12): low bits 1 a 64K large page at bits 31:16,
+ * replicated in 16 aligned entries (one leaf; differing copies are a
+ * problem, each then a 4K leaf), bit 1 set a 4K small page at bits 31:12,
+ * 0 a fault.  The driver's shared empty lv2 table (ZERO_LV2LINK, what every
+ * unmapped lv1 entry links to) is not listed under tables; an entry in it
+ * is a problem.
+ */
+static void exy_lv2(struct dumpctx *c, uint32_t table, uint64_t base)
+{
+	const uint32_t *t = table_at(c, table, 1024, base);
+
+	if (!t)
+		return;
+	for (unsigned j = 0; j < 256; j++) {
+		uint32_t e = t[j];
+		uint64_t iova = base + ((uint64_t)j << 12);
+
+		if ((e & 3) == 0)
+			continue;
+		if ((e & 3) == 1) { /* large page */
+			unsigned first = j & ~15u, same = 1;
+			for (unsigned k = first; k < first + 16; k++)
+				same &= t[k] == e;
+			if (same) {
+				if (j == first)
+					add_leaf(&c->leaves, stdout, iova, e & 0xffff0000u, 1u << 16,
+						 exy_prot(e, 4, 9));
+				continue;
+			}
+			problem(c, "large page at iova 0x%llx: the 16 replicated entries differ (entry 0x%llx)",
+				iova, e);
+			add_leaf(&c->leaves, stdout, iova, (e & 0xffff0000u) + ((j & 15u) << 12), 1u << 12,
+				 exy_prot(e, 4, 9));
+			continue;
+		}
+		add_leaf(&c->leaves, stdout, iova, e & 0xfffff000u, 1u << 12, exy_prot(e, 4, 9));
+	}
+}
+
+static void dump_exynos(struct dumpctx *c)
+{
+	const uint32_t *lv1;
+
+	if (!hw.exy_enabled) {
+		problem(c, "the SysMMU is not enabled (page table base 0x%llx): no translation",
+			hw.exy_pt_base, 0);
+		return;
+	}
+	lv1 = table_at(c, hw.exy_pt_base, 16384, 0);
+	if (!lv1)
+		return;
+	for (unsigned i = 0; i < 4096; i++) {
+		uint32_t d = lv1[i];
+		uint64_t base = (uint64_t)i << 20;
+
+		if ((d & 3) == 2) {
+			add_leaf(&c->leaves, stdout, base, d & 0xfff00000u, 1u << 20, exy_prot(d, 10, 15));
+			continue;
+		}
+		if ((d & 3) != 1)
+			continue;
+		if ((d & 0xfffffc00u) == hw.exy_zero_lv2) {
+			const uint32_t *z = table_at(c, hw.exy_zero_lv2, 1024, base);
+			for (unsigned j = 0; z && j < 256; j++)
+				if (z[j])
+					problem(c, "the shared empty lv2 table holds entry 0x%llx (seen from iova 0x%llx)",
+						z[j], base + ((uint64_t)j << 12));
+			continue;
+		}
+		add_table(c, base, 1u << 20);
+		exy_lv2(c, d & 0xfffffc00u, base);
+	}
+}
+
 static void dump(void)
 {
 	struct dumpctx c = { .leaves = { .first = 1 }, .unreachable = { .first = 1 }, .tables_first = 1 };
@@ -624,6 +761,10 @@ static void dump(void)
 		dump_amd_v1(&c);
 	else if (format == LPT_AMD_V2)
 		dump_amd_v2(&c);
+	else if (format == LPT_ROCKCHIP)
+		dump_rockchip(&c);
+	else if (format == LPT_EXYNOS)
+		dump_exynos(&c);
 	else
 		dump_dart(&c);
 	emit_run(&c.leaves, stdout);
@@ -643,15 +784,30 @@ static void dump(void)
 /* The protocol                                                              */
 /* ------------------------------------------------------------------------ */
 
-static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2", "lpae-s2" };
-#define NFORMATS 6
+/* indexed by enum lpt_format */
+static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2", "lpae-s2", "rockchip",
+				 "exynos" };
+#define NFORMATS 8
+#define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos"
 
-static const char *OPS = "[\"hello\",\"domain_alloc\",\"domain_free\",\"map_pages\",\"unmap_pages\","
-			 "\"iotlb_sync\",\"iova_to_phys\",\"dump\",\"fail_alloc\"]";
-/* the same, with the driver's iotlb_sync_map (mtk_iommu, apple-dart) */
-static const char *OPS_SYNC_MAP = "[\"hello\",\"domain_alloc\",\"domain_free\",\"map_pages\","
-				  "\"unmap_pages\",\"iotlb_sync\",\"iotlb_sync_map\",\"iova_to_phys\","
-				  "\"dump\",\"fail_alloc\"]";
+/* The driver files the driver formats compile (build.py: DRIVER_SOURCES). */
+static const char *format_file(int f)
+{
+	if (f == LPT_AMD_V1 || f == LPT_AMD_V2)
+		return "drivers/iommu/amd";
+	if (f == LPT_EXYNOS)
+		return "drivers/iommu/exynos-iommu.c";
+	return f == LPT_ROCKCHIP ? "drivers/iommu/rockchip-iommu.c" : "?";
+}
+
+/* hello's ops: iotlb_sync where the driver has one (not rockchip), iotlb_sync_map likewise */
+static void print_ops(void)
+{
+	printf("[\"hello\",\"domain_alloc\",\"domain_free\",\"map_pages\",\"unmap_pages\"%s%s,"
+	       "\"iova_to_phys\",\"dump\",\"fail_alloc\"]",
+	       lpt_has_iotlb_sync(format) ? ",\"iotlb_sync\"" : "",
+	       lpt_has_iotlb_sync_map(format) ? ",\"iotlb_sync_map\"" : "");
+}
 
 /* prot bits dump can report faithfully, per format (see the comment at the top) */
 static unsigned prot_mask(void)
@@ -665,7 +821,9 @@ static unsigned prot_mask(void)
 				   : IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO | IOMMU_PRIV;
 	if (format == LPT_AMD_V2)
 		return 0; /* READ always; WRITE alone maps READ|WRITE; nothing else encoded */
-	return IOMMU_READ | IOMMU_WRITE; /* dart, amd-v1 */
+	if (format == LPT_EXYNOS)
+		return IOMMU_READ; /* READ and no access survive; WRITE alone maps READ|WRITE */
+	return IOMMU_READ | IOMMU_WRITE; /* dart, amd-v1, rockchip */
 }
 
 static long warnings_before;
@@ -685,9 +843,10 @@ static void serve(const struct jval *req)
 	const char *op = opv && opv->type == J_STR ? opv->str : "", *bad = NULL;
 
 	if (!strcmp(op, "hello")) {
-		printf("{\"version\":1,\"name\":\"linux-%s-%s\",\"ops\":%s,\"kernel\":\"%s\","
-		       "\"format\":\"%s\",\"core\":\"%s\"", lpt_kernel_series(), FORMATS[format],
-		       lpt_has_iotlb_sync_map(format) ? OPS_SYNC_MAP : OPS, lpt_kernel_version(),
+		printf("{\"version\":1,\"name\":\"linux-%s-%s\",\"ops\":", lpt_kernel_series(),
+		       FORMATS[format]);
+		print_ops();
+		printf(",\"kernel\":\"%s\",\"format\":\"%s\",\"core\":\"%s\"", lpt_kernel_version(),
 		       FORMATS[format], lpt_core(format));
 		if (semantics)
 			printf(",\"semantics\":\"%s\"", semantics);
@@ -707,11 +866,14 @@ static void serve(const struct jval *req)
 		}
 		linuxpt_fail_alloc(-1);
 		int ret = lpt_domain_alloc(format, b, (unsigned)ias, (unsigned)oas, &hw);
-		if (!ret && (format == LPT_AMD_V1 || format == LPT_AMD_V2)) {
+		if (!ret && (format == LPT_AMD_V1 || format == LPT_AMD_V2 || format == LPT_ROCKCHIP ||
+			     format == LPT_EXYNOS)) {
 			/*
-			 * The AMD formats take no page sizes from the caller: the
-			 * domain's are AMD_IOMMU_PGSIZES(_V2).  The reply offers
-			 * those of them that were asked for (none: -EINVAL).
+			 * The AMD, rockchip and exynos formats take no page sizes
+			 * from the caller: the domain's are AMD_IOMMU_PGSIZES(_V2),
+			 * RK_IOMMU_PGSIZE_BITMAP, or exynos_iommu_ops' 1M|64K|4K.
+			 * The reply offers those of them that were asked for (none:
+			 * -EINVAL).
 			 */
 			hw.pgsize_bitmap &= b;
 			if (!hw.pgsize_bitmap) {
@@ -742,7 +904,8 @@ static void serve(const struct jval *req)
 		reply_end();
 		return;
 	}
-	if (strcmp(op, "map_pages") && strcmp(op, "unmap_pages") && strcmp(op, "iotlb_sync") &&
+	if (strcmp(op, "map_pages") && strcmp(op, "unmap_pages") &&
+	    (strcmp(op, "iotlb_sync") || !lpt_has_iotlb_sync(format)) &&
 	    strcmp(op, "iova_to_phys") && strcmp(op, "dump") &&
 	    (strcmp(op, "iotlb_sync_map") || !lpt_has_iotlb_sync_map(format))) {
 		printf("{\"error\":\"unsupported\"}\n");
@@ -799,8 +962,9 @@ bad_field:
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2 [--semantics NAME]\n"
-		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's io-pgtable code.\n",
+	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos "
+		"[--semantics NAME]\n"
+		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's page-table code.\n",
 		argv0, lpt_kernel_version());
 	return 2;
 }
@@ -829,13 +993,12 @@ int main(int argc, char **argv)
 			if (!strcmp(name, FORMATS[f]))
 				format = f;
 		if (format < 0) {
-			fprintf(stderr, "%s: unknown format %s (known: lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2)\n",
-				argv[0], name);
+			fprintf(stderr, "%s: unknown format %s (known: " KNOWN_FORMATS ")\n", argv[0], name);
 			return 2;
 		}
-		if ((format == LPT_AMD_V1 || format == LPT_AMD_V2) && !lpt_have_amd()) {
+		if (!lpt_format_built(format)) {
 			fprintf(stderr, "%s: format %s: this harness was built from a tree without "
-				"drivers/iommu/amd\n", argv[0], name);
+				"%s\n", argv[0], name, format_file(format));
 			return 2;
 		}
 	}

@@ -7,7 +7,7 @@
 #define LINUXPT_H
 
 enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2, LPT_AMD_V1 = 3, LPT_AMD_V2 = 4,
-		  LPT_LPAE_S2 = 5 };
+		  LPT_LPAE_S2 = 5, LPT_ROCKCHIP = 6, LPT_EXYNOS = 7 };
 
 /* Was the harness built with the tree's drivers/iommu/amd (the amd-v1/amd-v2 formats)? */
 int lpt_have_amd(void);
@@ -18,6 +18,10 @@ const char *lpt_core(int format);
 /* The driver's iotlb_sync_map after a successful map (mtk_iommu, apple-dart); -1 where none. */
 int lpt_iotlb_sync_map(unsigned long long iova, unsigned long long size);
 int lpt_has_iotlb_sync_map(int format);
+/* Does the driver have an iotlb_sync (hello lists "iotlb_sync")?  rockchip has none. */
+int lpt_has_iotlb_sync(int format);
+/* Was this format built (the driver formats need their driver file in the tree)? */
+int lpt_format_built(int format);
 
 /* What the hardware is given for a domain: what dump's walker reads. */
 struct lpt_hw {
@@ -38,6 +42,13 @@ struct lpt_hw {
 	/* amd-v1: the DTE's root table and mode (levels); amd-v2: GCR3[0] and the levels */
 	unsigned long long amd_root;
 	int amd_mode;
+	/* rockchip: the MMU's RK_MMU_DTE_ADDR register and whether paging is enabled (STATUS) */
+	unsigned long long rk_dte_addr;
+	int rk_paging;
+	/* exynos: the SysMMU's page table base register, whether it translates (MMU_CTRL
+	 * enabled), and the driver's shared empty lv2 table (ZERO_LV2LINK points at it) */
+	unsigned long long exy_pt_base, exy_zero_lv2;
+	int exy_enabled;
 };
 
 /* Before dump: the fields the hardware reads that change after domain_alloc (AMD's DTE). */
@@ -73,5 +84,26 @@ unsigned long long lpt_amd_unmap_pages(unsigned long long iova, unsigned long lo
 void lpt_amd_iotlb_sync(void);
 int lpt_amd_iotlb_sync_map(unsigned long long iova, unsigned long long size);
 unsigned long long lpt_amd_iova_to_phys(unsigned long long iova);
+
+/*
+ * A format whose page table lives in its IOMMU driver (rockchip: glue_rockchip.c,
+ * exynos: glue_exynos.c),
+ * compiled when the tree has the driver; glue.c dispatches to it.
+ */
+struct lpt_driver_format {
+	int (*domain_alloc)(unsigned long long pgsize_bitmap, unsigned ias, unsigned oas,
+			    struct lpt_hw *hw);
+	void (*domain_free)(void);
+	int (*have_domain)(void);
+	void (*refresh)(struct lpt_hw *hw);
+	const char *(*core)(void);       /* hello's core: the loop Linux runs over the driver */
+	int (*has_iotlb_sync)(void);     /* the driver has ops->iotlb_sync */
+	int (*map_pages)(unsigned long long iova, unsigned long long paddr, unsigned long long pgsize,
+			 unsigned long long pgcount, int prot, unsigned long long *mapped);
+	unsigned long long (*unmap_pages)(unsigned long long iova, unsigned long long pgsize,
+					  unsigned long long pgcount);
+	void (*iotlb_sync)(void);
+	unsigned long long (*iova_to_phys)(unsigned long long iova);
+};
 
 #endif

@@ -31,7 +31,7 @@ static uint64_t arena_used;
 static void *free_list[NCLASS]; /* singly linked through the block's first word */
 
 /* The registry: open addressing, address -> state of the block there. */
-enum { B_EMPTY = 0, B_LIVE = 1, B_FREE = 2 };
+enum { B_EMPTY = 0, B_LIVE = 1, B_FREE = 2, B_KEPT = 3 };
 struct block {
 	uint64_t addr;
 	uint32_t size;
@@ -44,6 +44,7 @@ long linuxpt_live_tables;
 long linuxpt_warnings;
 static long fail_countdown = -1;
 
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -157,6 +158,8 @@ void linuxpt_table_free(void *p, unsigned long size, int kind)
 		die("harness: unknown free of table at %p (never allocated)", p);
 	if (b->state == B_FREE)
 		die("harness: double free of table at %p", p);
+	if (b->state == B_KEPT)
+		die("harness: free of table at %p, which the driver keeps for good", p);
 	if (b->size != size || b->kind != kind)
 		die("harness: free of table at %p as %lu bytes of %s, allocated as %u bytes of %s",
 		    p, size, kind_name(kind), b->size, kind_name(b->kind));
@@ -165,6 +168,16 @@ void linuxpt_table_free(void *p, unsigned long size, int kind)
 	memset(p, POISON, 1ull << shift); /* a use after free reads garbage, not zeroes */
 	*(void **)p = free_list[shift - MIN_SHIFT];
 	free_list[shift - MIN_SHIFT] = p;
+	linuxpt_live_tables--;
+}
+
+void linuxpt_table_keep(void *p)
+{
+	struct block *b = reg_find((uintptr_t)p, 0);
+
+	if (!b || b->state != B_LIVE)
+		die("harness: keep of table at %p, which is not live", p);
+	b->state = B_KEPT;
 	linuxpt_live_tables--;
 }
 
@@ -185,15 +198,85 @@ void *linuxpt_malloc(unsigned long size, int zero)
 
 void linuxpt_free(void *p) { free(p); }
 
+/*
+ * printk: the C library's conversions, plus the kernel's %pa / %pad (the
+ * phys_addr_t / dma_addr_t *pointed to*, printed as 0x...), which drivers
+ * use in their messages.  Other %p extensions print the pointer and the
+ * extension's letters, as plain %p would.
+ */
+static void print_one(FILE *out, const char *spec, size_t len, va_list *ap)
+{
+	char f[32];
+	char conv = spec[len - 1];
+	int longs = 0, z = 0;
+
+	if (len >= sizeof(f))
+		len = sizeof(f) - 1;
+	memcpy(f, spec, len);
+	f[len] = 0;
+	for (size_t i = 1; i + 1 < len; i++) {
+		longs += spec[i] == 'l';
+		z |= spec[i] == 'z' || spec[i] == 't' || spec[i] == 'j';
+	}
+	if (strchr(f, '*')) { /* a width or precision from the arguments: not used by the drivers */
+		fputs(f, out);
+		return;
+	}
+	switch (conv) {
+	case 'd': case 'i': case 'u': case 'x': case 'X': case 'o': case 'c':
+		if (longs >= 2)
+			fprintf(out, f, va_arg(*ap, long long));
+		else if (longs || z)
+			fprintf(out, f, va_arg(*ap, long));
+		else
+			fprintf(out, f, va_arg(*ap, int));
+		break;
+	case 's': case 'p':
+		fprintf(out, f, va_arg(*ap, void *));
+		break;
+	case 'f': case 'e': case 'g': case 'E': case 'G':
+		fprintf(out, f, va_arg(*ap, double));
+		break;
+	default:
+		fputs(f, out);
+	}
+}
+
 int linuxpt_printk(const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	const char *p = fmt;
 
 	va_start(ap, fmt);
-	n = vfprintf(stderr, fmt, ap);
+	while (*p) {
+		const char *pct = strchr(p, '%');
+		if (!pct) {
+			fputs(p, stderr);
+			break;
+		}
+		fwrite(p, 1, (size_t)(pct - p), stderr);
+		if (pct[1] == '%') {
+			fputc('%', stderr);
+			p = pct + 2;
+			continue;
+		}
+		size_t n = 1 + strspn(pct + 1, "-+ #0123456789.*hlLqjzt");
+		if (!pct[n]) {
+			fputs(pct, stderr);
+			break;
+		}
+		n++; /* the conversion letter */
+		if (pct[n - 1] == 'p' && pct[n] == 'a') { /* %pa[p] (phys_addr_t *), %pad (dma_addr_t *) */
+			const unsigned long long *v = va_arg(ap, const unsigned long long *);
+			fprintf(stderr, "0x%llx", v ? *v : 0);
+			n += 1 + (pct[n + 1] == 'd' || pct[n + 1] == 'p');
+		} else {
+			print_one(stderr, pct, n, &ap);
+		}
+		p = pct + n;
+	}
 	va_end(ap);
-	return n;
+	return 0;
 }
 
 void linuxpt_warn(const char *file, int line, const char *cond, int repeated)
@@ -206,6 +289,58 @@ void linuxpt_warn(const char *file, int line, const char *cond, int repeated)
 void linuxpt_bug(const char *file, int line, const char *what)
 {
 	die("harness: kernel BUG at %s:%d: %s", file, line, what);
+}
+
+/* ---- MMIO windows (driver formats) --------------------------------------- */
+#define MAX_WINDOWS 8
+static struct {
+	uintptr_t base;
+	unsigned long size;
+	const struct linuxpt_mmio_ops *ops;
+	void *ctx;
+} windows[MAX_WINDOWS];
+static int n_windows;
+
+void *linuxpt_mmio_window(unsigned long size, const struct linuxpt_mmio_ops *ops, void *ctx)
+{
+	void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED || n_windows == MAX_WINDOWS)
+		die("harness: cannot reserve an MMIO window of %lu bytes", size);
+	windows[n_windows].base = (uintptr_t)p;
+	windows[n_windows].size = size;
+	windows[n_windows].ops = ops;
+	windows[n_windows].ctx = ctx;
+	n_windows++;
+	return p;
+}
+
+static int window_of(const volatile void *addr, unsigned long *off)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	for (int i = 0; i < n_windows; i++)
+		if (a >= windows[i].base && a - windows[i].base + 4 <= windows[i].size) {
+			*off = a - windows[i].base;
+			return i;
+		}
+	die("harness: MMIO access at %p, outside every register window", (void *)addr);
+}
+
+unsigned linuxpt_mmio_read32(const volatile void *addr)
+{
+	unsigned long off;
+	int w = window_of(addr, &off);
+
+	return windows[w].ops->read(windows[w].ctx, off);
+}
+
+void linuxpt_mmio_write32(unsigned value, volatile void *addr)
+{
+	unsigned long off;
+	int w = window_of(addr, &off);
+
+	windows[w].ops->write(windows[w].ctx, off, value);
 }
 
 /* ---- TLB commands of the current reply ---------------------------------- */

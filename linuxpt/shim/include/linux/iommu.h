@@ -29,12 +29,60 @@
 struct iommu_iotlb_gather;
 struct iommu_domain;
 
-/* The members of iommu.h's struct iommu_domain_ops that linuxpt's drivers use. */
+struct device;
+struct iommu_device;
+struct iommu_group;
+struct of_phandle_args;
+
+/*
+ * The members of iommu.h's struct iommu_domain_ops that linuxpt's drivers
+ * use: io-pgtable's glue fills the sync members; the driver formats
+ * (rockchip, exynos) compile a whole driver, whose ops are a union of
+ * 6.1's (.map/.unmap, .detach_dev) and 6.12's (.map_pages/.unmap_pages).
+ */
 struct iommu_domain_ops {
+	int (*attach_dev)(struct iommu_domain *domain, struct device *dev);
+	void (*detach_dev)(struct iommu_domain *domain, struct device *dev);  /* v6.1 */
+	int (*map)(struct iommu_domain *domain, unsigned long iova, phys_addr_t paddr, size_t size,
+		   int prot, gfp_t gfp);                                         /* v6.1 */
+	int (*map_pages)(struct iommu_domain *domain, unsigned long iova, phys_addr_t paddr,
+			 size_t pgsize, size_t pgcount, int prot, gfp_t gfp, size_t *mapped);
+	size_t (*unmap)(struct iommu_domain *domain, unsigned long iova, size_t size,
+			struct iommu_iotlb_gather *iotlb_gather);                 /* v6.1 */
+	size_t (*unmap_pages)(struct iommu_domain *domain, unsigned long iova, size_t pgsize,
+			      size_t pgcount, struct iommu_iotlb_gather *iotlb_gather);
 	void (*flush_iotlb_all)(struct iommu_domain *domain);
 	void (*iotlb_sync)(struct iommu_domain *domain, struct iommu_iotlb_gather *iotlb_gather);
 	/* int since v6.7 (void before); linuxpt's drivers return 0 */
 	int (*iotlb_sync_map)(struct iommu_domain *domain, unsigned long iova, size_t size);
+	phys_addr_t (*iova_to_phys)(struct iommu_domain *domain, dma_addr_t iova);
+	void (*free)(struct iommu_domain *domain);
+};
+
+/* Domain types (our own values; the drivers only compare them). */
+#define IOMMU_DOMAIN_BLOCKED 0u
+#define IOMMU_DOMAIN_IDENTITY 0x4u
+#define IOMMU_DOMAIN_UNMANAGED 0x1u
+#define IOMMU_DOMAIN_DMA 0x3u
+#define IOMMU_DOMAIN_DMA_FQ 0xbu
+
+/* struct iommu_ops: the members the driver formats' drivers set, 6.1's and 6.12's. */
+struct iommu_ops {
+	bool (*capable)(struct device *dev, int cap);
+	struct iommu_domain *(*domain_alloc)(unsigned iommu_domain_type);   /* v6.1 */
+	struct iommu_domain *(*domain_alloc_paging)(struct device *dev);    /* v6.12 */
+	struct iommu_device *(*probe_device)(struct device *dev);
+	void (*release_device)(struct device *dev);
+	void (*probe_finalize)(struct device *dev);
+	struct iommu_group *(*device_group)(struct device *dev);
+	int (*of_xlate)(struct device *dev, const struct of_phandle_args *args);
+	const struct iommu_domain_ops *default_domain_ops;
+	struct iommu_domain *identity_domain;                               /* v6.12 */
+	struct iommu_domain *blocked_domain;
+	struct iommu_domain *release_domain;
+	struct iommu_domain *default_domain;
+	unsigned long pgsize_bitmap;
+	void *owner;
 };
 
 struct iommu_domain_geometry {

@@ -260,7 +260,21 @@ static inline void list_add_tail(struct list_head *e, struct list_head *h)
 	     pos = n, n = list_entry(n->member.next, typeof(*n), member))
 
 /* ---- devices ------------------------------------------------------------ */
-struct device { int numa_node; };
+/*
+ * linuxpt_dma_direct: the device's DMA API is the identity (see below); set
+ * only on the IOMMU device a driver format's glue creates.  The driver
+ * formats' glue (kshim_drv.h) also uses drvdata, iommu_priv and of_node.
+ */
+struct device_node;
+struct device {
+	int numa_node;
+	int linuxpt_dma_direct;
+	void *driver_data;
+	void *iommu_priv;
+	struct device_node *of_node;
+	const void *linuxpt_match_data; /* of_device_get_match_data */
+	const char *init_name;
+};
 #define NUMA_NO_NODE (-1)
 static inline int dev_to_node(struct device *dev) { return dev ? dev->numa_node : NUMA_NO_NODE; }
 static inline void set_dev_node(struct device *dev, int node) { dev->numa_node = node; }
@@ -398,18 +412,29 @@ static inline void kmem_cache_destroy(struct kmem_cache *c)
 static inline void kmemleak_ignore(const void *p) { (void)p; }
 
 /*
- * DMA API: declared so the non-coherent paths compile; linuxpt always sets
- * cfg.coherent_walk, so reaching any of these is a harness bug: they abort.
+ * DMA API.  io-pgtable: linuxpt always sets cfg.coherent_walk, so these are
+ * never reached for cfg.iommu_dev: they abort there (a harness bug).  The
+ * driver formats (rockchip, exynos) map their tables through the DMA API of
+ * the IOMMU device their glue creates, marked linuxpt_dma_direct: for it the
+ * mapping is the identity (physical == virtual == bus address, tables below
+ * 4 GiB), never fails, and the syncs have nothing to do (one coherent CPU).
  */
 enum dma_data_direction { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_NONE };
 #define DMA_BIT_MASK(n) (((n) == 64) ? ~0ULL : ((1ULL << (n)) - 1))
+static inline void linuxpt_dma_check(struct device *d, const char *what)
+{
+	if (!d || !d->linuxpt_dma_direct)
+		linuxpt_bug(__FILE__, __LINE__, what);
+}
 static inline dma_addr_t dma_map_single(struct device *d, void *p, size_t s, enum dma_data_direction r)
-{ (void)d; (void)p; (void)s; (void)r; linuxpt_bug(__FILE__, __LINE__, "dma_map_single() with coherent_walk"); return 0; }
+{ (void)s; (void)r; linuxpt_dma_check(d, "dma_map_single() with coherent_walk"); return virt_to_phys(p); }
 static inline void dma_unmap_single(struct device *d, dma_addr_t a, size_t s, enum dma_data_direction r)
-{ (void)d; (void)a; (void)s; (void)r; linuxpt_bug(__FILE__, __LINE__, "dma_unmap_single() with coherent_walk"); }
+{ (void)a; (void)s; (void)r; linuxpt_dma_check(d, "dma_unmap_single() with coherent_walk"); }
 static inline int dma_mapping_error(struct device *d, dma_addr_t a)
-{ (void)d; (void)a; linuxpt_bug(__FILE__, __LINE__, "dma_mapping_error() with coherent_walk"); return 1; }
+{ (void)a; linuxpt_dma_check(d, "dma_mapping_error() with coherent_walk"); return 0; }
 static inline void dma_sync_single_for_device(struct device *d, dma_addr_t a, size_t s, enum dma_data_direction r)
-{ (void)d; (void)a; (void)s; (void)r; linuxpt_bug(__FILE__, __LINE__, "dma_sync_single_for_device() with coherent_walk"); }
+{ (void)a; (void)s; (void)r; linuxpt_dma_check(d, "dma_sync_single_for_device() with coherent_walk"); }
+static inline void dma_sync_single_for_cpu(struct device *d, dma_addr_t a, size_t s, enum dma_data_direction r)
+{ (void)a; (void)s; (void)r; linuxpt_dma_check(d, "dma_sync_single_for_cpu() with coherent_walk"); }
 
 #endif /* LINUXPT_KSHIM_H */
