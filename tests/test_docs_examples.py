@@ -157,3 +157,15 @@ def test_bench_tables_as_the_readme_says():
     sources = "".join((ROOT / "iommu_spec" / "bench" / f).read_text()
                       for f in ("model.py", "difftest_speed.py", "costs.py", "catch.py"))
     assert len(re.findall(r"print\((?:tabulate\(|table\(|growth_table\()", sources)) == 6
+
+
+def test_readme_variant_table_has_a_row_per_variant():
+    """The README's "Semantic variants" table has one row per variant of spec.SEMANTICS, in
+    order, with the releases the variant states."""
+    from spec import SEMANTICS
+    section = README.split("### Semantic variants", 1)[1].split("\n\n", 2)[1]
+    rows = [line.split("|")[1:3] for line in section.splitlines()[2:] if line.startswith("| ")]
+    assert [name.strip() for name, _ in rows] == list(SEMANTICS)
+    for name, releases in rows:
+        first = SEMANTICS[name.strip()].spans[0].first
+        assert str(first) in releases or f"v{first}" in releases, name
