@@ -294,29 +294,15 @@ int lpt_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias,
 
 	switch (format) {
 	case LPT_LPAE_S1:
-		/*
-		 * arm_smmu_domain_finalise, stage 1: pgsize_bitmap, ias, oas,
-		 * coherent_walk, tlb = &arm_smmu_flush_ops, iommu_dev; no quirks
-		 * (IO_PGTABLE_QUIRK_ARM_HD only with dirty tracking).
-		 */
-		fmt = ARM_64_LPAE_S1;
-		dom.cfg = (struct io_pgtable_cfg){
-			.pgsize_bitmap = pgsize_bitmap,
-			.ias = ias,
-			.oas = oas,
-			.coherent_walk = true,
-			.tlb = &smmu_flush_ops,
-			.iommu_dev = &dom.dev,
-		};
-		dom.domain.ops = &smmu_domain_ops;
-		break;
 	case LPT_LPAE_S2:
 		/*
-		 * arm_smmu_domain_finalise, ARM_SMMU_DOMAIN_S2: fmt ARM_64_LPAE_S2,
-		 * ias = smmu->ias, oas = smmu->oas (the request's), the same
-		 * flush ops (they issue TLBI_S2_IPA by range), no quirks.
+		 * arm_smmu_domain_finalise: stage 1 (ARM_64_LPAE_S1) or 2
+		 * (ARM_SMMU_DOMAIN_S2: ARM_64_LPAE_S2, ias = smmu->ias, oas =
+		 * smmu->oas, the request's here); pgsize_bitmap, coherent_walk,
+		 * tlb = &arm_smmu_flush_ops (TLBI by VA or by IPA), iommu_dev; no
+		 * quirks (IO_PGTABLE_QUIRK_ARM_HD only with dirty tracking).
 		 */
-		fmt = ARM_64_LPAE_S2;
+		fmt = format == LPT_LPAE_S1 ? ARM_64_LPAE_S1 : ARM_64_LPAE_S2;
 		dom.cfg = (struct io_pgtable_cfg){
 			.pgsize_bitmap = pgsize_bitmap,
 			.ias = ias,
