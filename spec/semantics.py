@@ -375,6 +375,18 @@ _IN_DRIVER_DIFF = {
               "prediction).",
     "iova_to_phys_offset": "The driver's iova_to_phys adds the offset in the page.",
 }
+#: sun50i's table in 6.1 and 6.12: one 4K page size, -EBUSY, a hole ends the unmap.
+_SUN50I_POINTS = dict(exists_errno=EBUSY, partial_unmap=REFUSE, replace_table=False,
+                      unmap_slots=False, pages_per_call="one", page_sizes=SZ_4K, **_IN_DRIVER)
+_SUN50I_DIFF = {
+    **_IN_DRIVER_DIFF,
+    "partial_unmap": "Never arises: one page size (4K).",
+    "replace_table": "No blocks.",
+    "unmap_slots": "sun50i_iommu_unmap clears one PTE.",
+    "hole_unmap": "sun50i_iommu_unmap returns 0 for an invalid DTE or PTE: a hole ends "
+                  "iommu_unmap.",
+    "tables": "Page tables are made on map and freed only at detach; not tracked.",
+}
 _MTK_V1 = "drivers/iommu/mtk_iommu_v1.c"
 _MTK_V1_DIFF = {
     **_IN_DRIVER_DIFF,
@@ -633,35 +645,23 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "replaced_table_flush": "The replaced table is empty: no translation to flush.",
         }, **_IN_DRIVER),
     Semantics(
-        name="sun50i", exists_errno=EBUSY, partial_unmap=REFUSE, replace_table=False,
-        unmap_slots=False, pages_per_call="one", page_sizes=SZ_4K, **{**_IN_DRIVER, "range_check": PADDR_EINVAL},
+        name="sun50i", **{**_SUN50I_POINTS, "range_check": PADDR_EINVAL},
         source=_SUN50I + " from v6.12 at least (sun50i_iommu_map's paddr check, "
                "sun50i_iommu_unmap, sun50i_iommu_iova_to_phys)",
         spans=(span("6.12", "6.12", note=_READ_ONLY.replace("6.1.192 and ", "")),),
-        differences={**_IN_DRIVER_DIFF,
+        differences={**_SUN50I_DIFF,
             "exists_errno": "sun50i_iommu_map: a valid PTE -> dev_err and -EBUSY (6.12:626).",
-            "partial_unmap": "Never arises: one page size (4K).",
-            "replace_table": "No blocks.",
-            "unmap_slots": "sun50i_iommu_unmap clears one PTE.",
-            "hole_unmap": "sun50i_iommu_unmap returns 0 for an invalid DTE or PTE: a hole "
-                          "ends iommu_unmap.",
             "range_check": "sun50i_iommu_map: `if ((uint64_t)paddr >> 32)` -> -EINVAL "
                            "(dev_warn_once), before any table is allocated (6.12:606); the "
                            "IOVA is not checked (iova_bits).",
-            "tables": "Page tables are made on map and freed only at detach; not tracked.",
         }),
     Semantics(
-        name="sun50i-v6.1", exists_errno=EBUSY, partial_unmap=REFUSE, replace_table=False,
-        unmap_slots=False, pages_per_call="one", page_sizes=SZ_4K, **_IN_DRIVER,
+        name="sun50i-v6.1", **_SUN50I_POINTS,
         source=_SUN50I + " in 6.1 (no paddr check: sun50i_mk_pte keeps bits 31:12)",
         spans=(span("6.1", "6.1", note=_READ_ONLY.replace("and 6.12.118", "(6.12.118 checks "
                                                               "paddr: variant sun50i)")),),
-        differences={**_IN_DRIVER_DIFF,
+        differences={**_SUN50I_DIFF,
             "exists_errno": "sun50i_iommu_map: a valid PTE -> -EBUSY (6.1:614).",
-            "partial_unmap": "Never arises: one page size (4K).",
-            "replace_table": "No blocks.",
-            "unmap_slots": "sun50i_iommu_unmap clears one PTE.",
-            "hole_unmap": "sun50i_iommu_unmap returns 0 for an invalid DTE or PTE.",
             "range_check": "No check: sun50i_mk_pte does `page &= GENMASK(31, 12)` "
                            "(6.1:286), cutting a paddr at or past 4G (PADDR_PAST_OAS).",
         }),

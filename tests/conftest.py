@@ -52,3 +52,28 @@ def binary(request, binaries):
     if request.param not in binaries:
         pytest.skip(f"no {request.param} tree ({NO_KERNEL_TREE})")
     return request.param, binaries[request.param]
+
+
+def driver_harness(binary, fmt: str, driver_file: str):
+    """``binary`` (``(version, harness path)``), skipping a tree whose harness was built
+    without ``driver_file`` (it refuses ``--format fmt``)."""
+    import subprocess
+    version, path = binary
+    res = subprocess.run([str(path), "--format", fmt], input="", capture_output=True, text=True)
+    if res.returncode:
+        pytest.skip(f"the {version} tree has no {driver_file}: {res.stderr.strip()}")
+    return version, path
+
+
+def driver_domain(binary, fmt: str, driver_file: str, pgsize_bitmap: int):
+    """Yield ``(version, proc)``: the harness serving ``fmt`` (a table inside a driver) with a
+    32-bit domain of ``pgsize_bitmap``; skip a tree without ``driver_file``, and require the
+    domain's tables all freed at the end.  For the fixtures of test_linuxpt_<driver>.py."""
+    from difftest.external import ExternalProcess
+    version, path = driver_harness(binary, fmt, driver_file)
+    with ExternalProcess([str(path), "--format", fmt]) as proc:
+        proc.start()
+        reply = proc.request("domain_alloc", pgsize_bitmap=pgsize_bitmap, ias=32, oas=32)
+        assert reply["ret"] == 0, reply
+        yield version, proc
+        assert proc.request("domain_free")["table_pages"] == 0

@@ -10,11 +10,11 @@ exynos_iommu_iova_to_phys, sysmmu_tlb_invalidate_entry / _flpdcache,
 __sysmmu_enable.
 """
 
-import subprocess
 
 import pytest
 
 from difftest.external import ExternalProcess
+from tests.conftest import driver_domain, driver_harness
 
 SZ_4K, SZ_64K, SZ_1M, SZ_4G = 1 << 12, 1 << 16, 1 << 20, 1 << 32
 READ, WRITE = 1, 2
@@ -23,25 +23,10 @@ EXY_BITMAP = SZ_1M | SZ_64K | SZ_4K  # SECT_SIZE | LPAGE_SIZE | SPAGE_SIZE
 DRIVER = "drivers/iommu/exynos-iommu.c"
 
 
-def _exynos(binary):
-    version, path = binary
-    res = subprocess.run([str(path), "--format", "exynos"], input="", capture_output=True,
-                         text=True)
-    if res.returncode:
-        pytest.skip(f"the {version} tree has no {DRIVER}: {res.stderr.strip()}")
-    return version, path
-
-
 @pytest.fixture
 def exy(binary):
     """``(version, proc)``: a started harness with an exynos domain."""
-    version, path = _exynos(binary)
-    with ExternalProcess([str(path), "--format", "exynos"]) as proc:
-        proc.start()
-        reply = proc.request("domain_alloc", pgsize_bitmap=EXY_BITMAP, ias=32, oas=32)
-        assert reply["ret"] == 0, reply
-        yield version, proc
-        assert proc.request("domain_free")["table_pages"] == 0
+    yield from driver_domain(binary, "exynos", DRIVER, EXY_BITMAP)
 
 
 def map_(proc, iova, paddr, pgsize=SZ_4K, prot=READ | WRITE):
@@ -53,7 +38,7 @@ def unmap(proc, iova, pgsize):
 
 
 def test_hello_and_domain_alloc(binary):
-    version, path = _exynos(binary)
+    version, path = driver_harness(binary, "exynos", DRIVER)
     with ExternalProcess([str(path), "--format", "exynos"]) as proc:
         hello = proc.start()
         assert hello.name == f"linux-{version}-exynos" and hello.driver_only

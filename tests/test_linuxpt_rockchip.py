@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from difftest.external import ExternalProcess
+from tests.conftest import driver_domain, driver_harness
 from linuxpt.build import build
 
 SZ_4K, SZ_16K, SZ_32K, SZ_64K = 1 << 12, 1 << 14, 1 << 15, 1 << 16
@@ -25,25 +26,10 @@ RK_BITMAP = 0x007FF000  # RK_IOMMU_PGSIZE_BITMAP: 4K..4M
 DRIVER = "drivers/iommu/rockchip-iommu.c"
 
 
-def _rockchip(binary):
-    version, path = binary
-    res = subprocess.run([str(path), "--format", "rockchip"], input="", capture_output=True,
-                         text=True)
-    if res.returncode:
-        pytest.skip(f"the {version} tree has no {DRIVER}: {res.stderr.strip()}")
-    return version, path
-
-
 @pytest.fixture
 def rk(binary):
     """``(version, proc)``: a started harness with a rockchip domain (pgsize_bitmap RK_BITMAP)."""
-    version, path = _rockchip(binary)
-    with ExternalProcess([str(path), "--format", "rockchip"]) as proc:
-        proc.start()
-        reply = proc.request("domain_alloc", pgsize_bitmap=RK_BITMAP, ias=32, oas=32)
-        assert reply["ret"] == 0, reply
-        yield version, proc
-        assert proc.request("domain_free")["table_pages"] == 0
+    yield from driver_domain(binary, "rockchip", DRIVER, RK_BITMAP)
 
 
 def map_(proc, iova, paddr, pgsize=SZ_4K, pgcount=1, prot=READ | WRITE):
@@ -52,7 +38,7 @@ def map_(proc, iova, paddr, pgsize=SZ_4K, pgcount=1, prot=READ | WRITE):
 
 
 def test_hello_and_domain_alloc(binary):
-    version, path = _rockchip(binary)
+    version, path = driver_harness(binary, "rockchip", DRIVER)
     with ExternalProcess([str(path), "--format", "rockchip"]) as proc:
         hello = proc.start()
         assert hello.name == f"linux-{version}-rockchip" and hello.driver_only
@@ -77,7 +63,7 @@ def test_hello_and_domain_alloc(binary):
 
 
 def test_no_iotlb_sync(binary):
-    version, path = _rockchip(binary)
+    version, path = driver_harness(binary, "rockchip", DRIVER)
     lines = ['{"op":"hello","version":1}',
              '{"op":"domain_alloc","pgsize_bitmap":%d,"ias":32,"oas":32}' % RK_BITMAP,
              '{"op":"iotlb_sync"}', '{"op":"iotlb_sync_map","iova":0,"size":4096}']
