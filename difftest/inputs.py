@@ -66,6 +66,9 @@ INPUT_CLASSES: dict[str, InputClass] = {c.name: c for c in [
     InputClass("replace-flush-one-page", frozenset({"MAP_REPLACE_FLUSH_ONE_PAGE"}),
                "an AMD v2 map call of at most one page that replaced more than its first 4K, "
                "which 6.1 flushes only there (spec MAP_REPLACE_FLUSH_ONE_PAGE)"),
+    InputClass("domain-free-leak", frozenset({"DOMAIN_FREE_LEAK"}),
+               "a domain free under a driver that leaves page-table pages allocated (spec "
+               "DOMAIN_FREE_LEAK): the pages left are not counted"),
     InputClass("zero-length-sg-entry", frozenset(),
                "a map_sg with a zero-length scatterlist entry (spec MAP_SG_COALESCE)",
                _zero_length_sg),
@@ -142,6 +145,14 @@ KNOWN_LINUX_FINDINGS: tuple[LinuxFinding, ...] = (
     LinuxFinding("section-split", frozenset({"v7s"}), ((6, 1), (6, 13)), "section-split"),
     LinuxFinding("unflushed-table-replace", frozenset({"v7s"}), ((6, 1), (6, 12)),
                  "unflushed-table-replace"),
+    LinuxFinding("domain-free-leak", frozenset({"sun50i", "tegra-smmu"}), ((6, 1), (6, 12)),
+                 "domain-free-leak"),
+    LinuxFinding("iova-past-ias", frozenset({"sun50i", "tegra-smmu"}), ((6, 1), (6, 12)),
+                 "iova-past-ias"),
+    LinuxFinding("paddr-past-oas", frozenset({"tegra-smmu"}), ((6, 1), (6, 12)),
+                 "paddr-past-oas"),
+    # 6.12's sun50i_iommu_map refuses a paddr past 4G (-EINVAL); 6.1 cuts it.
+    LinuxFinding("paddr-past-oas", frozenset({"sun50i"}), ((6, 1), (6, 1)), "paddr-past-oas"),
 )
 
 

@@ -9,7 +9,8 @@ where present) ``drivers/iommu/iommu-pages.h`` are used as they are; every
 other kernel header is linuxpt's shim (``linuxpt/shim/include``), except the
 IOTLB gather helpers, which are extracted from the tree's
 ``include/linux/iommu.h`` at build time (:func:`extract_gather`).  The
-driver formats (:data:`DRIVER_SOURCES`: rockchip, exynos) compile a whole IOMMU
+driver formats (:data:`DRIVER_SOURCES`: rockchip, exynos,
+sun50i) compile a whole IOMMU
 driver from the tree, unmodified, when the tree has it.
 
 Nothing from the tree is stored in this repository: the tree is read when
@@ -75,6 +76,8 @@ AMD_HEADERS = [
 DRIVER_SOURCES = {
     "rockchip": "drivers/iommu/rockchip-iommu.c",
     "exynos": "drivers/iommu/exynos-iommu.c",
+    "sun50i": "drivers/iommu/sun50i-iommu.c",
+    "tegra-smmu": "drivers/iommu/tegra-smmu.c",
 }
 
 #: What is extracted from include/linux/iommu.h, in the order it is searched.
@@ -444,7 +447,7 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
         f"#define LINUXPT_KVER {(major << 16) | (minor << 8) | min(sub, 255)}\n"
         f"#define LINUXPT_MTK_SINGLE_PAGE {int(mtk_single_page(src))}\n"
         f"#define LINUXPT_HAVE_AMD {int(amd)}\n"
-        + "".join(f"#define LINUXPT_HAVE_{fmt.upper()} {int(fmt in built)}\n"
+        + "".join(f"#define LINUXPT_HAVE_{fmt.upper().replace('-', '_')} {int(fmt in built)}\n"
                   for fmt in DRIVER_SOURCES))
     for fmt, rel in built.items():
         # the tree's driver, by absolute path: its quoted includes ("iommu-pages.h")

@@ -15,15 +15,20 @@ FORMAT_PROFILES = {
     "amd-v2": ("amd-v2",),
     "rockchip": ("rockchip",),
     "exynos": ("exynos",),
+    "sun50i": ("sun50i",),
+    "tegra-smmu": ("tegra-smmu",),
 }
 #: The formats a run checks unless --kernel-format names others.
-DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "rockchip", "exynos")
+DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "rockchip", "exynos",
+                   "sun50i", "tegra-smmu")
 #: The file a default format needs in the tree: a tree without it (an ARM-only tree, or
 #: v6.19+, where AMD moved to generic_pt) gets no item of that format unless asked for.
 FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
                 "amd-v2": "drivers/iommu/amd/io_pgtable_v2.c",
                 "rockchip": "drivers/iommu/rockchip-iommu.c",
-                "exynos": "drivers/iommu/exynos-iommu.c"}
+                "exynos": "drivers/iommu/exynos-iommu.c",
+                "sun50i": "drivers/iommu/sun50i-iommu.c",
+                "tegra-smmu": "drivers/iommu/tegra-smmu.c"}
 R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 
 
@@ -44,7 +49,10 @@ def recorded_prot(fmt: str, prot: int) -> int:
       makes it writable; nothing else is encoded;
     * rockchip (rk_mk_pte, the v1 table): read and write bits only;
     * exynos (LV1_PROT / LV2_PROT of SysMMU v3.3): READ and WRITE only, and a
-      WRITE-only map is read-write.
+      WRITE-only map is read-write;
+    * sun50i (sun50i_mk_pte: the ACI of READ|WRITE, READ, WRITE or none): read
+      and write only, each on its own;
+    * tegra-smmu (__tegra_smmu_map: SMMU_PTE_READABLE / _WRITABLE): likewise.
     """
     if fmt == "lpae-s1":
         out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
@@ -57,7 +65,7 @@ def recorded_prot(fmt: str, prot: int) -> int:
         return prot & (R | W)
     if fmt == "amd-v2":  # x86-64 long-mode PTEs: present is readable, R/W writable
         return R | (prot & W)
-    if fmt == "rockchip":  # rk_mk_pte: RK_PTE_PAGE_READABLE / _WRITABLE only
+    if fmt in ("rockchip", "sun50i", "tegra-smmu"):  # rk_mk_pte: RK_PTE_PAGE_READABLE / _WRITABLE; sun50i's ACI
         return prot & (R | W)
     if fmt == "exynos":  # SysMMU v3.3's LV2_PROT: WRITE implies READ|WRITE, READ alone read-only
         return (R | W) if prot & W else prot & R
@@ -75,7 +83,8 @@ def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
     from spec.kernels import era_of
     driver = {"lpae-s1": "arm-smmu-v3", "lpae-s2": "arm-smmu-v3-s2", "v7s": "mtk_iommu",
               "dart": "apple-dart", "amd-v1": "amd", "amd-v2": "amd-v2",
-              "rockchip": "rockchip", "exynos": "exynos"}.get(fmt)
+              "rockchip": "rockchip", "exynos": "exynos", "sun50i": "sun50i",
+              "tegra-smmu": "tegra-smmu"}.get(fmt)
     if driver is not None:
         era = era_of(f"{version[0]}.{version[1]}", driver)
         if fmt in ("amd-v1", "amd-v2") and era.variant is None:  # an older tree's AMD files

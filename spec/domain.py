@@ -816,6 +816,19 @@ class ReferenceDomain:
             at = stop & MASK64
         return done
 
+    def domain_free(self) -> int:
+        """Free the domain: returns the page-table pages Linux must leave allocated, 0 (rule
+        DOMAIN_FREE; the protocol's ``table_pages``).
+
+        ``decided`` is ``["DOMAIN_FREE"]``, with DOMAIN_FREE_LEAK after it under a variant
+        whose driver leaves pages behind (``Semantics.domain_free_leaks``: sun50i,
+        tegra-smmu), so that a leak is reported under that Linux defect.  The domain's
+        leaves are left as they are (a freed domain takes no more calls).
+        """
+        self.decided = ["DOMAIN_FREE"]
+        L.domain_free_leak(self)
+        return 0
+
     # -- state ----------------------------------------------------------------
     def copy(self) -> "ReferenceDomain":
         """An independent copy of this domain (its leaves, tables and fault injection)."""

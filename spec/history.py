@@ -128,6 +128,9 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
     "TABLE_LIFETIME": (span("5.4", note="io-pgtable, " + _OLDER),),
     "MAP_FAIL_ALLOC": (span("5.4"),),
     "DOMAIN_FREE": (span("3.3"),),
+    "DOMAIN_FREE_LEAK": (span("6.1", "6.12", note="sun50i-iommu (the refcount that never reaches "
+                              "0) and tegra-smmu (the TODO in tegra_smmu_domain_free), seen in "
+                              "Debian 6.1.192 and 6.12.118 through the kernel harness"),),
 }
 
 

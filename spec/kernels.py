@@ -179,16 +179,18 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
     Driver("sun50i", "drivers/iommu/sun50i-iommu.c", ("sun50i",), (
         _era("5.4", "6.0", "its own table", uncovered=_NOT_READ),
         _era("6.1", "6.1", "its own table: a DT of 4096 DTEs, page tables of 256 4K PTEs",
-             "sun50i-v6.1", "map-v5.15", note="->map / ->unmap"),
+             "sun50i-v6.1", "map-v5.15", note="->map / ->unmap; checked through the kernel "
+             "harness"),
         _era("6.2", "6.11", "its own table", uncovered="the paddr check of v6.12 arrived "
              "between 6.1 and 6.12 (commit not pinned); releases in between not read"),
         _era("6.12", "6.12", "its own table: a DT of 4096 DTEs, page tables of 256 4K PTEs",
-             "sun50i", "map_pages", note="->map_pages ignoring pgcount (one page per call)"),
+             "sun50i", "map_pages", note="->map_pages ignoring pgcount (one page per call); "
+             "checked through the kernel harness"),
         _era("6.13", "7.1", "its own table", uncovered=_NOT_READ),
     )),
     Driver("tegra-smmu", "drivers/iommu/tegra-smmu.c", ("tegra-smmu",),
            _in_driver("tegra-smmu", "its own table: a PD of 1024 PDEs, page tables of 1024 4K "
-                      "PTEs")),
+                      "PTEs", run=True)),
     Driver("virtio-iommu", "drivers/iommu/virtio-iommu.c", (), (
         _era("5.4", "7.1", "none (MAP / UNMAP requests to the device)",
              uncovered="virtio-iommu keeps no page table; its MAP / UNMAP follow the device "

@@ -47,3 +47,21 @@ def domain_free(d, table_pages):
     number when it is not 0, else None.
     """
     return table_pages if table_pages else None
+
+
+@rule("DOMAIN_FREE_LEAK", "drivers/iommu/sun50i-iommu.c sun50i_iommu_attach_device / sun50i_iommu_identity_attach (refcnt); drivers/iommu/tegra-smmu.c tegra_smmu_domain_free (\"TODO: free page directory and page tables\"), v6.1 to v6.12 at least", defect=True)
+def domain_free_leak(d):
+    """A Linux defect class: the driver's domain free leaves page-table pages allocated.
+
+    The model states DOMAIN_FREE (no page left); under a variant whose
+    ``domain_free_leaks`` says what the driver leaves, a freed domain that
+    holds pages is reported under this rule instead.  sun50i: the domain's
+    refcount starts at 1 and every attach adds 1, so the core's detach never
+    brings it to 0 and sun50i_iommu_detach_domain, the only code that frees
+    page tables, never runs; sun50i_iommu_domain_free frees the directory
+    only.  tegra-smmu: tegra_smmu_domain_free frees neither the page
+    directory nor the page tables still in use.  Returns the text of what
+    leaks, or None under a variant that frees everything.
+    """
+    return d.semantics.domain_free_leaks or None
+

@@ -94,6 +94,8 @@ class Semantics:
       ``pages_per_call``, ``unmap_one_leaf``, ``map_fail_keeps``,
       ``replace_nonempty_table`` -- the points of the tables inside drivers
       (rockchip, exynos, sun50i, tegra-smmu, mtk_iommu_v1); see the fields.
+    * ``domain_free_leaks`` -- what the driver's domain free leaves allocated
+      (DOMAIN_FREE_LEAK), "" when it frees every page-table page (DOMAIN_FREE).
     * ``fixed_levels``, ``teardown_first``, ``replace_flush``,
       ``teardown_frees_leaf`` -- the points
       where the two replace-on-map AMD tables differ (see the fields).
@@ -166,6 +168,9 @@ class Semantics:
     #: The page sizes the variant's table can hold (a pgsize_bitmap), or 0 for any: a domain
     #: whose pgsize_bitmap has others is refused (the tables inside drivers have fixed sizes).
     page_sizes: int = 0
+    #: What the driver's domain free leaves allocated (DOMAIN_FREE_LEAK), as text: "" when it
+    #: frees every page-table page (DOMAIN_FREE).
+    domain_free_leaks: str = ""
     #: The releases this variant states (spec.versions.Span), with the commits that started
     #: and ended it; a point that changed inside them has its own in ``point_spans``.
     spans: tuple[Span, ...] = ()
@@ -227,6 +232,8 @@ _ARM = dict(
     tables="lpae",
 )
 _ARM_DIFF = {
+    "domain_free_leaks": "None: arm_lpae_free_pgtable frees every table from the pgd down "
+                         "(__arm_lpae_free_pgtable).",
     "exists_errno": "-EEXIST from arm_lpae_init_pte / __arm_lpae_map (\"We require an unmap first\").",
     "map_zero_size": "The classic core's `while (size)` loop does nothing: 0, nothing mapped "
                      "(iommu.c __iommu_map).",
@@ -281,6 +288,7 @@ _S2_DIFF = {
 _V7S = {**_ARM, "per_table_batches": False, "tables": "v7s", "replaced_table_flush": "sync_map"}
 _V7S_DIFF = {
     **_ARM_DIFF,
+    "domain_free_leaks": "None: arm_v7s_free_pgtable frees every level-2 table and the pgd.",
     "map_over_live": "fail: arm_v7s_init_pte fails (-EEXIST) for any valid entry that is not a "
                      "table.",
     "hole_in_table": "0: __arm_v7s_unmap returns 0 at an invalid entry (WARN_ON).",
@@ -323,6 +331,7 @@ _V7S_DIFF = {
 
 
 _AMD_COMMON_DIFF = {
+    "domain_free_leaks": "None: v1_free_pgtable / v2_free_pgtable free every table.",
     "tables": "None for spec.tables: the model tracks the AMD tables itself, at every level "
               "(ReferenceDomain.amd_tables), as the walk makes them; they outlive their leaves "
               "(unmap never frees one) and a larger page over them frees them.",
@@ -347,6 +356,7 @@ _AMD_COMMON_DIFF = {
 _IN_DRIVER = dict(map_zero_size=0, unmap_range_checked=False, range_check=NO_CHECK,
                   iova_bits=32, prot_checked=False, per_table_batches=False)
 _IN_DRIVER_DIFF = {
+    "domain_free_leaks": "None: the driver's domain free frees every table it allocated.",
     "map_zero_size": "The core's `while (size)` loop never calls the driver: 0 (iommu.c "
                      "__iommu_map).",
     "per_table_batches": "No batches: the driver handles one page per call (pages_per_call).",
@@ -376,10 +386,18 @@ _IN_DRIVER_DIFF = {
     "iova_to_phys_offset": "The driver's iova_to_phys adds the offset in the page.",
 }
 #: sun50i's table in 6.1 and 6.12: one 4K page size, -EBUSY, a hole ends the unmap.
-_SUN50I_POINTS = dict(exists_errno=EBUSY, partial_unmap=REFUSE, replace_table=False,
+_SUN50I_LEAKS = ("every page table: sun50i_iommu_detach_domain, the only code that frees them, "
+                 "runs when the domain's refcnt reaches 0, which it never does")
+_SUN50I_POINTS = dict(domain_free_leaks=_SUN50I_LEAKS, exists_errno=EBUSY, partial_unmap=REFUSE, replace_table=False,
                       unmap_slots=False, pages_per_call="one", page_sizes=SZ_4K, **_IN_DRIVER)
 _SUN50I_DIFF = {
     **_IN_DRIVER_DIFF,
+    "domain_free_leaks": "sun50i_iommu_domain_alloc sets refcnt to 1 and "
+                         "sun50i_iommu_attach_device adds 1, so the one detach the core makes "
+                         "(6.1 sun50i_iommu_detach_device, 6.12 sun50i_iommu_identity_attach) "
+                         "leaves 1 and never calls sun50i_iommu_detach_domain; "
+                         "sun50i_iommu_domain_free frees the DT only: every page table leaks "
+                         "(DOMAIN_FREE_LEAK).",
     "partial_unmap": "Never arises: one page size (4K).",
     "replace_table": "No blocks.",
     "unmap_slots": "sun50i_iommu_unmap clears one PTE.",
@@ -390,6 +408,8 @@ _SUN50I_DIFF = {
 _MTK_V1 = "drivers/iommu/mtk_iommu_v1.c"
 _MTK_V1_DIFF = {
     **_IN_DRIVER_DIFF,
+    "domain_free_leaks": "None: mtk_iommu_v1_domain_free frees the flat table "
+                         "(dma_free_coherent).",
     "exists_errno": "mtk_iommu_v1_map: a non-zero PTE in the range -> -EEXIST.",
     "partial_unmap": "Never arises: every leaf is one 4K PTE.",
     "replace_table": "No blocks, no tables: one flat array.",
@@ -525,6 +545,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "replace_nonempty_table": "Not applicable: no blocks.",
             "page_sizes": "0 (one page size, the DART's: apple_dart_hw pgsize).",
             "iova_to_phys_offset": "dart_iova_to_phys adds the offset in the page.",
+            "domain_free_leaks": "None: apple_dart_free_pgtable frees every table.",
         }),
     Semantics(
         name="generic-pt", exists_errno=EADDRINUSE, map_zero_size=0,
@@ -580,6 +601,8 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                                       "(replace_table).",
             "page_sizes": "0: the format's page sizes as the profile offers them.",
             "iova_to_phys_offset": "iova_to_phys adds the offset in the leaf.",
+            "domain_free_leaks": "None: pt_iommu_deinit frees every table (the collected "
+                                 "free list).",
         }),
     Semantics(
         name="rockchip", exists_errno=EADDRINUSE, partial_unmap=REFUSE, replace_table=False,
@@ -588,6 +611,8 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                "rk_iommu_unmap_iova, rk_iommu_iova_to_phys; the v1 table, rk_ops_v1)",
         spans=(span("6.1", "6.12", note=_RUN),),
         differences={**_IN_DRIVER_DIFF,
+            "domain_free_leaks": "None: rk_iommu_domain_free frees the page table of every "
+                                 "valid DTE, then the DT.",
             "exists_errno": "rk_iommu_map_iova: a valid PTE in the range -> unwind (the PTEs "
                             "this call wrote are cleared) and -EADDRINUSE "
                             "(6.1:816 / 6.12:832).",
@@ -617,6 +642,8 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                "exynos_iommu_unmap, exynos_iommu_iova_to_phys)",
         spans=(span("6.1", "6.12", note=_RUN),),
         differences={**_IN_DRIVER_DIFF,
+            "domain_free_leaks": "None: exynos_iommu_domain_free frees the lv2 table of every "
+                                 "lv1 page entry, then the lv1 table.",
             "exists_errno": "-EADDRINUSE with a WARN for every overlap: section over section "
                             "(lv1set_section), 4K/64K under a section (alloc_lv2entry), 4K over "
                             "any live lv2 entry (lv2set_page), 64K over any of its 16 slots.",
@@ -648,7 +675,7 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         name="sun50i", **{**_SUN50I_POINTS, "range_check": PADDR_EINVAL},
         source=_SUN50I + " from v6.12 at least (sun50i_iommu_map's paddr check, "
                "sun50i_iommu_unmap, sun50i_iommu_iova_to_phys)",
-        spans=(span("6.12", "6.12", note=_READ_ONLY.replace("6.1.192 and ", "")),),
+        spans=(span("6.12", "6.12", note=_RUN.replace("6.1.192 and ", "")),),
         differences={**_SUN50I_DIFF,
             "exists_errno": "sun50i_iommu_map: a valid PTE -> dev_err and -EBUSY (6.12:626).",
             "range_check": "sun50i_iommu_map: `if ((uint64_t)paddr >> 32)` -> -EINVAL "
@@ -658,8 +685,8 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
         name="sun50i-v6.1", **_SUN50I_POINTS,
         source=_SUN50I + " in 6.1 (no paddr check: sun50i_mk_pte keeps bits 31:12)",
-        spans=(span("6.1", "6.1", note=_READ_ONLY.replace("and 6.12.118", "(6.12.118 checks "
-                                                              "paddr: variant sun50i)")),),
+        spans=(span("6.1", "6.1", note=_RUN.replace("and 6.12.118", "(6.12.118 checks "
+                                                        "paddr: variant sun50i)")),),
         differences={**_SUN50I_DIFF,
             "exists_errno": "sun50i_iommu_map: a valid PTE -> -EBUSY (6.1:614).",
             "range_check": "No check: sun50i_mk_pte does `page &= GENMASK(31, 12)` "
@@ -668,14 +695,17 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
         name="tegra-smmu", exists_errno=0, partial_unmap=REFUSE, replace_table=False,
         unmap_slots=False, map_over_live=OVERWRITE, pages_per_call="one", page_sizes=SZ_4K,
+        domain_free_leaks="the page directory and every page table still in use",
         **_IN_DRIVER,
         source=_TEGRA + " (tegra_smmu_map / __tegra_smmu_map, __tegra_smmu_unmap, "
                "tegra_smmu_iova_to_phys)",
-        spans=(span("6.1", "6.12", note=_READ_ONLY.replace("not run (no harness for this "
-                                                           "driver yet)", "not run by the "
-                                                           "tester (a helper's user-space "
-                                                           "build of the functions agreed)")),),
+        spans=(span("6.1", "6.12", note=_RUN),),
         differences={**_IN_DRIVER_DIFF,
+            "domain_free_leaks": "tegra_smmu_domain_free: \"TODO: free page directory and page "
+                                 "tables\"; it frees the bookkeeping only, so the directory and "
+                                 "every page table with a live PTE leak (DOMAIN_FREE_LEAK); a "
+                                 "page table emptied by unmap is freed at once "
+                                 "(tegra_smmu_pte_put_use).",
             "exists_errno": "Never used: no map fails over a live PTE (map_over_live).",
             "map_over_live": "__tegra_smmu_map writes the new PTE over a live one; only the "
                              "use count notices (`if (*pte == 0) tegra_smmu_pte_get_use`).",
@@ -688,8 +718,8 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                            "SMMU_PHYS_PFN(paddr) is ORed into the u32 PTE unmasked (PA bits "
                            "past the SoC's width reach the NS/W/R bits: PADDR_PAST_OAS).",
             "tables": "A page table is freed when its use count drops to 0 "
-                      "(tegra_smmu_pte_put_use); the directory leaks at domain free (a TODO "
-                      "in tegra_smmu_domain_free).  Not tracked.",
+                      "(tegra_smmu_pte_put_use); what domain free leaves is "
+                      "domain_free_leaks.  Not tracked.",
         }, ),
     Semantics(
         name="mtk_iommu_v1-v6.1", exists_errno=EEXIST, partial_unmap=REFUSE,

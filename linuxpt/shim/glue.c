@@ -10,6 +10,8 @@
  *   rockchip drivers/iommu/rockchip-iommu.c, whose table is the driver's own:
  *            in glue_rockchip.c (struct lpt_driver_format), dispatched from here
  *   exynos   drivers/iommu/exynos-iommu.c, likewise: in glue_exynos.c
+ *   sun50i   drivers/iommu/sun50i-iommu.c, likewise: in glue_sun50i.c
+ *   tegra-smmu  drivers/iommu/tegra-smmu.c, likewise: in glue_tegra-smmu.c
  *
  * Compiled against linuxpt's kernel shim (see include/linuxpt/kshim.h), like
  * the io-pgtable files; harness.c talks to it through linuxpt.h.  This file is
@@ -214,12 +216,19 @@ unsigned long long lpt_amd_iova_to_phys(unsigned long long iova) { return 0; }
 
 static int is_amd(int format) { return format == LPT_AMD_V1 || format == LPT_AMD_V2; }
 
-/* The formats whose table lives in a driver compiled whole (glue_rockchip.c, glue_exynos.c). */
+/* The formats whose table lives in a driver compiled whole (glue_rockchip.c, glue_exynos.c,
+ * glue_sun50i.c, glue_tegra-smmu.c). */
 #if LINUXPT_HAVE_ROCKCHIP
 extern const struct lpt_driver_format lpt_rockchip_format;
 #endif
 #if LINUXPT_HAVE_EXYNOS
 extern const struct lpt_driver_format lpt_exynos_format;
+#endif
+#if LINUXPT_HAVE_SUN50I
+extern const struct lpt_driver_format lpt_sun50i_format;
+#endif
+#if LINUXPT_HAVE_TEGRA_SMMU
+extern const struct lpt_driver_format lpt_tegra_smmu_format;
 #endif
 
 /* The driver format's entry points; NULL for an io-pgtable format or one not built. */
@@ -233,10 +242,22 @@ static const struct lpt_driver_format *driver_format(int format)
 	if (format == LPT_EXYNOS)
 		return &lpt_exynos_format;
 #endif
+#if LINUXPT_HAVE_SUN50I
+	if (format == LPT_SUN50I)
+		return &lpt_sun50i_format;
+#endif
+#if LINUXPT_HAVE_TEGRA_SMMU
+	if (format == LPT_TEGRA_SMMU)
+		return &lpt_tegra_smmu_format;
+#endif
 	return NULL;
 }
 
-static int is_driver_format(int format) { return format == LPT_ROCKCHIP || format == LPT_EXYNOS; }
+static int is_driver_format(int format)
+{
+	return format == LPT_ROCKCHIP || format == LPT_EXYNOS || format == LPT_SUN50I ||
+	       format == LPT_TEGRA_SMMU;
+}
 
 int lpt_format_built(int format)
 {
@@ -492,13 +513,17 @@ int lpt_iotlb_sync_map(unsigned long long iova, unsigned long long size)
 {
 	if (lpt_amd_have_domain())
 		return lpt_amd_iotlb_sync_map(iova, size);
-	if (drv || !dom.domain.ops->iotlb_sync_map) /* the driver formats: none (not offered) */
+	if (drv) /* a driver format's own, where it has one (sun50i); else not offered */
+		return drv->iotlb_sync_map ? drv->iotlb_sync_map(iova, size) : -1;
+	if (!dom.domain.ops->iotlb_sync_map)
 		return -1;
 	return dom.domain.ops->iotlb_sync_map(&dom.domain, iova, size);
 }
 
 int lpt_has_iotlb_sync_map(int format)
 {
+	if (is_driver_format(format))
+		return driver_format(format) && driver_format(format)->iotlb_sync_map;
 	return format == LPT_V7S || format == LPT_DART || is_amd(format);
 }
 

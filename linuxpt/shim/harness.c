@@ -3,7 +3,7 @@
  * io-pgtable code, as a DRIVER-ONLY implementation (no "map": the tester runs
  * its model of Linux's core over map_pages / unmap_pages).
  *
- *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos
+ *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu
  *
  * The page-table code is the tree's, compiled unmodified (linuxpt/build.py);
  * glue.c configures and flushes it as arm-smmu-v3 / mtk_iommu / apple-dart
@@ -31,6 +31,10 @@
  *            4) clear is no access (0); set, READ, with WRITE unless APX bit
  *            15 (lv2: 9): a WRITE-only map is READ|WRITE ("IOMMU_WRITE not
  *            supported, use read/write").  Nothing else is encoded.
+ *   sun50i   the PTE's ACI (bits 7:4, sun50i_mk_pte): RD_WR READ|WRITE, RD
+ *            READ, WR WRITE, NONE 0 (prot 0 is a valid PTE); nothing else.
+ *   tegra-smmu  READ from PTE bit 31, WRITE from bit 30, each on its own
+ *            (prot 0 is a valid PTE with only NS); nothing else.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -746,6 +750,105 @@ static void dump_exynos(struct dumpctx *c)
 	}
 }
 
+/* ---- Allwinner H6 IOMMU (sun50i-iommu.c: 32-bit IOVA and PA) ------------------ */
+
+/* The ACI (authority control index) sun50i_iommu_enable sets up: 1 none, 2 read, 3 write, 4 both. */
+static unsigned sun_prot(uint32_t e)
+{
+	switch ((e >> 4) & 0xf) {
+	case 2: return IOMMU_READ;
+	case 3: return IOMMU_WRITE;
+	case 4: return IOMMU_READ | IOMMU_WRITE;
+	default: return 0; /* 1 (no access); 0 and 5-15 are never written */
+	}
+}
+
+/*
+ * From IOMMU_TTB_REG: a directory table (DT) of 4096 DTEs (IOVA bits 31:20),
+ * valid when bits 1:0 are 1, pointing at a page table of 256 PTEs (IOVA bits
+ * 19:12) at bits 31:10; a PTE with bit 1 set maps the 4K page at bits 31:12
+ * with the ACI of bits 7:4.  Every leaf is a 4K page.
+ */
+static void dump_sun50i(struct dumpctx *c)
+{
+	const uint32_t *dt;
+
+	if (!hw.sun_enabled) {
+		problem(c, "the IOMMU is not enabled (IOMMU_TTB_REG 0x%llx): no translation", hw.sun_ttb, 0);
+		return;
+	}
+	dt = table_at(c, hw.sun_ttb, 16384, 0);
+	if (!dt)
+		return;
+	for (unsigned i = 0; i < 4096; i++) {
+		uint32_t d = dt[i];
+		uint64_t base = (uint64_t)i << 20;
+
+		if ((d & 3) != 1)
+			continue;
+		add_table(c, base, 1u << 20);
+		const uint32_t *pt = table_at(c, d & 0xfffffc00u, 1024, base);
+		if (!pt)
+			continue;
+		for (unsigned j = 0; j < 256; j++) {
+			uint32_t e = pt[j];
+
+			if (!(e & 2))
+				continue;
+			add_leaf(&c->leaves, stdout, base + ((uint64_t)j << 12), e & 0xfffff000u, 4096,
+				 sun_prot(e));
+		}
+	}
+}
+
+/* ---- NVIDIA Tegra SMMU (tegra-smmu.c, num_address_bits 32) ------------------------ */
+
+/*
+ * From the page directory of the ASID the master's swgroup uses (SMMU_PTB_DATA:
+ * its pfn): 1024 PDEs (IOVA bits 31:22); one with NEXT (bit 28) points at a
+ * page table (pfn in the PDE's pfn_mask bits) of 1024 PTEs (IOVA bits 21:12);
+ * a non-zero PTE maps the 4K page of its pfn, READ with bit 31, WRITE with
+ * bit 30 (bit 29, NS, is always set).  A PDE without NEXT that is not 0 is a
+ * problem (the driver writes none).
+ */
+static void dump_tegra(struct dumpctx *c)
+{
+	const uint32_t *pd;
+	uint64_t pfn_mask = hw.tg_pfn_mask;
+
+	if (!hw.tg_enabled) {
+		problem(c, "the SMMU does not translate the master's swgroup (PTB 0x%llx): no translation",
+			hw.tg_ptb, 0);
+		return;
+	}
+	pd = table_at(c, (hw.tg_ptb & pfn_mask) << 12, 4096, 0);
+	if (!pd)
+		return;
+	for (unsigned i = 0; i < 1024; i++) {
+		uint32_t d = pd[i];
+		uint64_t base = (uint64_t)i << 22;
+
+		if (!d)
+			continue;
+		if (!(d & (1u << 28))) {
+			problem(c, "PDE at iova 0x%llx without NEXT: 0x%llx", base, d);
+			continue;
+		}
+		add_table(c, base, 1u << 22);
+		const uint32_t *pt = table_at(c, (d & pfn_mask) << 12, 4096, base);
+		if (!pt)
+			continue;
+		for (unsigned j = 0; j < 1024; j++) {
+			uint32_t e = pt[j];
+
+			if (!e)
+				continue;
+			add_leaf(&c->leaves, stdout, base + ((uint64_t)j << 12), (e & pfn_mask) << 12, 4096,
+				 ((e >> 31) & 1 ? IOMMU_READ : 0) | ((e >> 30) & 1 ? IOMMU_WRITE : 0));
+		}
+	}
+}
+
 static void dump(void)
 {
 	struct dumpctx c = { .leaves = { .first = 1 }, .unreachable = { .first = 1 }, .tables_first = 1 };
@@ -765,6 +868,10 @@ static void dump(void)
 		dump_rockchip(&c);
 	else if (format == LPT_EXYNOS)
 		dump_exynos(&c);
+	else if (format == LPT_SUN50I)
+		dump_sun50i(&c);
+	else if (format == LPT_TEGRA_SMMU)
+		dump_tegra(&c);
 	else
 		dump_dart(&c);
 	emit_run(&c.leaves, stdout);
@@ -786,9 +893,9 @@ static void dump(void)
 
 /* indexed by enum lpt_format */
 static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2", "lpae-s2", "rockchip",
-				 "exynos" };
-#define NFORMATS 8
-#define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos"
+				 "exynos", "sun50i", "tegra-smmu" };
+#define NFORMATS 10
+#define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos, sun50i, tegra-smmu"
 
 /* The driver files the driver formats compile (build.py: DRIVER_SOURCES). */
 static const char *format_file(int f)
@@ -797,6 +904,10 @@ static const char *format_file(int f)
 		return "drivers/iommu/amd";
 	if (f == LPT_EXYNOS)
 		return "drivers/iommu/exynos-iommu.c";
+	if (f == LPT_SUN50I)
+		return "drivers/iommu/sun50i-iommu.c";
+	if (f == LPT_TEGRA_SMMU)
+		return "drivers/iommu/tegra-smmu.c";
 	return f == LPT_ROCKCHIP ? "drivers/iommu/rockchip-iommu.c" : "?";
 }
 
@@ -823,10 +934,12 @@ static unsigned prot_mask(void)
 		return 0; /* READ always; WRITE alone maps READ|WRITE; nothing else encoded */
 	if (format == LPT_EXYNOS)
 		return IOMMU_READ; /* READ and no access survive; WRITE alone maps READ|WRITE */
-	return IOMMU_READ | IOMMU_WRITE; /* dart, amd-v1, rockchip */
+	return IOMMU_READ | IOMMU_WRITE; /* dart, amd-v1, rockchip, sun50i, tegra-smmu */
 }
 
 static long warnings_before;
+/* The table pages allocated before the current domain: domain_free reports the ones it left. */
+static long tables_before;
 
 static void reply_end(void)
 {
@@ -865,13 +978,22 @@ static void serve(const struct jval *req)
 			return;
 		}
 		linuxpt_fail_alloc(-1);
+		/*
+		 * The previous domain is freed first, so that what it left
+		 * allocated (a driver that leaks: sun50i, tegra-smmu) is not
+		 * counted as this domain's at its domain_free.
+		 */
+		lpt_domain_free();
+		tables_before = linuxpt_live_tables;
 		int ret = lpt_domain_alloc(format, b, (unsigned)ias, (unsigned)oas, &hw);
 		if (!ret && (format == LPT_AMD_V1 || format == LPT_AMD_V2 || format == LPT_ROCKCHIP ||
-			     format == LPT_EXYNOS)) {
+			     format == LPT_EXYNOS || format == LPT_SUN50I ||
+			     format == LPT_TEGRA_SMMU)) {
 			/*
-			 * The AMD, rockchip and exynos formats take no page sizes
-			 * from the caller: the domain's are AMD_IOMMU_PGSIZES(_V2),
-			 * RK_IOMMU_PGSIZE_BITMAP, or exynos_iommu_ops' 1M|64K|4K.
+			 * The AMD, rockchip, exynos and sun50i formats take no page
+			 * sizes from the caller: the domain's are AMD_IOMMU_PGSIZES(_V2),
+			 * RK_IOMMU_PGSIZE_BITMAP, exynos_iommu_ops' 1M|64K|4K, or
+			 * sun50i_iommu_ops' and tegra_smmu_ops' 4K.
 			 * The reply offers those of them that were asked for (none:
 			 * -EINVAL).
 			 */
@@ -891,7 +1013,7 @@ static void serve(const struct jval *req)
 	}
 	if (!strcmp(op, "domain_free")) {
 		lpt_domain_free();
-		printf("{\"ret\":0,\"table_pages\":%ld", linuxpt_live_tables);
+		printf("{\"ret\":0,\"table_pages\":%ld", linuxpt_live_tables - tables_before);
 		reply_end();
 		return;
 	}
@@ -962,7 +1084,7 @@ bad_field:
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos "
+	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu "
 		"[--semantics NAME]\n"
 		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's page-table code.\n",
 		argv0, lpt_kernel_version());

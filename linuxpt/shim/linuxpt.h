@@ -7,7 +7,8 @@
 #define LINUXPT_H
 
 enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2, LPT_AMD_V1 = 3, LPT_AMD_V2 = 4,
-		  LPT_LPAE_S2 = 5, LPT_ROCKCHIP = 6, LPT_EXYNOS = 7 };
+		  LPT_LPAE_S2 = 5, LPT_ROCKCHIP = 6, LPT_EXYNOS = 7, LPT_SUN50I = 8,
+		  LPT_TEGRA_SMMU = 9 };
 
 /* Was the harness built with the tree's drivers/iommu/amd (the amd-v1/amd-v2 formats)? */
 int lpt_have_amd(void);
@@ -49,6 +50,13 @@ struct lpt_hw {
 	 * enabled), and the driver's shared empty lv2 table (ZERO_LV2LINK points at it) */
 	unsigned long long exy_pt_base, exy_zero_lv2;
 	int exy_enabled;
+	/* sun50i: the IOMMU's IOMMU_TTB_REG (the DT's address) and IOMMU_ENABLE_REG's enable bit */
+	unsigned long long sun_ttb;
+	int sun_enabled;
+	/* tegra-smmu: the page directory of the ASID the master's swgroup uses (SMMU_PTB_DATA),
+	 * whether the swgroup and the SMMU translate, and the driver's pfn_mask */
+	unsigned long long tg_ptb, tg_pfn_mask;
+	int tg_enabled;
 };
 
 /* Before dump: the fields the hardware reads that change after domain_alloc (AMD's DTE). */
@@ -87,7 +95,7 @@ unsigned long long lpt_amd_iova_to_phys(unsigned long long iova);
 
 /*
  * A format whose page table lives in its IOMMU driver (rockchip: glue_rockchip.c,
- * exynos: glue_exynos.c),
+ * exynos: glue_exynos.c, sun50i: glue_sun50i.c, tegra-smmu: glue_tegra-smmu.c),
  * compiled when the tree has the driver; glue.c dispatches to it.
  */
 struct lpt_driver_format {
@@ -104,6 +112,8 @@ struct lpt_driver_format {
 					  unsigned long long pgcount);
 	void (*iotlb_sync)(void);
 	unsigned long long (*iova_to_phys)(unsigned long long iova);
+	/* the driver's ops->iotlb_sync_map after a successful map; NULL where it has none */
+	int (*iotlb_sync_map)(unsigned long long iova, unsigned long long size);
 };
 
 #endif

@@ -72,6 +72,7 @@ struct iommu_ops {
 	struct iommu_domain *(*domain_alloc)(unsigned iommu_domain_type);   /* v6.1 */
 	struct iommu_domain *(*domain_alloc_paging)(struct device *dev);    /* v6.12 */
 	struct iommu_device *(*probe_device)(struct device *dev);
+	int (*def_domain_type)(struct device *dev);                         /* tegra-smmu */
 	void (*release_device)(struct device *dev);
 	void (*probe_finalize)(struct device *dev);
 	struct iommu_group *(*device_group)(struct device *dev);

@@ -1,7 +1,7 @@
 /*
  * linuxpt kernel shim, platform-driver side: our own stand-ins for what an
  * IOMMU platform driver whose page table lives in the driver itself
- * (drivers/iommu/rockchip-iommu.c, exynos-iommu.c) uses around its table
+ * (drivers/iommu/rockchip-iommu.c, exynos-iommu.c, sun50i-iommu.c) uses around its table
  * code: platform devices and resources, clocks, runtime PM, IRQ requests,
  * device links, OF matching, MMIO accessors, polling helpers.  Written for
  * iommu-spec; no kernel source is copied here.
@@ -132,7 +132,9 @@ struct resource {
 	unsigned long flags;
 };
 
+struct fwnode_handle { int unused; };
 struct device_node {
+	struct fwnode_handle fwnode; /* tegra-smmu (6.1) hands it to iommu_fwspec_init */
 	const char *name;
 	const char *compatible;
 	struct platform_device *linuxpt_pdev; /* of_find_device_by_node */
@@ -415,6 +417,42 @@ static inline int report_iommu_fault(struct iommu_domain *domain, struct device 
 {
 	(void)domain; (void)dev; (void)iova; (void)flags;
 	linuxpt_unreachable("report_iommu_fault");
+}
+
+/* ---- what sun50i-iommu.c uses besides -------------------------------------------- */
+typedef unsigned long long uint64_t;
+#define MODULE_DESCRIPTION(s)
+#define MODULE_AUTHOR(s)
+#define MODULE_LICENSE(s)
+/* registered with the probe function, which the glue calls itself */
+#define builtin_platform_driver_probe(drv, probe)
+
+/* refcount_t: a plain counter (one thread); dec_and_test is true when it reaches 0 */
+typedef struct { int refs; } refcount_t;
+static inline void refcount_set(refcount_t *r, int n) { r->refs = n; }
+static inline unsigned int refcount_read(const refcount_t *r) { return (unsigned int)r->refs; }
+static inline void refcount_inc(refcount_t *r) { r->refs++; }
+static inline bool refcount_dec_and_test(refcount_t *r) { return --r->refs == 0; }
+
+/* reset lines: deasserted and asserted at once, like the clocks */
+struct reset_control { int unused; };
+static struct reset_control linuxpt_reset;
+static inline struct reset_control *devm_reset_control_get(struct device *dev, const char *id)
+{
+	(void)dev;
+	(void)id;
+	return &linuxpt_reset;
+}
+static inline int reset_control_deassert(struct reset_control *r) { (void)r; return 0; }
+static inline int reset_control_assert(struct reset_control *r) { (void)r; return 0; }
+
+/* the master's fwspec IDs: nothing reads them back */
+static inline int iommu_fwspec_add_ids(struct device *dev, const u32 *ids, int num)
+{
+	(void)dev;
+	(void)ids;
+	(void)num;
+	return 0;
 }
 
 #endif

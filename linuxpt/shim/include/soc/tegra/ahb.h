@@ -1,0 +1,2 @@
+/* linuxpt shim for <soc/tegra/ahb.h>: everything lives in linuxpt/kshim_tegra.h (our own code). */
+#include <linuxpt/kshim_tegra.h>
