@@ -36,6 +36,8 @@ WANTED = (
     "drivers/iommu/amd/*",  # io_pgtable.c, io_pgtable_v2.c, amd_iommu_types.h, amd_iommu.h (amd-v1/-v2)
     "drivers/iommu/rockchip-iommu.c",  # the rockchip format (its table lives in the driver)
     "drivers/iommu/exynos-iommu.c",    # the exynos format (likewise)
+    "drivers/iommu/intel/iommu.c",     # the vtd format: its page-table functions are extracted
+    "drivers/iommu/intel/iommu.h",     # (and the dma_pte inlines and macros)
 )
 #: Written into a fetched tree: the WANTED it was extracted with.  A cached tree whose
 #: manifest differs (or that has none: extracted before the manifest existed) is

@@ -15,6 +15,7 @@ FORMAT_PROFILES = {
     "amd-v2": ("amd-v2",),
     "rockchip": ("rockchip",),
     "exynos": ("exynos",),
+    "vtd": ("intel-vtd",),
 }
 #: The formats a run checks unless --kernel-format names others.
 DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "rockchip", "exynos")
@@ -23,7 +24,8 @@ DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "roc
 FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
                 "amd-v2": "drivers/iommu/amd/io_pgtable_v2.c",
                 "rockchip": "drivers/iommu/rockchip-iommu.c",
-                "exynos": "drivers/iommu/exynos-iommu.c"}
+                "exynos": "drivers/iommu/exynos-iommu.c",
+                "vtd": "drivers/iommu/intel/iommu.c"}
 R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 
 
@@ -45,6 +47,10 @@ def recorded_prot(fmt: str, prot: int) -> int:
     * rockchip (rk_mk_pte, the v1 table): read and write bits only;
     * exynos (LV1_PROT / LV2_PROT of SysMMU v3.3): READ and WRITE only, and a
       WRITE-only map is read-write.
+    * vtd (intel/iommu.c __domain_mapping, second level): DMA_PTE_READ /
+      DMA_PTE_WRITE only, and every PTE also gets DMA_FL_PTE_PRESENT, which is
+      bit 0 = DMA_PTE_READ: a WRITE-only map is read-write.  (A map with
+      neither READ nor WRITE is -EINVAL: nothing is recorded.)
     """
     if fmt == "lpae-s1":
         out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
@@ -61,6 +67,8 @@ def recorded_prot(fmt: str, prot: int) -> int:
         return prot & (R | W)
     if fmt == "exynos":  # SysMMU v3.3's LV2_PROT: WRITE implies READ|WRITE, READ alone read-only
         return (R | W) if prot & W else prot & R
+    if fmt == "vtd":  # attr |= DMA_FL_PTE_PRESENT (bit 0, DMA_PTE_READ) on every PTE
+        return R | (prot & W)
     raise ValueError(f"unknown io-pgtable format {fmt!r}")
 
 
@@ -75,7 +83,7 @@ def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
     from spec.kernels import era_of
     driver = {"lpae-s1": "arm-smmu-v3", "lpae-s2": "arm-smmu-v3-s2", "v7s": "mtk_iommu",
               "dart": "apple-dart", "amd-v1": "amd", "amd-v2": "amd-v2",
-              "rockchip": "rockchip", "exynos": "exynos"}.get(fmt)
+              "rockchip": "rockchip", "exynos": "exynos", "vtd": "intel"}.get(fmt)
     if driver is not None:
         era = era_of(f"{version[0]}.{version[1]}", driver)
         if fmt in ("amd-v1", "amd-v2") and era.variant is None:  # an older tree's AMD files

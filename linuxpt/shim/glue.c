@@ -10,6 +10,8 @@
  *   rockchip drivers/iommu/rockchip-iommu.c, whose table is the driver's own:
  *            in glue_rockchip.c (struct lpt_driver_format), dispatched from here
  *   exynos   drivers/iommu/exynos-iommu.c, likewise: in glue_exynos.c
+ *   vtd      drivers/iommu/intel/iommu.c's own second-level table: in glue_vtd.c,
+ *            over the page-table functions build.py extracts from the tree
  *
  * Compiled against linuxpt's kernel shim (see include/linuxpt/kshim.h), like
  * the io-pgtable files; harness.c talks to it through linuxpt.h.  This file is
@@ -221,6 +223,9 @@ extern const struct lpt_driver_format lpt_rockchip_format;
 #if LINUXPT_HAVE_EXYNOS
 extern const struct lpt_driver_format lpt_exynos_format;
 #endif
+#if LINUXPT_HAVE_VTD
+extern const struct lpt_driver_format lpt_vtd_format;
+#endif
 
 /* The driver format's entry points; NULL for an io-pgtable format or one not built. */
 static const struct lpt_driver_format *driver_format(int format)
@@ -233,10 +238,17 @@ static const struct lpt_driver_format *driver_format(int format)
 	if (format == LPT_EXYNOS)
 		return &lpt_exynos_format;
 #endif
+#if LINUXPT_HAVE_VTD
+	if (format == LPT_VTD)
+		return &lpt_vtd_format;
+#endif
 	return NULL;
 }
 
-static int is_driver_format(int format) { return format == LPT_ROCKCHIP || format == LPT_EXYNOS; }
+static int is_driver_format(int format)
+{
+	return format == LPT_ROCKCHIP || format == LPT_EXYNOS || format == LPT_VTD;
+}
 
 int lpt_format_built(int format)
 {
@@ -492,13 +504,17 @@ int lpt_iotlb_sync_map(unsigned long long iova, unsigned long long size)
 {
 	if (lpt_amd_have_domain())
 		return lpt_amd_iotlb_sync_map(iova, size);
-	if (drv || !dom.domain.ops->iotlb_sync_map) /* the driver formats: none (not offered) */
+	if (drv) /* rockchip, exynos: none (not offered); vtd: intel_iommu_iotlb_sync_map */
+		return drv->iotlb_sync_map ? drv->iotlb_sync_map(iova, size) : -1;
+	if (!dom.domain.ops->iotlb_sync_map)
 		return -1;
 	return dom.domain.ops->iotlb_sync_map(&dom.domain, iova, size);
 }
 
 int lpt_has_iotlb_sync_map(int format)
 {
+	if (is_driver_format(format))
+		return driver_format(format) && driver_format(format)->iotlb_sync_map != NULL;
 	return format == LPT_V7S || format == LPT_DART || is_amd(format);
 }
 

@@ -7,7 +7,7 @@
 #define LINUXPT_H
 
 enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2, LPT_AMD_V1 = 3, LPT_AMD_V2 = 4,
-		  LPT_LPAE_S2 = 5, LPT_ROCKCHIP = 6, LPT_EXYNOS = 7 };
+		  LPT_LPAE_S2 = 5, LPT_ROCKCHIP = 6, LPT_EXYNOS = 7, LPT_VTD = 8 };
 
 /* Was the harness built with the tree's drivers/iommu/amd (the amd-v1/amd-v2 formats)? */
 int lpt_have_amd(void);
@@ -49,6 +49,9 @@ struct lpt_hw {
 	 * enabled), and the driver's shared empty lv2 table (ZERO_LV2LINK points at it) */
 	unsigned long long exy_pt_base, exy_zero_lv2;
 	int exy_enabled;
+	/* vtd: the pgd and the levels (agaw_to_level) the device's context / PASID entry holds */
+	unsigned long long vtd_pgd;
+	int vtd_levels;
 };
 
 /* Before dump: the fields the hardware reads that change after domain_alloc (AMD's DTE). */
@@ -87,7 +90,7 @@ unsigned long long lpt_amd_iova_to_phys(unsigned long long iova);
 
 /*
  * A format whose page table lives in its IOMMU driver (rockchip: glue_rockchip.c,
- * exynos: glue_exynos.c),
+ * exynos: glue_exynos.c, vtd: glue_vtd.c),
  * compiled when the tree has the driver; glue.c dispatches to it.
  */
 struct lpt_driver_format {
@@ -104,6 +107,8 @@ struct lpt_driver_format {
 					  unsigned long long pgcount);
 	void (*iotlb_sync)(void);
 	unsigned long long (*iova_to_phys)(unsigned long long iova);
+	/* ops->iotlb_sync_map after a successful map; NULL where the driver has none */
+	int (*iotlb_sync_map)(unsigned long long iova, unsigned long long size);
 };
 
 #endif
