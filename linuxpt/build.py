@@ -80,6 +80,29 @@ DRIVER_SOURCES = {
     "tegra-smmu": "drivers/iommu/tegra-smmu.c",
 }
 
+#: Intel VT-d's own second-level table (format vtd): the tree's intel/iommu.c is far too big to
+#: compile whole; :func:`extract_vtd` cuts out of it and intel/iommu.h the page-table functions
+#: (:data:`VTD_SEEDS` and everything they use from the two files) into the build directory.
+VTD_FILES = [
+    "drivers/iommu/intel/iommu.h",
+    "drivers/iommu/intel/iommu.c",
+]
+#: What linuxpt's glue_vtd.c calls (the entry points of the domain ops it drives, the
+#: domain's setup and free, and the helpers its own attach code and dump use).
+VTD_SEEDS = [
+    "intel_iommu_map_pages", "intel_iommu_unmap_pages", "intel_iommu_tlb_sync",
+    "intel_iommu_iova_to_phys", "domain_exit", "md_domain_init", "domain_super_pgsize_bitmap",
+    "dma_pte_present", "dma_pte_addr", "agaw_to_width", "agaw_to_level", "width_to_agaw",
+    "DEFAULT_DOMAIN_ADDRESS_WIDTH", "DMA_PTE_READ", "DMA_PTE_WRITE", "DMA_PTE_LARGE_PAGE",
+    "VTD_PAGE_SHIFT",
+]
+#: Names glue_vtd.c declares itself (our own structures; the flush callees, which record
+#: the invalidations; the shim's own spellings of kernel macros), never extracted.
+VTD_OURS = {
+    "dmar_domain", "intel_iommu", "iommu_domain_info", "iommu_flush_iotlb_psi",
+    "cache_tag_flush_range", "pr_fmt", "dev_fmt",
+}
+
 #: What is extracted from include/linux/iommu.h, in the order it is searched.
 GATHER_STRUCT = "iommu_iotlb_gather"
 GATHER_FUNCTIONS = [
@@ -249,6 +272,207 @@ def extract_gather(iommu_h: str, needed_by: str = "", origin: str = "include/lin
     return "\n".join(parts) + "\n"
 
 
+def _blank_literals(code: str) -> str:
+    """``code`` (comments already blanked) with string and character literals blanked too."""
+    out, i, n = list(code), 0, len(code)
+    while i < n:
+        c = code[i]
+        if c in "\"'":
+            j = i + 1
+            while j < n and code[j] != c and code[j] != "\n":
+                j += 2 if code[j] == "\\" else 1
+            for k in range(i + 1, min(j, n)):
+                if out[k] != "\n":
+                    out[k] = " "
+            i = j + 1
+            continue
+        i += 1
+    return "".join(out)
+
+
+class _CFile:
+    """The top-level definitions of one C file, found by brace matching: macros, functions
+    with a body, struct definitions (the first of each name)."""
+
+    def __init__(self, origin: str, text: str):
+        self.origin, self.text = origin, text
+        self.code = _blank_literals(_strip_comments(text))
+        code = self.code
+        self.macros: dict[str, tuple[int, int]] = {}
+        self.functions: dict[str, tuple[int, int, int]] = {}  # start, brace, end
+        self.structs: dict[str, tuple[int, int]] = {}
+        for m in re.finditer(r"^[ \t]*#[ \t]*define[ \t]+(\w+)", code, re.M):
+            end = m.end()
+            while True:
+                nl = code.find("\n", end)
+                if nl < 0:
+                    end = len(code)
+                    break
+                if code[:nl].rstrip(" \t").endswith("\\"):
+                    end = nl + 1
+                    continue
+                end = nl
+                break
+            self.macros.setdefault(m.group(1), (m.start(), end))
+        # top level: brace depth 0, outside preprocessor lines
+        depth, i, n = 0, 0, len(code)
+        last_stop = 0  # just past the last top-level ';' / '}' / preprocessor line
+        line_start = True
+        while i < n:
+            c = code[i]
+            if line_start and code[i:i + 1].strip() == "" and c != "\n":
+                i += 1
+                continue
+            if line_start and c == "#":
+                end = i
+                while True:
+                    nl = code.find("\n", end)
+                    if nl < 0:
+                        end = n
+                        break
+                    if code[:nl].rstrip(" \t").endswith("\\"):
+                        end = nl + 1
+                        continue
+                    end = nl
+                    break
+                i = end
+                if depth == 0:
+                    last_stop = i
+                continue
+            line_start = c == "\n"
+            if c == "{":
+                if depth == 0:
+                    head = code[last_stop:i]
+                    fm = re.search(r"\b(\w+)\s*\((?:[^()]|\([^()]*\))*\)\s*$", head, re.S)
+                    sm = re.search(r"\bstruct\s+(\w+)\s*$", head)
+                    end = _skip_to_close(code, i)
+                    start = last_stop + (len(head) - len(head.lstrip()))
+                    if fm and "=" not in head:
+                        self.functions.setdefault(fm.group(1), (start, i, end))
+                    elif sm:
+                        semi = code.find(";", end)
+                        self.structs.setdefault(sm.group(1), (start, semi + 1))
+                    i = end
+                    semi_after = re.match(r"[^;{}]*;", code[i:])
+                    if semi_after and not fm:
+                        i += semi_after.end()
+                    last_stop = i
+                    continue
+                depth += 1
+            elif c == "}":
+                depth -= 1
+            elif c == ";" and depth == 0:
+                last_stop = i + 1
+            i += 1
+
+    def item(self, kind: str, name: str) -> tuple[int, str]:
+        if kind == "macro":
+            a, b = self.macros[name]
+            return a, self.code[a:b]
+        if kind == "struct":
+            a, b = self.structs[name]
+            return a, self.text[a:b]
+        a, _, b = self.functions[name]
+        return a, self.text[a:b]
+
+    def prototype(self, name: str) -> str | None:
+        """``static ... name(...);`` for a static non-inline function (it may be used before it
+        is defined in the extracted order); None for an inline or a non-static one."""
+        a, brace, _ = self.functions[name]
+        head = self.code[a:brace].strip()
+        if not re.match(r"static\b", head) or re.search(r"\binline\b", head):
+            return None
+        return " ".join(head.split()) + ";"
+
+
+_IDENT = re.compile(r"(->|\.)?\s*\b(struct\s+)?([A-Za-z_]\w*)")
+
+
+def extract_definitions(files: list[tuple[str, str]], seeds: list[str], ours: set[str],
+                        what: str) -> str:
+    """The definitions ``seeds`` name in ``files`` ((origin, text) pairs, in include order) and
+    everything they use from them, transitively, as C text.
+
+    Functions with a body, macros and struct definitions are found by brace matching (the
+    first definition of a name wins); identifiers after ``.`` / ``->`` (members) and names in
+    ``ours`` (what linuxpt declares itself) are not followed.  Items are emitted file by
+    file in file order, after prototypes of the static functions.  A seed found nowhere is a
+    KernelTreeError.
+    """
+    parsed = [_CFile(origin, text) for origin, text in files]
+
+    def find(kind: str, name: str):
+        for idx, f in enumerate(parsed):
+            table = f.structs if kind == "struct" else f.macros if kind == "macro" else f.functions
+            if name in table:
+                return idx
+        return None
+
+    chosen: dict[tuple[int, str, str], str] = {}
+    work: list[tuple[str, str]] = []
+    for name in seeds:
+        for kind in ("function", "macro"):
+            if find(kind, name) is not None:
+                work.append((kind, name))
+                break
+        else:
+            raise KernelTreeError(f"{what}: {name} not found in "
+                                  f"{', '.join(origin for origin, _ in files)} "
+                                  f"(linuxpt extracts it by brace matching)")
+    while work:
+        kind, name = work.pop()
+        idx = find(kind, name)
+        if idx is None or (idx, kind, name) in chosen:
+            continue
+        _, text = parsed[idx].item(kind, name)
+        chosen[(idx, kind, name)] = text
+        body = _blank_literals(_strip_comments(text))
+        for m in _IDENT.finditer(body):
+            member, is_struct, ident = m.groups()
+            if member or ident in ours:
+                continue
+            if is_struct:
+                if find("struct", ident) is not None:
+                    work.append(("struct", ident))
+                continue
+            for k in ("function", "macro"):
+                if ident != name and find(k, ident) is not None:
+                    work.append((k, ident))
+    protos = [parsed[idx].prototype(name) for (idx, kind, name) in chosen if kind == "function"]
+    parts = [f"/* extracted by linuxpt/build.py at build time from "
+             f"{', '.join(origin for origin, _ in files)} */", ""]
+    parts += [f"struct {name};" for (_, kind, name) in chosen if kind == "struct"]
+    parts += [p for p in protos if p] + [""]
+    for idx, f in enumerate(parsed):
+        items = sorted((f.item(kind, name)[0], kind, name, text)
+                       for (i, kind, name), text in chosen.items() if i == idx)
+        for at, kind, name, text in items:
+            # WARN_ON's __FILE__:__LINE__ name the tree's file and line
+            parts += [f"/* {f.origin}: {name} */", f'#line {f.text.count(chr(10), 0, at) + 1} "{f.origin}"',
+                      text, ""]
+    return "\n".join(parts) + "\n"
+
+
+def has_vtd(src: Path) -> bool:
+    """Does the tree have Intel VT-d's driver (format vtd: VTD_FILES)?"""
+    return all((src / f).is_file() for f in VTD_FILES)
+
+
+def extract_vtd(src: Path) -> str:
+    """gen/linuxpt/vtd_extracted.h: the tree's own iommu-pages.h (6.11+) by absolute path, then
+    :data:`VTD_SEEDS` and what they use from intel/iommu.h and intel/iommu.c."""
+    files = [(str(src / f), (src / f).read_text(errors="replace")) for f in VTD_FILES]
+    try:
+        body = extract_definitions(files, VTD_SEEDS, VTD_OURS, str(src / VTD_FILES[1]))
+    except ValueError as exc:
+        raise KernelTreeError(f"{src / VTD_FILES[1]}: cannot extract the VT-d page table: {exc}") from None
+    pages = src / "drivers/iommu/iommu-pages.h"
+    head = ["#ifndef LINUXPT_VTD_EXTRACTED_H", "#define LINUXPT_VTD_EXTRACTED_H"]
+    if pages.is_file() and "iommu-pages.h" in files[1][1]:
+        head.append(f'#include "{pages}"')
+    return "\n".join(head) + "\n" + body + "#endif\n"
+
+
 def mtk_single_page(src: Path) -> bool:
     """Does this tree's mtk_iommu map and unmap one page per call (``iop->map`` / ``iop->unmap``)?
 
@@ -324,7 +548,8 @@ def drivers(src: Path) -> dict[str, str]:
 
 def tree_files(src: Path) -> list[str]:
     return (KERNEL_SOURCES + KERNEL_HEADERS + [f for f in KERNEL_OPTIONAL if (src / f).is_file()]
-            + (AMD_SOURCES + AMD_HEADERS if has_amd(src) else []) + list(drivers(src).values()))
+            + (AMD_SOURCES + AMD_HEADERS if has_amd(src) else []) + list(drivers(src).values())
+            + (VTD_FILES if has_vtd(src) else []))
 
 
 def build_hash(src: Path, cc_version: str, replace: Mapping[str, str] | None = None) -> str:
@@ -424,6 +649,7 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
     (gen / "linuxpt").mkdir(parents=True)
     major, minor, sub, extra = version
     amd = has_amd(src)
+    vtd = has_vtd(src)
     built = drivers(src)
     users = "\n".join(replace[f] if f in replace else (src / f).read_text(errors="replace")
                       for f in KERNEL_SOURCES)
@@ -447,6 +673,7 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
         f"#define LINUXPT_KVER {(major << 16) | (minor << 8) | min(sub, 255)}\n"
         f"#define LINUXPT_MTK_SINGLE_PAGE {int(mtk_single_page(src))}\n"
         f"#define LINUXPT_HAVE_AMD {int(amd)}\n"
+        f"#define LINUXPT_HAVE_VTD {int(vtd)}\n"
         + "".join(f"#define LINUXPT_HAVE_{fmt.upper().replace('-', '_')} {int(fmt in built)}\n"
                   for fmt in DRIVER_SOURCES))
     for fmt, rel in built.items():
@@ -455,6 +682,8 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
         (gen / "linuxpt" / f"{fmt}_driver.h").write_text(
             f"/* generated by linuxpt/build.py: the tree's own {rel}, compiled whole */\n"
             f'#include "{src / rel}"\n')
+    if vtd:
+        (gen / "linuxpt" / "vtd_extracted.h").write_text(extract_vtd(src))
     config = amd_config(src) if amd else {"LINUXPT_AMD_PGTBL_CFG": 0, "LINUXPT_AMD_V1_ALLOCS_ROOT": 0}
     (gen / "linuxpt" / "amd_config.h").write_text(
         "/* generated by linuxpt/build.py from the tree's drivers/iommu/amd (see glue_amd.c) */\n"
@@ -480,6 +709,13 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
         _compile(cc, kernel_flags + ["-I", str(src / "drivers/iommu/amd"), "-c",
                                      str(SHIM_DIR / "glue_amd.c"), "-o", str(obj)],
                  "linuxpt/shim/glue_amd.c", work)
+        objects.append(obj)
+    if vtd:
+        obj = work / "glue_vtd.o"
+        # extracted functions: a kernel helper the shim lacks must not pass as an implicit call
+        _compile(cc, kernel_flags + ["-Werror=implicit-function-declaration", "-c",
+                                     str(SHIM_DIR / "glue_vtd.c"), "-o", str(obj)],
+                 f"linuxpt/shim/glue_vtd.c (with {VTD_FILES[1]})", work)
         objects.append(obj)
     for fmt, rel in built.items():
         # a whole driver: its iommu_ops initialisers mix versions' member types

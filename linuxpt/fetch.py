@@ -38,6 +38,8 @@ WANTED = (
     "drivers/iommu/exynos-iommu.c",    # the exynos format (likewise)
     "drivers/iommu/sun50i-iommu.c",    # the sun50i format (likewise)
     "drivers/iommu/tegra-smmu.c",      # the tegra-smmu format (likewise)
+    "drivers/iommu/intel/iommu.c",     # the vtd format: its page-table functions are extracted
+    "drivers/iommu/intel/iommu.h",     # (and the dma_pte inlines and macros)
 )
 #: Written into a fetched tree: the WANTED it was extracted with.  A cached tree whose
 #: manifest differs (or that has none: extracted before the manifest existed) is

@@ -17,6 +17,7 @@ FORMAT_PROFILES = {
     "exynos": ("exynos",),
     "sun50i": ("sun50i",),
     "tegra-smmu": ("tegra-smmu",),
+    "vtd": ("intel-vtd",),
 }
 #: The formats a run checks unless --kernel-format names others.
 DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "rockchip", "exynos",
@@ -28,7 +29,8 @@ FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
                 "rockchip": "drivers/iommu/rockchip-iommu.c",
                 "exynos": "drivers/iommu/exynos-iommu.c",
                 "sun50i": "drivers/iommu/sun50i-iommu.c",
-                "tegra-smmu": "drivers/iommu/tegra-smmu.c"}
+                "tegra-smmu": "drivers/iommu/tegra-smmu.c",
+                "vtd": "drivers/iommu/intel/iommu.c"}
 R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 
 
@@ -52,7 +54,11 @@ def recorded_prot(fmt: str, prot: int) -> int:
       WRITE-only map is read-write;
     * sun50i (sun50i_mk_pte: the ACI of READ|WRITE, READ, WRITE or none): read
       and write only, each on its own;
-    * tegra-smmu (__tegra_smmu_map: SMMU_PTE_READABLE / _WRITABLE): likewise.
+    * tegra-smmu (__tegra_smmu_map: SMMU_PTE_READABLE / _WRITABLE): likewise;
+    * vtd (intel/iommu.c __domain_mapping, second level): DMA_PTE_READ /
+      DMA_PTE_WRITE only, and every PTE also gets DMA_FL_PTE_PRESENT, which is
+      bit 0 = DMA_PTE_READ: a WRITE-only map is read-write.  (A map with
+      neither READ nor WRITE is -EINVAL: nothing is recorded.)
     """
     if fmt == "lpae-s1":
         out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
@@ -69,6 +75,8 @@ def recorded_prot(fmt: str, prot: int) -> int:
         return prot & (R | W)
     if fmt == "exynos":  # SysMMU v3.3's LV2_PROT: WRITE implies READ|WRITE, READ alone read-only
         return (R | W) if prot & W else prot & R
+    if fmt == "vtd":  # attr |= DMA_FL_PTE_PRESENT (bit 0, DMA_PTE_READ) on every PTE
+        return R | (prot & W)
     raise ValueError(f"unknown io-pgtable format {fmt!r}")
 
 
@@ -84,7 +92,7 @@ def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
     driver = {"lpae-s1": "arm-smmu-v3", "lpae-s2": "arm-smmu-v3-s2", "v7s": "mtk_iommu",
               "dart": "apple-dart", "amd-v1": "amd", "amd-v2": "amd-v2",
               "rockchip": "rockchip", "exynos": "exynos", "sun50i": "sun50i",
-              "tegra-smmu": "tegra-smmu"}.get(fmt)
+              "tegra-smmu": "tegra-smmu", "vtd": "intel"}.get(fmt)
     if driver is not None:
         era = era_of(f"{version[0]}.{version[1]}", driver)
         if fmt in ("amd-v1", "amd-v2") and era.variant is None:  # an older tree's AMD files

@@ -201,4 +201,4 @@ def test_tree_without_the_drivers(binary, trees, tmp_path):
     assert res.returncode == 0 and '"name":"linux-' in res.stdout
     res = subprocess.run([str(harness), "--format", "nope"], input="", capture_output=True,
                          text=True)
-    assert res.returncode == 2 and "amd-v1, amd-v2, rockchip, exynos, sun50i, tegra-smmu)" in res.stderr
+    assert res.returncode == 2 and "amd-v1, amd-v2, rockchip, exynos, sun50i, tegra-smmu, vtd)" in res.stderr

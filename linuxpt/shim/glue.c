@@ -12,6 +12,8 @@
  *   exynos   drivers/iommu/exynos-iommu.c, likewise: in glue_exynos.c
  *   sun50i   drivers/iommu/sun50i-iommu.c, likewise: in glue_sun50i.c
  *   tegra-smmu  drivers/iommu/tegra-smmu.c, likewise: in glue_tegra-smmu.c
+ *   vtd      drivers/iommu/intel/iommu.c's own second-level table: in glue_vtd.c,
+ *            over the page-table functions build.py extracts from the tree
  *
  * Compiled against linuxpt's kernel shim (see include/linuxpt/kshim.h), like
  * the io-pgtable files; harness.c talks to it through linuxpt.h.  This file is
@@ -230,6 +232,9 @@ extern const struct lpt_driver_format lpt_sun50i_format;
 #if LINUXPT_HAVE_TEGRA_SMMU
 extern const struct lpt_driver_format lpt_tegra_smmu_format;
 #endif
+#if LINUXPT_HAVE_VTD
+extern const struct lpt_driver_format lpt_vtd_format;
+#endif
 
 /* The driver format's entry points; NULL for an io-pgtable format or one not built. */
 static const struct lpt_driver_format *driver_format(int format)
@@ -250,13 +255,17 @@ static const struct lpt_driver_format *driver_format(int format)
 	if (format == LPT_TEGRA_SMMU)
 		return &lpt_tegra_smmu_format;
 #endif
+#if LINUXPT_HAVE_VTD
+	if (format == LPT_VTD)
+		return &lpt_vtd_format;
+#endif
 	return NULL;
 }
 
 static int is_driver_format(int format)
 {
 	return format == LPT_ROCKCHIP || format == LPT_EXYNOS || format == LPT_SUN50I ||
-	       format == LPT_TEGRA_SMMU;
+	       format == LPT_TEGRA_SMMU || format == LPT_VTD;
 }
 
 int lpt_format_built(int format)
@@ -513,7 +522,7 @@ int lpt_iotlb_sync_map(unsigned long long iova, unsigned long long size)
 {
 	if (lpt_amd_have_domain())
 		return lpt_amd_iotlb_sync_map(iova, size);
-	if (drv) /* a driver format's own, where it has one (sun50i); else not offered */
+	if (drv) /* a driver format's own, where it has one (sun50i; vtd: intel_iommu_iotlb_sync_map) */
 		return drv->iotlb_sync_map ? drv->iotlb_sync_map(iova, size) : -1;
 	if (!dom.domain.ops->iotlb_sync_map)
 		return -1;

@@ -3,7 +3,7 @@
  * io-pgtable code, as a DRIVER-ONLY implementation (no "map": the tester runs
  * its model of Linux's core over map_pages / unmap_pages).
  *
- *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu
+ *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd
  *
  * The page-table code is the tree's, compiled unmodified (linuxpt/build.py);
  * glue.c configures and flushes it as arm-smmu-v3 / mtk_iommu / apple-dart
@@ -35,6 +35,9 @@
  *            READ, WR WRITE, NONE 0 (prot 0 is a valid PTE); nothing else.
  *   tegra-smmu  READ from PTE bit 31, WRITE from bit 30, each on its own
  *            (prot 0 is a valid PTE with only NS); nothing else.
+ *   vtd      READ from the second-level PTE's bit 0, WRITE from bit 1 (each on
+ *            its own; a map with neither is refused).  SNP (bit 11, IOMMU_CACHE
+ *            only with force snooping) is never set by these domains.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -849,6 +852,58 @@ static void dump_tegra(struct dumpctx *c)
 	}
 }
 
+/* ---- Intel VT-d second-level tables (dma_pte, before generic_pt) --------- */
+
+/*
+ * From the pgd and the level count the device's context (legacy mode) or
+ * PASID (scalable mode) entry holds: 512 64-bit entries per table; an entry
+ * is present when READ (bit 0) or WRITE (bit 1) is set; at level 1 it maps a
+ * 4K page, at levels 2 and 3 a 2M / 1G page when PS (bit 7, DMA_PTE_LARGE_PAGE)
+ * is set, else it points at the next table; PS at level 4 and up is a
+ * problem.  Output and table addresses are bits 51:12 (the HAW at most 52);
+ * bits 62:52 set in a present entry are reported as a problem (reserved in
+ * the second-level format), and the address is reported without them.
+ */
+#define VTD_ADDR_MASK 0x000ffffffffff000ull
+
+static void vtd_walk(struct dumpctx *c, uint64_t pa, int level, uint64_t base)
+{
+	const uint64_t *t = table_at(c, pa, 4096, base);
+	unsigned shift = 12 + 9 * (unsigned)(level - 1);
+
+	if (!t)
+		return;
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t d = t[i], span = 1ull << shift, iova = base + ((uint64_t)i << shift);
+
+		if (!(d & 3))
+			continue;
+		if (d & 0x7ff0000000000000ull)
+			problem(c, "entry at iova 0x%llx has address bits above 51 set (0x%llx)", iova, d);
+		if (level > 1 && !(d & (1ull << 7))) {
+			add_table(c, iova, span);
+			vtd_walk(c, d & VTD_ADDR_MASK, level - 1, iova);
+			continue;
+		}
+		if (level > 3) {
+			problem(c, "entry at iova 0x%llx has PS set at level 4 or above (0x%llx)", iova, d);
+			continue;
+		}
+		add_leaf(&c->leaves, stdout, iova, d & VTD_ADDR_MASK & ~(span - 1), span,
+			 ((d & 1) ? IOMMU_READ : 0) | ((d & 2) ? IOMMU_WRITE : 0));
+	}
+}
+
+static void dump_vtd(struct dumpctx *c)
+{
+	if (!hw.vtd_pgd) {
+		problem(c, "the domain has no pgd (levels %llu): no translation",
+			(unsigned long long)hw.vtd_levels, 0);
+		return;
+	}
+	vtd_walk(c, hw.vtd_pgd, hw.vtd_levels, 0);
+}
+
 static void dump(void)
 {
 	struct dumpctx c = { .leaves = { .first = 1 }, .unreachable = { .first = 1 }, .tables_first = 1 };
@@ -872,6 +927,8 @@ static void dump(void)
 		dump_sun50i(&c);
 	else if (format == LPT_TEGRA_SMMU)
 		dump_tegra(&c);
+	else if (format == LPT_VTD)
+		dump_vtd(&c);
 	else
 		dump_dart(&c);
 	emit_run(&c.leaves, stdout);
@@ -893,9 +950,9 @@ static void dump(void)
 
 /* indexed by enum lpt_format */
 static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2", "lpae-s2", "rockchip",
-				 "exynos", "sun50i", "tegra-smmu" };
-#define NFORMATS 10
-#define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos, sun50i, tegra-smmu"
+				 "exynos", "sun50i", "tegra-smmu", "vtd" };
+#define NFORMATS 11
+#define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos, sun50i, tegra-smmu, vtd"
 
 /* The driver files the driver formats compile (build.py: DRIVER_SOURCES). */
 static const char *format_file(int f)
@@ -908,6 +965,8 @@ static const char *format_file(int f)
 		return "drivers/iommu/sun50i-iommu.c";
 	if (f == LPT_TEGRA_SMMU)
 		return "drivers/iommu/tegra-smmu.c";
+	if (f == LPT_VTD)
+		return "drivers/iommu/intel/iommu.c";
 	return f == LPT_ROCKCHIP ? "drivers/iommu/rockchip-iommu.c" : "?";
 }
 
@@ -934,6 +993,8 @@ static unsigned prot_mask(void)
 		return 0; /* READ always; WRITE alone maps READ|WRITE; nothing else encoded */
 	if (format == LPT_EXYNOS)
 		return IOMMU_READ; /* READ and no access survive; WRITE alone maps READ|WRITE */
+	if (format == LPT_VTD)
+		return IOMMU_WRITE; /* every PTE has bit 0 (READ): WRITE alone maps READ|WRITE */
 	return IOMMU_READ | IOMMU_WRITE; /* dart, amd-v1, rockchip, sun50i, tegra-smmu */
 }
 
@@ -988,12 +1049,13 @@ static void serve(const struct jval *req)
 		int ret = lpt_domain_alloc(format, b, (unsigned)ias, (unsigned)oas, &hw);
 		if (!ret && (format == LPT_AMD_V1 || format == LPT_AMD_V2 || format == LPT_ROCKCHIP ||
 			     format == LPT_EXYNOS || format == LPT_SUN50I ||
-			     format == LPT_TEGRA_SMMU)) {
+			     format == LPT_TEGRA_SMMU || format == LPT_VTD)) {
 			/*
-			 * The AMD, rockchip, exynos and sun50i formats take no page
-			 * sizes from the caller: the domain's are AMD_IOMMU_PGSIZES(_V2),
-			 * RK_IOMMU_PGSIZE_BITMAP, exynos_iommu_ops' 1M|64K|4K, or
-			 * sun50i_iommu_ops' and tegra_smmu_ops' 4K.
+			 * The AMD, rockchip, exynos, sun50i, tegra-smmu and vtd
+			 * formats take no page sizes from the caller: the domain's
+			 * are AMD_IOMMU_PGSIZES(_V2), RK_IOMMU_PGSIZE_BITMAP,
+			 * exynos_iommu_ops' 1M|64K|4K, sun50i_iommu_ops' and
+			 * tegra_smmu_ops' 4K, or VT-d's 4K|2M|1G.
 			 * The reply offers those of them that were asked for (none:
 			 * -EINVAL).
 			 */
@@ -1084,7 +1146,7 @@ bad_field:
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu "
+	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd "
 		"[--semantics NAME]\n"
 		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's page-table code.\n",
 		argv0, lpt_kernel_version());

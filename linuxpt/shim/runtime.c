@@ -43,6 +43,8 @@ static uint64_t reg_cap, reg_count;
 long linuxpt_live_tables;
 long linuxpt_warnings;
 static long fail_countdown = -1;
+/* linuxpt_table_avoid: table blocks never start at a multiple of this (0: no rule) */
+static unsigned long avoid_align;
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void die(const char *fmt, ...)
@@ -129,17 +131,27 @@ void *linuxpt_table_alloc(unsigned long size, unsigned long align, int zero, int
 	shift = size_class(size > align ? size : align);
 	if (shift > MAX_SHIFT)
 		die("harness: table allocation of %lu bytes is beyond the arena's blocks", size);
-	p = free_list[shift - MIN_SHIFT];
-	if (p) {
-		free_list[shift - MIN_SHIFT] = *(void **)p;
-	} else {
-		uint64_t bs = 1ull << shift, at = (arena_used + bs - 1) & ~(bs - 1);
-		if (at + bs > ARENA_SIZE)
-			die("harness: the page-table arena (%llu MiB) is full", ARENA_SIZE >> 20);
-		p = arena + at;
-		arena_used = at + bs;
+	struct block *b;
+	for (;;) {
+		p = free_list[shift - MIN_SHIFT];
+		if (p) {
+			free_list[shift - MIN_SHIFT] = *(void **)p;
+		} else {
+			uint64_t bs = 1ull << shift, at = (arena_used + bs - 1) & ~(bs - 1);
+			if (at + bs > ARENA_SIZE)
+				die("harness: the page-table arena (%llu MiB) is full", ARENA_SIZE >> 20);
+			p = arena + at;
+			arena_used = at + bs;
+		}
+		if (!avoid_align || (uintptr_t)p % avoid_align)
+			break;
+		/* a block at an avoided address: set aside for good, not counted, never handed out */
+		b = reg_find((uintptr_t)p, 1);
+		if (b->state == B_EMPTY)
+			reg_count++;
+		*b = (struct block){ (uintptr_t)p, (uint32_t)size, B_KEPT, (uint8_t)kind };
 	}
-	struct block *b = reg_find((uintptr_t)p, 1);
+	b = reg_find((uintptr_t)p, 1);
 	if (b->state == B_EMPTY)
 		reg_count++;
 	*b = (struct block){ (uintptr_t)p, (uint32_t)size, B_LIVE, (uint8_t)kind };
@@ -179,6 +191,15 @@ void linuxpt_table_keep(void *p)
 		die("harness: keep of table at %p, which is not live", p);
 	b->state = B_KEPT;
 	linuxpt_live_tables--;
+}
+
+void linuxpt_table_avoid(unsigned long align) { avoid_align = align; }
+
+int linuxpt_table_is_live(const void *p)
+{
+	struct block *b = reg_find((uintptr_t)p, 0);
+
+	return b && b->state == B_LIVE;
 }
 
 int linuxpt_in_arena(uint64_t phys, uint64_t len)

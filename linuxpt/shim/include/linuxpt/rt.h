@@ -22,6 +22,15 @@ void linuxpt_table_free(void *p, unsigned long size, int kind);
  * domain_free reports.  Freeing it later aborts.
  */
 void linuxpt_table_keep(void *p);
+/*
+ * From now on no table block starts at a multiple of align (vtd: 2M, so that
+ * a 2M or 1G page's output address is never a table's, and the glue's check
+ * of a walk into a leaf's output address cannot be fooled).  Blocks skipped
+ * are set aside for good: not counted, never handed out, no fail_alloc step.
+ */
+void linuxpt_table_avoid(unsigned long align);
+/* Is p the start of a live table allocation?  (vtd's checked phys_to_virt) */
+int linuxpt_table_is_live(const void *p);
 
 /* Bookkeeping memory (kmalloc): from the C library, not counted. */
 void *linuxpt_malloc(unsigned long size, int zero);

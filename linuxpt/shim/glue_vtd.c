@@ -1,0 +1,547 @@
+/*
+ * linuxpt driver glue for the vtd format: Intel VT-d's own second-level page
+ * table (struct dma_pte, drivers/iommu/intel/iommu.c before generic_pt).
+ *
+ * The tree's intel/iommu.c is far too big to compile in userspace (ACPI
+ * DMAR parsing, the root/context tables, queued invalidation, PCI, SVA ...).
+ * linuxpt/build.py therefore extracts from it and from intel/iommu.h, by brace
+ * matching at build time, the page-table code this file drives -- the domain
+ * ops intel_iommu_map_pages, intel_iommu_unmap_pages, intel_iommu_tlb_sync,
+ * intel_iommu_iova_to_phys, the domain's md_domain_init and domain_exit, and
+ * everything they use from the two files (__domain_mapping, pfn_to_dma_pte,
+ * switch_to_super_page, hardware_largepage_caps, dma_pte_clear_range,
+ * dma_pte_free_level/_pagetable, dma_pte_clear_level,
+ * dma_pte_list_pagetables, domain_unmap, domain_pfn_supported, the agaw and
+ * level helpers, the dma_pte_* inlines, the VTD_* / DMA_PTE_* macros) --
+ * into gen/linuxpt/vtd_extracted.h of the build directory, and they are
+ * compiled verbatim.  What they need from the rest of the driver is declared
+ * here, as our own code:
+ *
+ *   struct dmar_domain, struct intel_iommu, struct iommu_domain_info:
+ *       our own declarations with the members the extracted functions touch
+ *       (6.1's and 6.12's side by side: 6.1 keeps first-level use in
+ *       domain->flags, 6.12 in domain->use_first_level);
+ *   the flush callees: 6.1's iommu_flush_iotlb_psi (switch_to_super_page,
+ *       intel_iommu_tlb_sync) and 6.12's cache_tag_flush_range, which record
+ *       the IOTLB invalidation the hardware is asked for;
+ *   a memmap: the shim's struct page is the page itself (its lru in the
+ *       page's first bytes), but dma_pte_list_pagetables puts a table on the
+ *       freelist *before* it reads the table's entries, so here every table
+ *       page has a struct page of its own, kept aside (page_address,
+ *       virt_to_page, pfn_to_page, page_to_pfn, alloc_pages_node,
+ *       __free_pages, put_page and put_pages_list are ours for this file).
+ *
+ * The IOMMU: one VT-d unit, legacy or scalable mode alike for a second-level
+ * domain, with a capability register of our choosing (below): 4-level tables
+ * (SAGAW 48-bit, MGAW 48), second-level 2M and 1G pages (SLLPS), page-selective
+ * invalidation with MAMV 18, no caching mode, no RWBF, coherent page walks
+ * (ECAP.C).  One PCI device without ATS is attached.
+ *
+ * The domain, as the tree's core and driver make an UNMANAGED one:
+ *   domain_alloc  intel_iommu_domain_alloc(IOMMU_DOMAIN_UNMANAGED): alloc_domain
+ *                 (second level: first_level_by_default() is false for an
+ *                 UNMANAGED domain unless the IOMMU has first-level tables
+ *                 only), md_domain_init(DEFAULT_DOMAIN_ADDRESS_WIDTH) (the
+ *                 tree's, extracted: agaw for 57 bits, the pgd page); the
+ *                 core's type, ops, pgsize_bitmap (intel_iommu_ops: SZ_4K);
+ *                 then attach: prepare_domain_attach_device (gaw = the
+ *                 IOMMU's 48 bits, extra top levels knocked out: agaw 2, four
+ *                 levels) and domain_attach_iommu -> domain_update_iommu_cap
+ *                 (iommu_coherency, iommu_superpage = fls(SLLPS) = 2,
+ *                 pgsize_bitmap |= domain_super_pgsize_bitmap(): 4K|2M|1G).
+ *                 The context (legacy) or PASID (scalable) entry of the
+ *                 device then holds the pgd and the agaw: what dump walks.
+ *                 A non-present entry becoming present needs no invalidation
+ *                 without caching mode: nothing is reported.
+ *   map_pages     intel_iommu_map_pages
+ *   unmap_pages   intel_iommu_unmap_pages, with the core's gather (tables
+ *                 unlinked go on gather->freelist, freed at the sync)
+ *   iotlb_sync    the tree's iommu_iotlb_sync -> intel_iommu_tlb_sync
+ *   iotlb_sync_map  intel_iommu_iotlb_sync_map: 6.12 flushes only with
+ *                 caching mode or RWBF (domain->iotlb_sync_map), 6.1's
+ *                 __mapping_notify_one flushes the write buffer (RWBF only)
+ *                 without caching mode: nothing is reported.
+ *   iova_to_phys  intel_iommu_iova_to_phys
+ *   domain_free   the device leaves the domain first (6.12: the core attaches
+ *                 the blocking/identity domain, device_block_translation;
+ *                 6.1: intel_iommu_detach_device): domain_context_clear_one
+ *                 or the PASID tear-down invalidates the domain's whole
+ *                 IOTLB (DMA_TLB_DSI_FLUSH): ["all"].  Then
+ *                 intel_iommu_domain_free -> domain_exit (the tree's, extracted):
+ *                 domain_unmap of the whole space and the freelist put.
+ *
+ * This file is our own code: it names the driver functions it follows, it
+ * copies none.
+ */
+#include <linux/iommu.h>
+#include <linuxpt/version.h> /* generated by build.py */
+
+#include "linuxpt.h"
+
+/* ------------------------------------------------------------------------ */
+/* Kernel helpers the extracted code uses that the shim does not offer       */
+/* ------------------------------------------------------------------------ */
+
+typedef u64 uint64_t; /* <linux/types.h> */
+
+#ifndef IS_ALIGNED
+#define IS_ALIGNED(x, a) (((x) & ((typeof(x))(a) - 1)) == 0)
+#endif
+#define round_down(x, y) ((x) & ~((typeof(x))((y) - 1)))
+#define ALIGN_DOWN(x, a) round_down(x, a)
+#define ALIGN(x, a) (((x) + ((typeof(x))(a) - 1)) & ~((typeof(x))(a) - 1))
+#define PAGE_ALIGN(addr) (((addr) + PAGE_SIZE - 1) & PAGE_MASK)
+#define BIT_MASK(nr) (1UL << ((nr) % BITS_PER_LONG))
+static inline unsigned long __roundup_pow_of_two(unsigned long n)
+{
+	return n <= 1 ? 1 : 1UL << fls64(n - 1);
+}
+/* try_cmpxchg64(_local): true when *p held *old (and now holds new); else *old gets *p */
+#define try_cmpxchg64(p, old, new) \
+	__atomic_compare_exchange_n((p), (old), (new), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)
+#define try_cmpxchg64_local(p, old, new) try_cmpxchg64(p, old, new)
+#define cmpxchg64_local(p, o, n) linuxpt_cmpxchg(p, o, n)
+#define pr_crit(fmt, ...) linuxpt_printk(pr_fmt(fmt), ##__VA_ARGS__)
+#define pr_err_ratelimited(fmt, ...) linuxpt_printk(pr_fmt(fmt), ##__VA_ARGS__)
+/* kernel/dma/debug.c: nothing to dump without CONFIG_DMA_API_DEBUG */
+static inline void debug_dma_dump_mappings(struct device *dev) { (void)dev; }
+/*
+ * arch/x86 clflush_cache_range: write CPU cache lines back to memory.
+ * domain_flush_cache calls it while the domain is not known coherent (the
+ * pgd in md_domain_init, before attach sets iommu_coherency from ECAP.C).
+ * Nothing to do in one process.
+ */
+static inline void clflush_cache_range(void *addr, unsigned int size)
+{
+	(void)addr;
+	(void)size;
+}
+
+/* An xarray of the domain's IOMMUs (domain->iommu_array): one slot, one IOMMU. */
+struct xarray { void *slot[1]; };
+#define xa_init(xa) do { (xa)->slot[0] = NULL; } while (0)
+#define xa_for_each(xa, index, entry) \
+	for ((index) = 0; (index) < 1; (index)++) \
+		if (((entry) = (xa)->slot[index]) != NULL)
+
+/* ------------------------------------------------------------------------ */
+/* struct page kept aside from the page                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One descriptor per table page ever handed out, found by address (open
+ * addressing; the arena holds at most 2^18 pages of 4K).
+ */
+struct lpt_vtd_page {
+	struct page page;
+	unsigned long addr;
+};
+#define LPT_VTD_MEMMAP (1u << 19)
+static struct lpt_vtd_page lpt_vtd_memmap[LPT_VTD_MEMMAP];
+
+static struct page *lpt_vtd_virt_to_page(const void *v)
+{
+	unsigned long addr = (unsigned long)v & PAGE_MASK;
+	unsigned i = (unsigned)((addr >> PAGE_SHIFT) * 0x9e3779b1u) & (LPT_VTD_MEMMAP - 1);
+
+	if (!addr)
+		return NULL;
+	for (;; i = (i + 1) & (LPT_VTD_MEMMAP - 1)) {
+		if (lpt_vtd_memmap[i].addr == addr)
+			return &lpt_vtd_memmap[i].page;
+		if (!lpt_vtd_memmap[i].addr) {
+			lpt_vtd_memmap[i].addr = addr;
+			INIT_LIST_HEAD(&lpt_vtd_memmap[i].page.lru);
+			return &lpt_vtd_memmap[i].page;
+		}
+	}
+}
+
+static void *lpt_vtd_page_address(const struct page *p)
+{
+	return p ? (void *)container_of(p, struct lpt_vtd_page, page)->addr : NULL;
+}
+
+static struct page *lpt_vtd_alloc_pages_node(int nid, gfp_t gfp, unsigned int order)
+{
+	struct page *p = alloc_pages_node(nid, gfp, order); /* the shim's: the address */
+
+	return p ? lpt_vtd_virt_to_page(p) : NULL;
+}
+
+static void lpt_vtd_free_pages(struct page *p, unsigned int order)
+{
+	if (p)
+		free_pages((unsigned long)lpt_vtd_page_address(p), order);
+}
+
+static void lpt_vtd_put_page(struct page *p) { lpt_vtd_free_pages(p, 0); }
+
+/* mm/swap.c put_pages_list: put every page on the list */
+static void lpt_vtd_put_pages_list(struct list_head *pages)
+{
+	while (!list_empty(pages)) {
+		struct page *p = list_entry(pages->next, struct page, lru);
+
+		list_del(&p->lru);
+		lpt_vtd_put_page(p);
+	}
+	INIT_LIST_HEAD(pages);
+}
+
+/*
+ * phys_to_virt of a table address the driver read from an entry: the shim's
+ * identity, checked.  The tree's walks follow a superpage's output address
+ * as if it were a table in two places -- pfn_to_dma_pte asked for a level
+ * below a live 2M/1G page (a 4K map inside it), and dma_pte_clear_level
+ * recursing into a superpage the range covers only in part (an unmap
+ * starting inside one) -- and then read and write the mapped memory.  That
+ * memory is not the harness's: stop with one line naming it.
+ */
+static void *lpt_vtd_phys_to_virt(phys_addr_t pa)
+{
+	/* tables never sit at 2M-aligned addresses (linuxpt_table_avoid), superpages always do */
+	if (!linuxpt_table_is_live((void *)(unsigned long)pa)) {
+		linuxpt_printk("harness: vtd: the driver walks 0x%llx as a page table, but it is no "
+			       "table (a leaf's output address: in the kernel the walk reads and "
+			       "writes the mapped memory)\n", (unsigned long long)pa);
+		linuxpt_bug(__FILE__, __LINE__, "walk into a leaf's output address");
+	}
+	return (void *)(unsigned long)pa;
+}
+
+#undef pfn_to_page
+#undef page_to_pfn
+#define phys_to_virt(pa) lpt_vtd_phys_to_virt(pa)
+#define page_address(p) lpt_vtd_page_address(p)
+#define virt_to_page(v) lpt_vtd_virt_to_page(v)
+#define pfn_to_page(pfn) lpt_vtd_virt_to_page((void *)((unsigned long)(pfn) << PAGE_SHIFT))
+#define page_to_pfn(p) ((unsigned long)lpt_vtd_page_address(p) >> PAGE_SHIFT)
+#define alloc_pages_node(nid, gfp, order) lpt_vtd_alloc_pages_node(nid, gfp, order)
+#define alloc_pages(gfp, order) lpt_vtd_alloc_pages_node(NUMA_NO_NODE, gfp, order)
+#define __free_pages(p, order) lpt_vtd_free_pages(p, order)
+#define put_page(p) lpt_vtd_put_page(p)
+#define put_pages_list(l) lpt_vtd_put_pages_list(l)
+
+/* ------------------------------------------------------------------------ */
+/* Our declarations of the driver's structures                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The capability registers of the one IOMMU (VT-d spec, 11.4.2/11.4.3):
+ * CAP.SAGAW bit 2 (4-level, 48-bit), CAP.MGAW 47 (48 bits), CAP.SLLPS 0b0011
+ * (2M and 1G second-level pages), CAP.PSI, CAP.MAMV 18, CAP.CM 0, CAP.RWBF 0;
+ * ECAP.C (page walks snoop the CPU caches: no clflush).
+ */
+#define LPT_VTD_SAGAW_4LEVEL (1ULL << (8 + 2))
+#define LPT_VTD_MGAW(w) ((unsigned long long)((w) - 1) << 16)
+#define LPT_VTD_SLLPS(v) ((unsigned long long)(v) << 34)
+#define LPT_VTD_PSI (1ULL << 39)
+#define LPT_VTD_MAMV(v) ((unsigned long long)(v) << 48)
+#define LPT_VTD_MAMV_VAL 18
+#define LPT_VTD_ECAP_C 1ULL
+
+struct intel_iommu {
+	u64 cap, ecap;
+	int agaw;    /* iommu_calculate_agaw: the largest SAGAW level at most 57 bits: 2 */
+	int seq_id;
+};
+
+struct iommu_domain_info {
+	struct intel_iommu *iommu;
+	unsigned int refcnt;
+	u16 did;
+};
+
+struct qi_batch;
+
+struct dmar_domain {
+	int nid;
+	struct xarray iommu_array;
+	u8 iommu_coherency : 1;
+	u8 force_snooping : 1;
+	u8 set_pte_snp : 1;
+	u8 use_first_level : 1;  /* 6.12 */
+	u8 dirty_tracking : 1;
+	u8 nested_parent : 1;
+	u8 has_mappings : 1;
+	u8 iotlb_sync_map : 1;
+	int flags;               /* 6.1: DOMAIN_FLAG_USE_FIRST_LEVEL */
+	bool has_iotlb_device;
+	spinlock_t lock, cache_lock;
+	struct list_head devices, dev_pasids, cache_tags;
+	struct qi_batch *qi_batch;
+	int iommu_superpage;
+	struct dma_pte *pgd;
+	int gaw, agaw;
+	u64 max_addr;
+	struct iommu_domain domain;
+};
+
+/* The flush callees, recorded (below). */
+static void iommu_flush_iotlb_psi(struct intel_iommu *iommu, struct dmar_domain *domain,
+				  unsigned long pfn, unsigned int pages, int ih, int map);
+void cache_tag_flush_range(struct dmar_domain *domain, unsigned long start, unsigned long end,
+			   int ih);
+
+#include <linuxpt/vtd_extracted.h> /* generated: the tree's functions, verbatim */
+
+/* ------------------------------------------------------------------------ */
+/* IOTLB invalidations                                                       */
+/* ------------------------------------------------------------------------ */
+
+static struct intel_iommu lpt_vtd_iommu;
+static struct iommu_domain_info lpt_vtd_info;
+
+/*
+ * A page-selective IOTLB invalidation (DMA_TLB_PSI_FLUSH) of 2^mask pages at
+ * pfn: the hardware ignores the low 12 + mask bits of the address, so it
+ * drops every translation in the naturally aligned 4K << mask block holding
+ * pfn.  With a mask above CAP.MAMV (or without CAP.PSI) the driver asks for a
+ * domain-selective one (DMA_TLB_DSI_FLUSH): ["all"].
+ */
+static void lpt_vtd_psi(u64 pfn, unsigned long mask)
+{
+	u64 size;
+
+	if (!(lpt_vtd_iommu.cap & LPT_VTD_PSI) || mask > LPT_VTD_MAMV_VAL) {
+		linuxpt_tlb_all();
+		return;
+	}
+	size = (u64)VTD_PAGE_SIZE << mask;
+	linuxpt_tlb_range((pfn << VTD_PAGE_SHIFT) & ~(size - 1), size);
+}
+
+/*
+ * The mask both trees compute for pages at pfn (6.1 iommu_flush_iotlb_psi,
+ * 6.12 calculate_psi_aligned_address): the order of the pages rounded up to
+ * a power of two; when pfn is not aligned to it, the lowest bit at or above
+ * that order where pfn and the last pfn agree (none: `none_mask`).
+ */
+static unsigned long lpt_vtd_mask(unsigned long pfn, unsigned long pages, unsigned long none_mask)
+{
+	unsigned long aligned = __roundup_pow_of_two(pages), mask = ilog2(aligned);
+
+	if (pfn & (aligned - 1)) {
+		unsigned long last = pfn + pages - 1, same = ~(pfn ^ last) & ~(aligned - 1);
+
+		mask = same ? __ffs(same) : none_mask;
+	}
+	return mask;
+}
+
+/*
+ * 6.1 iommu_flush_iotlb_psi, second level: BUG_ON(pages == 0); a PSI of the
+ * mask above, or a DSI when it exceeds CAP.MAMV; then the device IOTLBs
+ * (none: no ATS).  Caching mode is off, so `map` changes nothing.
+ */
+static void iommu_flush_iotlb_psi(struct intel_iommu *iommu, struct dmar_domain *domain,
+				  unsigned long pfn, unsigned int pages, int ih, int map)
+{
+	(void)iommu;
+	(void)domain;
+	(void)ih;
+	(void)map;
+	BUG_ON(pages == 0);
+	lpt_vtd_psi(pfn, lpt_vtd_mask(pfn, pages, BITS_PER_LONG));
+}
+
+/*
+ * 6.12 cache_tag_flush_range (drivers/iommu/intel/cache.c) for the domain's
+ * one IOTLB cache tag (cache_tag_assign_domain at attach; no device TLB tag
+ * without ATS): calculate_psi_aligned_address(start, end) -- pages =
+ * aligned_nrpages(start, end - start + 1), the mask above (none:
+ * MAX_AGAW_PFN_WIDTH) -- then cache_tag_flush_iotlb: a PSI, or a DSI when the
+ * mask exceeds CAP.MAMV.
+ */
+void cache_tag_flush_range(struct dmar_domain *domain, unsigned long start, unsigned long end,
+			   int ih)
+{
+	unsigned long pages = aligned_nrpages(start, end - start + 1);
+
+	(void)domain;
+	(void)ih;
+	lpt_vtd_psi(start >> PAGE_SHIFT, lpt_vtd_mask(start >> PAGE_SHIFT, pages, MAX_AGAW_PFN_WIDTH));
+}
+
+/* ------------------------------------------------------------------------ */
+/* The domain                                                                */
+/* ------------------------------------------------------------------------ */
+
+static struct dmar_domain *vdom;
+static struct iommu_iotlb_gather vgather;
+
+/*
+ * intel_iommu_iotlb_sync_map: 6.12 cache_tag_flush_range_np only when
+ * domain->iotlb_sync_map (caching mode or RWBF); 6.1 __mapping_notify_one:
+ * iommu_flush_write_buffer (RWBF only) without caching mode.  Nothing here.
+ */
+static int lpt_vtd_iotlb_sync_map(struct iommu_domain *domain, unsigned long iova, size_t size)
+{
+	(void)domain;
+	(void)iova;
+	(void)size;
+	return 0;
+}
+
+static const struct iommu_domain_ops lpt_vtd_domain_ops = {
+	.map_pages = intel_iommu_map_pages,
+	.unmap_pages = intel_iommu_unmap_pages,
+	.iotlb_sync_map = lpt_vtd_iotlb_sync_map,
+	.iotlb_sync = intel_iommu_tlb_sync,
+	.iova_to_phys = intel_iommu_iova_to_phys,
+};
+
+static int vtd_have_domain(void) { return vdom != NULL; }
+
+/* The context / PASID entry: the pgd and the number of levels (agaw_to_level). */
+static void vtd_refresh(struct lpt_hw *hw)
+{
+	hw->vtd_pgd = vdom && vdom->pgd ? (unsigned long long)virt_to_phys(vdom->pgd) : 0;
+	hw->vtd_levels = vdom ? agaw_to_level(vdom->agaw) : 0;
+}
+
+static void vtd_domain_free(void)
+{
+	if (!vdom)
+		return;
+	/* the device leaves: domain_context_clear_one / the PASID tear-down, DMA_TLB_DSI_FLUSH */
+	linuxpt_tlb_all();
+	/* domain_detach_iommu: the IOMMU leaves domain->iommu_array */
+	vdom->iommu_array.slot[0] = NULL;
+	if (!list_empty(&vgather.freelist)) {
+		/* the core syncs every unmap; a tester that did not leaves the pages to us */
+		linuxpt_printk("harness: vtd: domain_free with tables on the unsynced gather: freed\n");
+		lpt_vtd_put_pages_list(&vgather.freelist);
+	}
+	domain_exit(vdom); /* intel_iommu_domain_free */
+	vdom = NULL;
+}
+
+static int vtd_domain_alloc(unsigned long long pgsize_bitmap, unsigned ias, unsigned oas,
+			    struct lpt_hw *hw)
+{
+	struct dmar_domain *d;
+	int addr_width;
+
+	(void)pgsize_bitmap; /* the driver's (4K|2M|1G); the harness cuts it to the request */
+	(void)ias;
+	(void)oas;
+	vtd_domain_free();
+	/* no table at a 2M-aligned address: a superpage's output address is never a table's */
+	linuxpt_table_avoid(SZ_2M);
+	lpt_vtd_iommu = (struct intel_iommu){
+		.cap = LPT_VTD_SAGAW_4LEVEL | LPT_VTD_MGAW(48) | LPT_VTD_SLLPS(3) | LPT_VTD_PSI |
+		       LPT_VTD_MAMV(LPT_VTD_MAMV_VAL),
+		.ecap = LPT_VTD_ECAP_C,
+		.agaw = 2,
+	};
+
+	/* alloc_domain(IOMMU_DOMAIN_UNMANAGED): a second-level domain */
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	d->nid = NUMA_NO_NODE;
+	INIT_LIST_HEAD(&d->devices);
+	INIT_LIST_HEAD(&d->dev_pasids);
+	INIT_LIST_HEAD(&d->cache_tags);
+	spin_lock_init(&d->lock);
+	spin_lock_init(&d->cache_lock);
+	xa_init(&d->iommu_array);
+	/* intel_iommu_domain_alloc */
+	if (md_domain_init(d, DEFAULT_DOMAIN_ADDRESS_WIDTH)) {
+		domain_exit(d);
+		return -ENOMEM;
+	}
+	d->domain.geometry.aperture_start = 0;
+	d->domain.geometry.aperture_end = __DOMAIN_MAX_ADDR(d->gaw);
+	d->domain.geometry.force_aperture = true;
+	/* the core's __iommu_domain_alloc: type, default_domain_ops, intel_iommu_ops.pgsize_bitmap */
+	d->domain.type = IOMMU_DOMAIN_UNMANAGED;
+	d->domain.ops = &lpt_vtd_domain_ops;
+	d->domain.pgsize_bitmap = SZ_4K;
+
+	/* prepare_domain_attach_device: the IOMMU's width, extra top levels knocked out */
+	addr_width = agaw_to_width(lpt_vtd_iommu.agaw);
+	if (addr_width > 48) /* cap_mgaw */
+		addr_width = 48;
+	d->gaw = addr_width;
+	while (lpt_vtd_iommu.agaw < d->agaw) {
+		struct dma_pte *pte = d->pgd;
+
+		if (dma_pte_present(pte)) {
+			d->pgd = phys_to_virt(dma_pte_addr(pte));
+			free_pages((unsigned long)pte, 0); /* free_pgtable_page / iommu_free_page */
+		}
+		d->agaw--;
+	}
+	/* domain_attach_iommu: the IOMMU joins iommu_array (did 1); domain_update_iommu_cap */
+	lpt_vtd_info = (struct iommu_domain_info){ .iommu = &lpt_vtd_iommu, .refcnt = 1, .did = 1 };
+	d->iommu_array.slot[0] = &lpt_vtd_info;
+	d->iommu_coherency = (lpt_vtd_iommu.ecap & LPT_VTD_ECAP_C) != 0;
+	d->iommu_superpage = fls((unsigned)((lpt_vtd_iommu.cap >> 34) & 0x3)); /* SLLPS & 0x3 */
+	d->domain.geometry.aperture_end = __DOMAIN_MAX_ADDR(d->gaw);
+	d->domain.pgsize_bitmap |= domain_super_pgsize_bitmap(d);
+
+	vdom = d;
+	iommu_iotlb_gather_init(&vgather);
+	*hw = (struct lpt_hw){
+		.format = LPT_VTD,
+		.pgsize_bitmap = d->domain.pgsize_bitmap,
+		.ias = (unsigned)d->gaw,
+		/* the second-level PTE's address field: bits 51:12 (HAW at most 52) */
+		.oas = 52,
+	};
+	vtd_refresh(hw);
+	return 0;
+}
+
+static const char *vtd_core(void) { return "map_pages"; }
+
+static int vtd_has_iotlb_sync(void) { return 1; }
+
+static int vtd_map_pages(unsigned long long iova, unsigned long long paddr,
+			 unsigned long long pgsize, unsigned long long pgcount, int prot,
+			 unsigned long long *mapped)
+{
+	size_t done = 0;
+	int ret = vdom->domain.ops->map_pages(&vdom->domain, iova, paddr, pgsize, pgcount, prot,
+					      GFP_KERNEL, &done);
+
+	*mapped = done;
+	return ret;
+}
+
+static unsigned long long vtd_unmap_pages(unsigned long long iova, unsigned long long pgsize,
+					  unsigned long long pgcount)
+{
+	return vdom->domain.ops->unmap_pages(&vdom->domain, iova, pgsize, pgcount, &vgather);
+}
+
+/* The tree's iommu_iotlb_sync(): intel_iommu_tlb_sync, then gather_init. */
+static void vtd_iotlb_sync(void)
+{
+	iommu_iotlb_sync(&vdom->domain, &vgather);
+}
+
+static int vtd_iotlb_sync_map(unsigned long long iova, unsigned long long size)
+{
+	return vdom->domain.ops->iotlb_sync_map(&vdom->domain, iova, size);
+}
+
+static unsigned long long vtd_iova_to_phys(unsigned long long iova)
+{
+	return vdom->domain.ops->iova_to_phys(&vdom->domain, iova);
+}
+
+const struct lpt_driver_format lpt_vtd_format = {
+	.domain_alloc = vtd_domain_alloc,
+	.domain_free = vtd_domain_free,
+	.have_domain = vtd_have_domain,
+	.refresh = vtd_refresh,
+	.core = vtd_core,
+	.has_iotlb_sync = vtd_has_iotlb_sync,
+	.map_pages = vtd_map_pages,
+	.unmap_pages = vtd_unmap_pages,
+	.iotlb_sync = vtd_iotlb_sync,
+	.iova_to_phys = vtd_iova_to_phys,
+	.iotlb_sync_map = vtd_iotlb_sync_map,
+};
