@@ -40,6 +40,9 @@ WANTED = (
     "drivers/iommu/tegra-smmu.c",      # the tegra-smmu format (likewise)
     "drivers/iommu/intel/iommu.c",     # the vtd format: its page-table functions are extracted
     "drivers/iommu/intel/iommu.h",     # (and the dma_pte inlines and macros)
+    "drivers/iommu/s390-iommu.c",      # the s390 format (6.7+: its own region/segment/page tables)
+    "drivers/iommu/dma-iommu.h",       # (s390-iommu.c includes it)
+    "arch/s390/include/asm/pci_dma.h", # (the zPCI table layout s390-iommu.c uses)
 )
 #: Written into a fetched tree: the WANTED it was extracted with.  A cached tree whose
 #: manifest differs (or that has none: extracted before the manifest existed) is

@@ -18,6 +18,7 @@ FORMAT_PROFILES = {
     "sun50i": ("sun50i",),
     "tegra-smmu": ("tegra-smmu",),
     "vtd": ("intel-vtd",),
+    "s390": ("s390",),
 }
 #: The formats a run checks unless --kernel-format names others.
 DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "rockchip", "exynos",
@@ -30,7 +31,9 @@ FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
                 "exynos": "drivers/iommu/exynos-iommu.c",
                 "sun50i": "drivers/iommu/sun50i-iommu.c",
                 "tegra-smmu": "drivers/iommu/tegra-smmu.c",
-                "vtd": "drivers/iommu/intel/iommu.c"}
+                "vtd": "drivers/iommu/intel/iommu.c",
+                # 6.7+ only: 6.1's s390-iommu.c uses pci_dma.c's tables (the harness refuses it)
+                "s390": "drivers/iommu/s390-iommu.c"}
 R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 
 
@@ -59,6 +62,9 @@ def recorded_prot(fmt: str, prot: int) -> int:
       DMA_PTE_WRITE only, and every PTE also gets DMA_FL_PTE_PRESENT, which is
       bit 0 = DMA_PTE_READ: a WRITE-only map is read-write.  (A map with
       neither READ nor WRITE is -EINVAL: nothing is recorded.)
+    * s390 (s390-iommu.c s390_iommu_map_pages, v6.7+): a valid zPCI PTE is
+      readable; without IOMMU_WRITE it gets ZPCI_TABLE_PROTECTED.  prot is not
+      checked: prot 0 maps read-only, WRITE alone read-write.
     """
     if fmt == "lpae-s1":
         out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
@@ -77,6 +83,8 @@ def recorded_prot(fmt: str, prot: int) -> int:
         return (R | W) if prot & W else prot & R
     if fmt == "vtd":  # attr |= DMA_FL_PTE_PRESENT (bit 0, DMA_PTE_READ) on every PTE
         return R | (prot & W)
+    if fmt == "s390":  # s390_iommu_map_pages: ZPCI_TABLE_PROTECTED unless IOMMU_WRITE
+        return R | (prot & W)
     raise ValueError(f"unknown io-pgtable format {fmt!r}")
 
 
@@ -92,7 +100,7 @@ def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
     driver = {"lpae-s1": "arm-smmu-v3", "lpae-s2": "arm-smmu-v3-s2", "v7s": "mtk_iommu",
               "dart": "apple-dart", "amd-v1": "amd", "amd-v2": "amd-v2",
               "rockchip": "rockchip", "exynos": "exynos", "sun50i": "sun50i",
-              "tegra-smmu": "tegra-smmu", "vtd": "intel"}.get(fmt)
+              "tegra-smmu": "tegra-smmu", "vtd": "intel", "s390": "s390"}.get(fmt)
     if driver is not None:
         era = era_of(f"{version[0]}.{version[1]}", driver)
         if fmt in ("amd-v1", "amd-v2") and era.variant is None:  # an older tree's AMD files

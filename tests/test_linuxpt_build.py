@@ -135,3 +135,19 @@ def test_fetch_refreshes_a_tree_extracted_with_another_list(tmp_path, monkeypatc
     (tree / F.MANIFEST).write_text(F._manifest_text())
     assert F.fetch("6.1") == tree and calls == ["6.1"]
     assert {"drivers/iommu/rockchip-iommu.c", "drivers/iommu/exynos-iommu.c"} <= set(F.WANTED)
+
+
+def test_s390_own_tables(tmp_path):
+    """The s390 format is built only from an s390-iommu.c that defines its own table walk (v6.7+);
+    6.1's calls arch/s390/pci/pci_dma.c's (made-up files in the two shapes, our own text)."""
+    from linuxpt.build import s390_own_tables
+    drv = tmp_path / "drivers/iommu/s390-iommu.c"
+    assert not s390_own_tables(tmp_path)
+    drv.parent.mkdir(parents=True)
+    drv.write_text("/* dma_walk_cpu_trans(rto, addr) { in a comment */\n"
+                   "static int s390_iommu_update_trans(void)\n{\n"
+                   "\tentry = dma_walk_cpu_trans(domain->dma_table, dma_addr, GFP_ATOMIC);\n}\n")
+    assert not s390_own_tables(tmp_path)
+    drv.write_text("static unsigned long *dma_walk_cpu_trans(unsigned long *rto, dma_addr_t dma_addr,\n"
+                   "\t\t\t\t\tgfp_t gfp)\n{\n\treturn NULL;\n}\n")
+    assert s390_own_tables(tmp_path)

@@ -14,6 +14,8 @@
  *   tegra-smmu  drivers/iommu/tegra-smmu.c, likewise: in glue_tegra-smmu.c
  *   vtd      drivers/iommu/intel/iommu.c's own second-level table: in glue_vtd.c,
  *            over the page-table functions build.py extracts from the tree
+ *   s390     drivers/iommu/s390-iommu.c (6.7+: its own region/segment/page tables),
+ *            compiled whole: in glue_s390.c
  *
  * Compiled against linuxpt's kernel shim (see include/linuxpt/kshim.h), like
  * the io-pgtable files; harness.c talks to it through linuxpt.h.  This file is
@@ -235,6 +237,9 @@ extern const struct lpt_driver_format lpt_tegra_smmu_format;
 #if LINUXPT_HAVE_VTD
 extern const struct lpt_driver_format lpt_vtd_format;
 #endif
+#if LINUXPT_HAVE_S390
+extern const struct lpt_driver_format lpt_s390_format;
+#endif
 
 /* The driver format's entry points; NULL for an io-pgtable format or one not built. */
 static const struct lpt_driver_format *driver_format(int format)
@@ -259,13 +264,26 @@ static const struct lpt_driver_format *driver_format(int format)
 	if (format == LPT_VTD)
 		return &lpt_vtd_format;
 #endif
+#if LINUXPT_HAVE_S390
+	if (format == LPT_S390)
+		return &lpt_s390_format;
+#endif
 	return NULL;
 }
 
 static int is_driver_format(int format)
 {
 	return format == LPT_ROCKCHIP || format == LPT_EXYNOS || format == LPT_SUN50I ||
-	       format == LPT_TEGRA_SMMU || format == LPT_VTD;
+	       format == LPT_TEGRA_SMMU || format == LPT_VTD || format == LPT_S390;
+}
+
+const char *lpt_format_refusal(int format)
+{
+	if (format == LPT_S390 && LINUXPT_S390_PCI_DMA)
+		return "this tree's drivers/iommu/s390-iommu.c keeps no table of its own (it uses "
+		       "arch/s390/pci/pci_dma.c's, behind the s390 DMA API); the s390 format is "
+		       "s390-iommu.c's own region/segment/page table (v6.7+, e.g. 6.12)";
+	return NULL;
 }
 
 int lpt_format_built(int format)

@@ -3,7 +3,7 @@
  * io-pgtable code, as a DRIVER-ONLY implementation (no "map": the tester runs
  * its model of Linux's core over map_pages / unmap_pages).
  *
- *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd
+ *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd|s390
  *
  * The page-table code is the tree's, compiled unmodified (linuxpt/build.py);
  * glue.c configures and flushes it as arm-smmu-v3 / mtk_iommu / apple-dart
@@ -38,6 +38,10 @@
  *   vtd      READ from the second-level PTE's bit 0, WRITE from bit 1 (each on
  *            its own; a map with neither is refused).  SNP (bit 11, IOMMU_CACHE
  *            only with force snooping) is never set by these domains.
+ *   s390     READ always (a valid zPCI PTE is readable), WRITE unless the
+ *            PTE (or a region/segment entry above it) is protected
+ *            (ZPCI_TABLE_PROTECTED): READ-only vs READ|WRITE; prot 0 maps
+ *            READ-only, WRITE alone READ|WRITE.  Nothing else is encoded.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -904,6 +908,83 @@ static void dump_vtd(struct dumpctx *c)
 	vtd_walk(c, hw.vtd_pgd, hw.vtd_levels, 0);
 }
 
+/* ---- s390 zPCI I/O translation tables (s390-iommu.c 6.7+, asm/pci_dma.h) ---------- */
+
+/*
+ * From the IOTA the zPCI function's IOAT was registered with (MPCIFC): the
+ * enable bit (0x800), the designation type (bits 4:2: 3 region-first, 2
+ * region-second, 1 region-third, 0 segment table) and the root table's
+ * origin (bits 63:14).  Region and segment tables have 2048 8-byte entries
+ * (16K), indexed by IOVA bits 63:53, 52:42, 41:31 and 30:20; page tables
+ * 256 (2K), by bits 19:12.  A region or segment entry is valid when its
+ * invalid bit (0x20) is clear; its table-type bits (3:2) must name its own
+ * table's type; a region entry points at the next table by bits 63:14 (and
+ * should say a whole one: length bits 1:0 = 3, offset bits 7:6 = 0), a
+ * segment entry at a page table by bits 63:11.  A PTE is valid when bit
+ * 0x400 is clear and maps the 4K page at bits 63:12; the protection bit
+ * (0x200) of the PTE or of any entry above it makes the page read-only.
+ * Pages outside the registered [base, limit] go to "unreachable".
+ */
+#define ZPCI_INVALID 0x20ull
+#define ZPCI_PROT 0x200ull
+#define ZPCI_PTE_INV 0x400ull
+
+static void s390_leaf(struct dumpctx *c, uint64_t iova, uint64_t pte, unsigned prot)
+{
+	if (pte & ZPCI_PROT)
+		prot &= ~IOMMU_WRITE;
+	if (iova < hw.s390_base || iova > hw.s390_limit)
+		add_leaf(&c->unreachable, unreach_fp, iova, pte & ~0xfffull, 4096, prot);
+	else
+		add_leaf(&c->leaves, stdout, iova, pte & ~0xfffull, 4096, prot);
+}
+
+/* A table of type `type` (3..1 region-first..third, 0 segment, -1 page table) at pa. */
+static void s390_walk(struct dumpctx *c, uint64_t pa, int type, uint64_t base, unsigned prot)
+{
+	if (type < 0) {
+		const uint64_t *pt = table_at(c, pa, 2048, base);
+		for (unsigned i = 0; pt && i < 256; i++)
+			if (!(pt[i] & ZPCI_PTE_INV))
+				s390_leaf(c, base + ((uint64_t)i << 12), pt[i], prot);
+		return;
+	}
+	unsigned shift = 20 + 11 * (unsigned)type;
+	const uint64_t *t = table_at(c, pa, 16384, base);
+	if (!t)
+		return;
+	for (unsigned i = 0; i < 2048; i++) {
+		uint64_t d = t[i], iova = base + ((uint64_t)i << shift);
+		unsigned p = (d & ZPCI_PROT) ? prot & ~IOMMU_WRITE : prot;
+
+		if (d & ZPCI_INVALID)
+			continue;
+		if (((d >> 2) & 3) != (unsigned)type) {
+			problem(c, "entry at iova 0x%llx has the wrong table type (0x%llx)", iova, d);
+			continue;
+		}
+		if (type > 0 && ((d & 3) != 3 || (d & 0xc0)))
+			problem(c, "region entry at iova 0x%llx names part of a table (0x%llx)", iova, d);
+		add_table(c, iova, 1ull << shift);
+		s390_walk(c, d & (type > 0 ? ~0x3fffull : ~0x7ffull), type - 1, iova, p);
+	}
+}
+
+static void dump_s390(struct dumpctx *c)
+{
+	uint64_t iota = hw.s390_iota;
+
+	if (!(iota & 0x800)) {
+		problem(c, "the zPCI function has no translation registered (IOTA 0x%llx)", iota, 0);
+		return;
+	}
+	if (((iota >> 2) & 7) > 3) {
+		problem(c, "IOTA 0x%llx designates no region or segment table", iota, 0);
+		return;
+	}
+	s390_walk(c, iota & ~0x3fffull, (int)((iota >> 2) & 7), 0, IOMMU_READ | IOMMU_WRITE);
+}
+
 static void dump(void)
 {
 	struct dumpctx c = { .leaves = { .first = 1 }, .unreachable = { .first = 1 }, .tables_first = 1 };
@@ -929,6 +1010,8 @@ static void dump(void)
 		dump_tegra(&c);
 	else if (format == LPT_VTD)
 		dump_vtd(&c);
+	else if (format == LPT_S390)
+		dump_s390(&c);
 	else
 		dump_dart(&c);
 	emit_run(&c.leaves, stdout);
@@ -950,9 +1033,9 @@ static void dump(void)
 
 /* indexed by enum lpt_format */
 static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2", "lpae-s2", "rockchip",
-				 "exynos", "sun50i", "tegra-smmu", "vtd" };
-#define NFORMATS 11
-#define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos, sun50i, tegra-smmu, vtd"
+				 "exynos", "sun50i", "tegra-smmu", "vtd", "s390" };
+#define NFORMATS 12
+#define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos, sun50i, tegra-smmu, vtd, s390"
 
 /* The driver files the driver formats compile (build.py: DRIVER_SOURCES). */
 static const char *format_file(int f)
@@ -967,6 +1050,8 @@ static const char *format_file(int f)
 		return "drivers/iommu/tegra-smmu.c";
 	if (f == LPT_VTD)
 		return "drivers/iommu/intel/iommu.c";
+	if (f == LPT_S390)
+		return "drivers/iommu/s390-iommu.c";
 	return f == LPT_ROCKCHIP ? "drivers/iommu/rockchip-iommu.c" : "?";
 }
 
@@ -995,6 +1080,8 @@ static unsigned prot_mask(void)
 		return IOMMU_READ; /* READ and no access survive; WRITE alone maps READ|WRITE */
 	if (format == LPT_VTD)
 		return IOMMU_WRITE; /* every PTE has bit 0 (READ): WRITE alone maps READ|WRITE */
+	if (format == LPT_S390)
+		return IOMMU_WRITE; /* valid is readable: READ-only (PROTECTED) vs READ|WRITE */
 	return IOMMU_READ | IOMMU_WRITE; /* dart, amd-v1, rockchip, sun50i, tegra-smmu */
 }
 
@@ -1049,13 +1136,13 @@ static void serve(const struct jval *req)
 		int ret = lpt_domain_alloc(format, b, (unsigned)ias, (unsigned)oas, &hw);
 		if (!ret && (format == LPT_AMD_V1 || format == LPT_AMD_V2 || format == LPT_ROCKCHIP ||
 			     format == LPT_EXYNOS || format == LPT_SUN50I ||
-			     format == LPT_TEGRA_SMMU || format == LPT_VTD)) {
+			     format == LPT_TEGRA_SMMU || format == LPT_VTD || format == LPT_S390)) {
 			/*
-			 * The AMD, rockchip, exynos, sun50i, tegra-smmu and vtd
-			 * formats take no page sizes from the caller: the domain's
-			 * are AMD_IOMMU_PGSIZES(_V2), RK_IOMMU_PGSIZE_BITMAP,
-			 * exynos_iommu_ops' 1M|64K|4K, sun50i_iommu_ops' and
-			 * tegra_smmu_ops' 4K, or VT-d's 4K|2M|1G.
+			 * The AMD, rockchip, exynos, sun50i, tegra-smmu, vtd and
+			 * s390 formats take no page sizes from the caller: the
+			 * domain's are AMD_IOMMU_PGSIZES(_V2), RK_IOMMU_PGSIZE_BITMAP,
+			 * exynos_iommu_ops' 1M|64K|4K, sun50i_iommu_ops',
+			 * tegra_smmu_ops' and s390_iommu_ops' 4K, or VT-d's 4K|2M|1G.
 			 * The reply offers those of them that were asked for (none:
 			 * -EINVAL).
 			 */
@@ -1146,7 +1233,7 @@ bad_field:
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd "
+	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd|s390 "
 		"[--semantics NAME]\n"
 		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's page-table code.\n",
 		argv0, lpt_kernel_version());
@@ -1178,6 +1265,10 @@ int main(int argc, char **argv)
 				format = f;
 		if (format < 0) {
 			fprintf(stderr, "%s: unknown format %s (known: " KNOWN_FORMATS ")\n", argv[0], name);
+			return 2;
+		}
+		if (!lpt_format_built(format) && lpt_format_refusal(format)) {
+			fprintf(stderr, "%s: format %s: %s\n", argv[0], name, lpt_format_refusal(format));
 			return 2;
 		}
 		if (!lpt_format_built(format)) {

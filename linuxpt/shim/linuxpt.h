@@ -8,7 +8,7 @@
 
 enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2, LPT_AMD_V1 = 3, LPT_AMD_V2 = 4,
 		  LPT_LPAE_S2 = 5, LPT_ROCKCHIP = 6, LPT_EXYNOS = 7, LPT_SUN50I = 8,
-		  LPT_TEGRA_SMMU = 9, LPT_VTD = 10 };
+		  LPT_TEGRA_SMMU = 9, LPT_VTD = 10, LPT_S390 = 11 };
 
 /* Was the harness built with the tree's drivers/iommu/amd (the amd-v1/amd-v2 formats)? */
 int lpt_have_amd(void);
@@ -23,6 +23,9 @@ int lpt_has_iotlb_sync_map(int format);
 int lpt_has_iotlb_sync(int format);
 /* Was this format built (the driver formats need their driver file in the tree)? */
 int lpt_format_built(int format);
+/* Why a format the tree has the file of was not built (one line), or NULL: s390 on a tree
+ * whose s390-iommu.c keeps its table in arch/s390/pci/pci_dma.c (6.1). */
+const char *lpt_format_refusal(int format);
 
 /* What the hardware is given for a domain: what dump's walker reads. */
 struct lpt_hw {
@@ -60,6 +63,9 @@ struct lpt_hw {
 	/* vtd: the pgd and the levels (agaw_to_level) the device's context / PASID entry holds */
 	unsigned long long vtd_pgd;
 	int vtd_levels;
+	/* s390: the IOTA the zPCI function's IOAT was registered with (table origin, DT, enable;
+	 * 0 when none is) and the registered DMA range [base, limit] */
+	unsigned long long s390_iota, s390_base, s390_limit;
 };
 
 /* Before dump: the fields the hardware reads that change after domain_alloc (AMD's DTE). */
@@ -99,7 +105,7 @@ unsigned long long lpt_amd_iova_to_phys(unsigned long long iova);
 /*
  * A format whose page table lives in its IOMMU driver (rockchip: glue_rockchip.c,
  * exynos: glue_exynos.c, sun50i: glue_sun50i.c, tegra-smmu: glue_tegra-smmu.c,
- * vtd: glue_vtd.c),
+ * vtd: glue_vtd.c, s390: glue_s390.c),
  * compiled when the tree has the driver; glue.c dispatches to it.
  */
 struct lpt_driver_format {

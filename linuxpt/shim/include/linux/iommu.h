@@ -76,6 +76,7 @@ struct iommu_ops {
 	void (*release_device)(struct device *dev);
 	void (*probe_finalize)(struct device *dev);
 	struct iommu_group *(*device_group)(struct device *dev);
+	void (*get_resv_regions)(struct device *dev, struct list_head *list); /* s390 */
 	int (*of_xlate)(struct device *dev, const struct of_phandle_args *args);
 	const struct iommu_domain_ops *default_domain_ops;
 	struct iommu_domain *identity_domain;                               /* v6.12 */

@@ -266,6 +266,7 @@ static inline void list_add_tail(struct list_head *e, struct list_head *h)
  * formats' glue (kshim_drv.h) also uses drvdata, iommu_priv and of_node.
  */
 struct device_node;
+struct dev_iommu;
 struct device {
 	int numa_node;
 	int linuxpt_dma_direct;
@@ -274,6 +275,7 @@ struct device {
 	struct device_node *of_node;
 	const void *linuxpt_match_data; /* of_device_get_match_data */
 	const char *init_name;
+	struct dev_iommu *iommu; /* the core's per-device data (s390: shadow_on_flush) */
 };
 #define NUMA_NO_NODE (-1)
 static inline int dev_to_node(struct device *dev) { return dev ? dev->numa_node : NUMA_NO_NODE; }
