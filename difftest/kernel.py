@@ -66,11 +66,21 @@ def kernel_items(trees: list[str], formats: list[str]) -> list[KernelItem]:
             version = kernel_version(src)[:3]
         except KernelTreeError as exc:
             raise ValueError(str(exc)) from None
-        wanted = formats or [f for f in DEFAULT_FORMATS
-                             if f not in FORMAT_FILES or (Path(src) / FORMAT_FILES[f]).is_file()]
+        wanted = formats or [f for f in DEFAULT_FORMATS if _tree_has(Path(src), f)]
         for fmt in wanted:
             items.extend(KernelItem(str(src), version, fmt, p) for p in FORMAT_PROFILES[fmt])
     return items
+
+
+def _tree_has(src: Path, fmt: str) -> bool:
+    """Does the tree hold what a default item of ``fmt`` needs: its file (FORMAT_FILES), and for
+    s390 a driver with tables of its own (6.1's uses arch/s390/pci/pci_dma.c's)?"""
+    from linuxpt.build import s390_own_tables
+    if fmt not in FORMAT_FILES:
+        return True
+    if fmt == "s390":
+        return s390_own_tables(src)
+    return (src / FORMAT_FILES[fmt]).is_file()
 
 
 _BUILT: dict[str, Path] = {}

@@ -262,7 +262,7 @@ def _map_range(c: Ctx):
     ranges ending exactly there map.  The v7.1 core checks the start paddr first
     (MAP_RANGE_OA) and a wrap past 2^64 (MAP_OVERFLOW); generic_pt's iova_to_phys past the
     table returns -ERANGE as the address (IOVA_TO_PHYS_RANGE)."""
-    otop = 1 << c.profile.oas
+    otop = min(1 << c.profile.oas, U64 - c.m)  # a 64-bit oas (s390): the last page
     return [MAP(c.top - c.m, c.Y, 2 * c.m), MAP(c.A, otop - c.m, 2 * c.m), MAP(c.A, otop, c.m),
             MAP(U64 - c.m, c.Y, c.m), MAP(U64 - c.m, c.Y, 2 * c.m),
             MAP(c.top - c.m, c.Y, c.m), MAP(c.A, otop - c.m, c.m),
@@ -727,6 +727,14 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
     "MAP_REPLACE_PTE_GROUP": (lambda s: s.map_over_live == "replace", "map_over_live == 'replace'"),
     "MAP_PAGE_ABOVE_TOP": (lambda s: s.map_over_live == "replace" and not s.fixed_levels,
                            "map_over_live == 'replace' on a table that grows (fixed_levels 0)"),
+    # sprd: PTEs without a valid bit; its 6.1 unmap returns 0.
+    "IOVA_TO_PHYS_PAGE_ZERO": (lambda s: not s.pte_valid_bit, "pte_valid_bit False (sprd)"),
+    "MAP_PADDR_ZERO_HOLE": (lambda s: not s.pte_valid_bit, "pte_valid_bit False (sprd)"),
+    "UNMAP_RETURNS_ZERO": (lambda s: s.unmap_returns_zero, "unmap_returns_zero (sprd 6.1)"),
+    # VT-d's own table (map_over_live "keep").
+    **{name: (lambda s: s.map_over_live == "keep", "map_over_live == 'keep' (VT-d's own table)")
+       for name in ("MAP_KEEPS_LIVE", "MAP_SUPERPAGE_REPLACES", "MAP_UNDER_SUPERPAGE",
+                    "UNMAP_HOLE_ROUNDS", "UNMAP_PARTIAL_SUPERPAGE_KEPT")},
     "CORE_BATCHES": (lambda s: s.per_table_batches or getattr(s, "unmap_range_checked", False),
                      "per_table_batches or unmap_range_checked (where batches are judged whole)"),
 }

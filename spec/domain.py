@@ -284,7 +284,7 @@ class ReferenceDomain:
             if not done:
                 break
             unmapped += done
-        return unmapped
+        return unmapped & MASK64  # size_t: sprd 6.1 adds (size_t)-EINVAL
 
     # -- iommu_map_sg ---------------------------------------------------------
     def map_sg(self, iova: int, sg: Sequence[tuple[int, int, int]], prot: int) -> int:
@@ -406,6 +406,10 @@ class ReferenceDomain:
             ret = check(self, *args)
             if ret is not None:
                 return ret, 0
+        if not sem.pte_valid_bit:  # sprd: physical page 0 is a PTE of 0
+            R.map_paddr_zero_hole(self, paddr, pg * count)
+        if sem.map_over_live == "keep":
+            return self._vtd_map(iova, paddr, pg, count, prot)
         if self.tables is not None:
             return self._map_pages_tables(iova, paddr, pg, count, prot)
         return self._map_leaves(iova, paddr, pg, count, prot)
@@ -430,7 +434,7 @@ class ReferenceDomain:
         end = iova + pg * count  # generic_pt: any live leaf under the new pages is a conflict
         if sem.iova_bits:  # the index drops the IOVA bits above iova_bits
             R.iova_past_ias(self, iova, pg * count)
-        if sem.range_check in ("none", "paddr_einval"):
+        if sem.range_check in ("none", "paddr_einval", "iova_einval"):  # no paddr check
             R.paddr_past_oas(self, paddr, pg * count)
         leaf, per = (sem.pte_size, pg // sem.pte_size) if sem.pte_size else (pg, 1)
         # the driver's unsigned long iova wraps at 2^64 (a call accepted that far is
@@ -611,6 +615,113 @@ class ReferenceDomain:
             return True
         return self.tables.child(entry, at) is not None
 
+    # -- VT-d's own table (Semantics.map_over_live == "keep") --------------------------------
+    # intel/iommu.c before generic_pt: 4 levels of 512 entries (the lpae 4K geometry), tables
+    # made on map and freed by an unmap whose range covers their span; __domain_mapping picks
+    # the page size itself (hardware_largepage_caps), keeps a live 4K PTE, and clears a
+    # superpage's slot whatever it holds (switch_to_super_page).
+
+    def _vtd_map(self, iova, paddr, pg, count, prot) -> tuple[int, int]:
+        """intel_iommu_map_pages -> __domain_mapping over [iova, iova + pg*count) (checks done).
+
+        The page size at each IOVA is the largest the IOMMU supports (the profile's bitmap:
+        iommu_superpage, whatever the domain's bitmap or ``pg``) to which iova and paddr are
+        aligned and that the rest of the call fills (hardware_largepage_caps).  Returns
+        ``(ret, mapped)``.
+        """
+        geo, tables = self.geometry, self.tables
+        total = pg * count
+        R.paddr_past_oas(self, paddr, total)
+        done = 0
+        while done < total:
+            at, pa = iova + done, paddr + done
+            size, n = _pgsize.pgsize_and_count(self.profile.pgsize_bitmap, at, pa, total - done)
+            entry = geo.slot(size)
+            span = geo.span(entry)
+            stop = min(at + n * size, at - at % span + span)  # up to the end of this table
+            leaf = self.state.leaf_at(at)
+            if leaf is not None and leaf.pgsize > entry:  # it covers the whole table's span
+                R.map_under_superpage(self, at, stop)
+                done = stop - iova
+                continue
+            for level, base in tables.missing_on_path(at, entry):
+                if not self._alloc_table():
+                    L.map_fail_uncounted(self, done)
+                    return L.map_fail_alloc(self), done
+                tables.add(level, base)
+                L.table_lifetime.fn(self, level, base, True)  # bookkeeping: not a deciding rule
+            if entry > geo.levels[-1]:  # switch_to_super_page: each present slot is cleared
+                if len(geo.levels) >= 3 and entry == geo.levels[-3]:  # a 1G page
+                    for s_at in range(at, stop, entry):
+                        L.map_replace_leaks_table(self, s_at, s_at + entry)
+                for run in self.state.overlapping(at, stop):
+                    if run.pgsize == entry:
+                        R.map_superpage_replaces(self, max(run.iova, at), min(run.end, stop))
+                R.map_replace_table(self, at, stop, entry)
+                R.map_pages_install(self, at, pa, entry, (stop - at) // entry, prot)
+            else:  # 4K PTEs: a live one is kept (cmpxchg64_local fails, WARN)
+                cur = at
+                for run in self.state.overlapping(at, stop):
+                    lo, hi = max(run.iova, at), min(run.end, stop)
+                    if lo > cur:
+                        R.map_pages_install(self, cur, pa + (cur - at), entry, (lo - cur) // entry, prot)
+                    R.map_keeps_live(self, lo, hi)
+                    cur = hi
+                if stop > cur:
+                    R.map_pages_install(self, cur, pa + (cur - at), entry, (stop - cur) // entry, prot)
+            done = stop - iova
+        return 0, total
+
+    def _vtd_unmap(self, iova, size) -> int:
+        """intel_iommu_unmap_pages -> intel_iommu_unmap / domain_unmap over [iova, iova + size).
+
+        The walk from the root stops at the first superpage or missing entry, or at the
+        last level (pfn_to_dma_pte, target level 0); the size is raised to that entry's span
+        (the start is not moved).  From a superpage's base that removes it whole
+        (UNMAP_PARTIAL_LEAF "whole"); at a hole above the last level it is the defect
+        UNMAP_HOLE_ROUNDS, and the model keeps the size asked for.  Every leaf the range
+        covers is removed, holes in it are counted (UNMAP_HOLE_COUNTED), and every table
+        whose whole span it covers is freed.  Returns the bytes the driver reports.
+        """
+        geo, tables = self.geometry, self.tables
+        if iova >> self.ias:  # 6.12: pfn_to_dma_pte is NULL -> 0; 6.1: BUG_ON
+            R.iova_past_ias(self, iova, size)
+            return 0
+        entry, leaf = geo.levels[-1], None
+        for e in geo.levels:
+            run = self.state.leaf_at(iova)
+            if run is not None and run.pgsize == e:
+                entry, leaf = e, run
+                break
+            if e == geo.levels[-1] or tables.child(e, iova) is None:
+                entry = e
+                break
+        if leaf is not None and leaf.iova != iova:  # Linux keeps it and clears past it
+            R.unmap_partial_superpage_kept(self, leaf, iova, min(leaf.end, iova + max(size, entry)))
+            return R.unmap_partial_leaf(self, leaf, iova, min(leaf.end, iova + size))  # "whole": 0
+        if entry > size:
+            if leaf is not None:  # from its base: the whole superpage goes
+                return R.unmap_partial_leaf(self, leaf, iova, iova + size)
+            R.unmap_hole_rounds(self, iova, size, entry)  # the model keeps the size asked for
+        end = iova + size
+        if end > 1 << self.ias:  # 6.12: WARN in domain_unmap, nothing cleared; 6.1: BUG_ON
+            R.iova_past_ias(self, iova, size)
+            return 0
+        last = self.state.leaf_at(end - 1)
+        if last is not None and last.end > end:  # a superpage the range covers in part
+            R.unmap_partial_superpage_kept(self, last, last.iova, end)
+            end = last.iova + R.unmap_partial_leaf(self, last, last.iova, end)  # "whole"
+        removed = R.unmap_leaves(self, iova, end) or 0
+        if removed < end - iova:
+            R.unmap_hole_counted(self, iova, iova + (end - iova - removed))
+        for e in geo.levels[1:]:  # dma_pte_clear_level: tables whose span the range covers
+            span = geo.span(e)
+            for base in list(tables.by_entry[e].irange(iova, end - span)):
+                tables.by_entry[e].discard(base)
+                tables.version += 1
+                L.table_lifetime.fn(self, e, base, False)
+        return end - iova
+
     # -- the legacy AMD v1 table (Semantics.map_over_live == "replace") ----------------------
     # Its tables are tracked at every level, as alloc_pte makes them, so that fail_alloc is
     # predicted and an unmap knows which last-level tables exist (UNMAP_HOLE_IN_TABLE):
@@ -720,13 +831,18 @@ class ReferenceDomain:
         if sem.per_table_batches:
             count = R.pages_table_batch(self, iova, pg, count) or count
         end = iova + pg * count
+        if sem.map_over_live == "keep":  # VT-d's own table
+            return self._vtd_unmap(iova, end - iova)
         if self.tables is not None and sem.unmap_slots:  # the io-pgtable walk
             return self._unmap_pages_tables(iova, pg, count)
         if sem.iova_bits:  # the index drops the bits above iova_bits
             R.iova_past_ias(self, iova, end - iova)
         if sem.partial_unmap == "whole_any":
             return self._unmap_ptes(iova, end - iova)
-        return self._unmap_leaves(iova, end)
+        done = self._unmap_leaves(iova, end)
+        if sem.unmap_returns_zero and done:  # sprd 6.1: the range is cleared, 0 returned
+            return R.unmap_returns_zero(self, done)
+        return done
 
     def _unmap_leaves(self, iova, end) -> int:
         """generic_pt style: walk leaves from iova; an empty entry ends the walk (or, under

@@ -20,12 +20,13 @@ EBUSY = _errno.EBUSY
 ENOENT = _errno.ENOENT
 EOVERFLOW = _errno.EOVERFLOW
 ENXIO = _errno.ENXIO
+EFAULT = _errno.EFAULT
 
 #: The errno values the protocol and the model may return, by name.
 KNOWN = {
     name: getattr(_errno, name)
     for name in ("EINVAL", "ENOMEM", "EEXIST", "EADDRINUSE", "ERANGE",
-                 "ENODEV", "EBUSY", "ENOENT", "EOVERFLOW", "ENXIO")
+                 "ENODEV", "EBUSY", "ENOENT", "EOVERFLOW", "ENXIO", "EFAULT")
 }
 
 

@@ -115,7 +115,8 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
     "IOVA_TO_PHYS_WRAP": (span("6.1", "6.18", since="aaac38f61487 (AMD v2)",
                                until=_AMD_GENPT + " (v6.19)"),),
     "IOVA_TO_PHYS_NO_OFFSET": (span("6.1", "6.12", note="mtk_iommu_v1, read in Debian 6.1.192 "
-                                    "and 6.12.118 (a helper's user-space run agreed)"),),
+                                    "and 6.12.118; s390, checked in 6.12.118 through the kernel "
+                                    "harness"),),
     "MAP_OVERWRITE": (span("6.1", "6.12", note="tegra-smmu, read in Debian 6.1.192 and "
                            "6.12.118"),),
     "UNMAP_HOLE_COUNTED": (span("6.1", "6.12", note="exynos-iommu, read in Debian 6.1.192 "
@@ -128,6 +129,20 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
     "TABLE_LIFETIME": (span("5.4", note="io-pgtable, " + _OLDER),),
     "MAP_FAIL_ALLOC": (span("5.4"),),
     "DOMAIN_FREE": (span("3.3"),),
+    "MAP_KEEPS_LIVE": (span("6.1", "6.18", note="VT-d's own table, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
+    "MAP_SUPERPAGE_REPLACES": (span("6.1", "6.18", note="VT-d's own table, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
+    "MAP_UNDER_SUPERPAGE": (span("6.1", "6.18", note="VT-d's own table, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
+    "MAP_FAIL_UNCOUNTED": (span("6.1", "6.18", note="VT-d's own table, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
+    "MAP_REPLACE_LEAKS_TABLE": (span("6.1", "6.18", note="VT-d's own table, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
+    "UNMAP_HOLE_ROUNDS": (span("6.1", "6.18", note="VT-d's own table, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
+    "UNMAP_PARTIAL_SUPERPAGE_KEPT": (span("6.1", "6.18", note="VT-d's own table, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
+    "IOVA_TO_PHYS_PAGE_ZERO": (span("5.13", "6.12", note="sprd, read in Debian 6.1.192 and "
+                                    "6.12.118 and run through the kernel harness"),),
+    "MAP_PADDR_ZERO_HOLE": (span("5.13", "6.12", note="sprd, read in Debian 6.1.192 and "
+                                 "6.12.118 and run through the kernel harness"),),
+    "UNMAP_RETURNS_ZERO": (span("5.13", "6.1", until="a05d5857cec3 iommu/sprd: Update to "
+                                "{map,unmap}_pages (v6.2)", note="sprd, seen in Debian "
+                                "6.1.192 through the kernel harness"),),
     "DOMAIN_FREE_LEAK": (span("6.1", "6.12", note="sun50i-iommu (the refcount that never reaches "
                               "0) and tegra-smmu (the TODO in tegra_smmu_domain_free), seen in "
                               "Debian 6.1.192 and 6.12.118 through the kernel harness"),),

@@ -58,6 +58,8 @@ _LPAE_S2 = "io-pgtable-arm.c (ARM_64_LPAE_S2, concatenated pgd)"
 _NAME_NOTE = ("the variant's name keeps the release the model first gave it; the split was "
               "removed in v6.13 (33729a5fc0ca)")
 
+_V7S_MSM = "io-pgtable-arm-v7s.c (ARM_V7S, no quirks, msm_iommu_flush_ops)"
+_NOT_READ_RANGE = "not read before 6.1 (the v7s code is arm-v7s-v6.13's)"
 _NOT_READ = ("not read: the model states this driver's table as read in Debian 6.1.192 and "
              "6.12.118")
 
@@ -159,12 +161,13 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
              note="the v7.1 core (d6c65b0fd621)"),
     )),
     Driver("intel", "drivers/iommu/intel/iommu.c", ("intel-vtd",), (
-        _era("5.4", "6.18", "intel/iommu.c's own dma_pte table",
-             uncovered="VT-d's own table (__domain_mapping, dma_pte_clear_range) is not stated "
-                       "yet: a map over a live PTE keeps the old one and returns 0 (a WARN), "
-                       "and intel_iommu_unmap rounds the size up to the level its walk stopped "
-                       "at without rounding the start down, which clears memory a large page "
-                       "maps; neither fits a variant point yet"),
+        _era("5.4", "6.0", "intel/iommu.c's own dma_pte table",
+             uncovered="VT-d's own table before v6.1 is not read (the model's vtd variant is "
+                       "read in 6.1.192 and 6.12.118)"),
+        _era("6.1", "6.18", "intel/iommu.c's own dma_pte table (second level)", "vtd",
+             "map_pages", note="intel_iommu_map_pages since 3f34f1259776 (v5.15); checked "
+             "against Debian 6.1.192 and 6.12.118 through the kernel harness; releases between "
+             "6.12 and 6.18 taken to be unchanged"),
         _era("6.19", "7.0", "generic_pt vtdss / x86_64 formats", "generic-pt", "map_pages",
              note="d373449d8e97 (v6.19)"),
         _era("7.1", "7.1", "generic_pt vtdss / x86_64 formats", "generic-pt", "map_range",
@@ -205,24 +208,40 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
                        "user-space run of the 6.1 / 6.12 functions); the tables also live per "
                        "attached device, not per domain"),
     )),
-    Driver("s390", "drivers/iommu/s390-iommu.c", (), (
-        _era("5.4", "7.1", "its own region/segment/page tables (arch/s390 dma tables)",
-             uncovered="not stated: 6.1 uses arch/s390/pci/pci_dma.c's tables (an aperture from "
-                       "the attached device; unmap counts holes and allocates tables for them), "
-                       "6.12 its own in s390-iommu.c; both overwrite a live PTE"),
+    Driver("s390", "drivers/iommu/s390-iommu.c", ("s390",), (
+        _era("5.4", "6.11", "arch/s390/pci/pci_dma.c's region/segment/page tables (6.1)",
+             uncovered="not stated: 6.1's s390-iommu.c maps through arch/s390/pci/pci_dma.c's "
+                       "tables with an aperture from the attached function (start_dma, not "
+                       "0; the last page of it never maps), and its unmap looks only at each "
+                       "call's first page; the model's profiles start at IOVA 0.  6.2 to 6.11 "
+                       "not read"),
+        _era("6.12", "6.12", "its own region-third / segment / page tables", "s390",
+             "map_pages", note="read in 6.12.118 and checked through the kernel harness"),
+        _era("6.13", "7.1", "its own tables", uncovered=_NOT_READ),
     )),
-    Driver("sprd", "drivers/iommu/sprd-iommu.c", (), (
-        _era("5.4", "7.1", "its own flat table of 32-bit PTEs over a 256M aperture",
-             uncovered="not stated: 6.1's unmap returns 0 on success (so iommu_unmap stops "
-                       "after one page) and -EINVAL cast to size_t out of range; 6.12 fixed "
-                       "both; prot is ignored"),
+    Driver("sprd", "drivers/iommu/sprd-iommu.c", ("sprd",), (
+        _era("5.4", "5.12", "-", uncovered="sprd-iommu was added in v5.13"),
+        _era("5.13", "6.0", "its own flat table", uncovered=_NOT_READ),
+        _era("6.1", "6.1", "its own flat table of u32 PTEs over a 256M aperture", "sprd-v6.1",
+             "map-v5.15", note="->map / ->unmap; checked against 6.1.192 through the kernel "
+             "harness"),
+        _era("6.2", "6.12", "its own flat table of u32 PTEs over a 256M aperture", "sprd",
+             "map_pages", note="->map_pages from a05d5857cec3 (v6.2); checked against 6.12.118 "
+             "through the kernel harness"),
+        _era("6.13", "7.1", "its own flat table", uncovered=_NOT_READ),
     )),
-    Driver("msm", "drivers/iommu/msm_iommu.c", (), (
-        _era("5.4", "7.1", "io-pgtable-arm-v7s.c (ARM_V7S, no quirks, own flush ops)",
-             uncovered="io-pgtable's v7s table as arm-v7s states it, but msm gives io-pgtable "
-                       "flush ops (a replaced table is invalidated at once, unlike mtk_iommu's "
-                       "MAP_REPLACE_UNFLUSHED) and writes permissions (no NO_PERMS quirk): a "
-                       "variant of its own, not stated yet"),
+    Driver("msm", "drivers/iommu/msm_iommu.c", ("msm",), (
+        _era("5.4", "5.14", _V7S_MSM, "msm-v6.13", "map",
+             note="->map / ->unmap; msm_iommu.c " + _NOT_READ_RANGE),
+        _era("5.15", "6.1", _V7S_MSM, "msm-v6.13", "map-v5.15",
+             note="->map / ->unmap (one page per call) until 8b35cdcf9bf8 (v6.2); read in "
+                  "6.1.192"),
+        _era("6.2", "6.12", _V7S_MSM, "msm-v6.13", "map_pages",
+             note="->map_pages from 8b35cdcf9bf8 (v6.2), pgcount passed to v7s; read in "
+                  "6.12.118"),
+        _era("6.13", "7.1", _V7S_MSM, "msm", "map_pages",
+             note="partial unmaps refused from fd50651636fb (v6.13); msm_iommu.c not read "
+                  "past 6.12"),
     )),
 ]}
 
@@ -286,4 +305,5 @@ PROFILE_DRIVER = {"arm-lpae-4k": "arm-smmu-v3", "arm-lpae-16k": "arm-smmu-v3",
                   "arm-lpae-64k": "arm-smmu-v3", "armv7s-mediatek": "mtk_iommu",
                   "apple-dart": "apple-dart", "intel-vtd": "intel", "amd-v1": "amd",
                   "amd-v2": "amd-v2", "exynos": "exynos", "rockchip": "rockchip",
-                  "sun50i": "sun50i", "tegra-smmu": "tegra-smmu", "mtk-iommu-v1": "mtk_iommu_v1"}
+                  "sun50i": "sun50i", "tegra-smmu": "tegra-smmu", "mtk-iommu-v1": "mtk_iommu_v1",
+                  "msm": "msm", "s390": "s390", "sprd": "sprd"}

@@ -65,3 +65,48 @@ def domain_free_leak(d):
     """
     return d.semantics.domain_free_leaks or None
 
+
+@rule("MAP_REPLACE_LEAKS_TABLE", "drivers/iommu/intel/iommu.c dma_pte_clear_range (the inner loop after a superpage), called by switch_to_super_page / dma_pte_free_pagetable, v6.1 to v6.18", defect=True)
+def map_replace_leaks_table(d, start, end):
+    """A Linux defect class: a VT-d 1G map over a level-2 table leaks the tables after a 2M page in it.
+
+    switch_to_super_page clears the slot with dma_pte_free_pagetable, whose
+    dma_pte_clear_range, once it has cleared a 2M superpage, goes on clearing
+    the following level-2 entries as if they were superpages too: table
+    entries among them are cleared without their tables being freed, so
+    those page tables stay allocated, unreachable, after the domain is freed.
+    Only a walk that reaches the 2M page does that: every entry before it in
+    the slot must be a table (an empty one ends the walk).
+    The translations are right (the whole slot is cleared).  [start, end) is
+    the 1G slot; returns the number of tables leaked.
+    """
+    geo, tables = d.geometry, d.tables
+    two_m, four_k = geo.levels[-2], geo.levels[-1]
+    # dma_pte_clear_range from the slot's start: a level-1 table's PTEs are cleared and the
+    # walk goes on at the next 2M; an empty entry ends it (align_to_level skips to the next
+    # 1G); a 2M page starts the inner loop, which clears every later entry of the level-2
+    # table as if it were one too -- the level-1 tables among them are never freed
+    at = start
+    while at < end:
+        if tables.has(four_k, at):
+            at += two_m
+            continue
+        leaf = d.state.leaf_at(at)
+        if leaf is None or leaf.pgsize != two_m:
+            return None
+        leaked = sum(1 for _ in tables.by_entry[four_k].irange(at + two_m, end - 1))
+        return leaked or None
+    return None
+
+
+@rule("MAP_FAIL_UNCOUNTED", "drivers/iommu/intel/iommu.c intel_iommu_map_pages (*mapped set only on success), v6.1 to v6.18", defect=True)
+def map_fail_uncounted(d, written):
+    """A Linux defect class: a VT-d map call that fails part-way reports none of its pages mapped.
+
+    __domain_mapping fails with -ENOMEM when a table allocation fails
+    (pfn_to_dma_pte), after writing the PTEs before it; intel_iommu_map_pages
+    sets ``*mapped`` only on success, so the core's rollback does not cover
+    them and they stay mapped.  The model states the pages written as
+    mapped, for the core to roll back.  ``written`` is their size in bytes.
+    """
+    return written if written else None

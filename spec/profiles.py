@@ -65,11 +65,30 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
             "arm-v7s",
             "v7s short descriptors; like io-pgtable-arm it answers -EEXIST, replaces a "
             "table by a block, and refuses partial unmaps since v6.14."),
+    Profile("msm", SZ_4K | SZ_64K | SZ_1M | SZ_16M, 32, 32,
+            "drivers/iommu/msm_iommu.c MSM_IOMMU_PGSIZES, msm_iommu_domain_config (ARM_V7S, "
+            "ias 32, oas 32)",
+            "msm",
+            "v7s as msm_iommu sets it up: no quirks and its own flush ops, so a table a "
+            "section replaces is invalidated at once."),
+    Profile("s390", SZ_4K, 42, 64,
+            "drivers/iommu/s390-iommu.c (6.12: 4K pages, the aperture [0, ZPCI_TABLE_SIZE_RT - "
+            "1] of three table levels; the PTE keeps address bits 63:12)",
+            "s390",
+            "Its own tables since the driver stopped using arch/s390/pci/pci_dma.c's: a map "
+            "over a live PTE overwrites it, an unmap counts holes."),
+    Profile("sprd", SZ_4K, 28, 32,
+            "drivers/iommu/sprd-iommu.c (6.2+: SPRD_IOMMU_PAGE_SIZE; the aperture [0, 256M); "
+            "the PTE holds paddr >> 12 of a 32-bit paddr)",
+            "sprd",
+            "One flat table of PTEs with no valid bit: a map overwrites, an unmap clears "
+            "whatever is there; 6.1's unmap returns 0 (sprd-v6.1)."),
     Profile("intel-vtd", SZ_4K | SZ_2M | SZ_1G, 48, 52,
             "drivers/iommu/intel/iommu.c (4-level, 2M and 1G super pages)",
             "generic-pt",
-            "The VT-d driver moved to generic_pt; before that intel_iommu_unmap also "
-            "removed a whole large page on a partial unmap."),
+            "The VT-d driver moved to generic_pt in v6.19; before, its own table (variant "
+            "vtd, v6.1 to v6.18: --kernel-version) kept a live 4K PTE under a new map and "
+            "removed a whole large page on an unmap from its base."),
     Profile("amd-v1", _amd_v1_bitmap(), 52, 52,
             "drivers/iommu/amd/amd_iommu_types.h AMD_IOMMU_PGSIZES",
             "generic-pt",

@@ -20,7 +20,7 @@ from typing import Callable
 from . import pgsize as _pgsize
 from .history import RULE_SPANS
 from .versions import Span
-from .errors import EINVAL, ENXIO, EOVERFLOW, ERANGE
+from .errors import EFAULT, EINVAL, ENXIO, EOVERFLOW, ERANGE
 from .prot import IOMMU_READ, IOMMU_WRITE
 
 
@@ -186,6 +186,14 @@ def map_range(d, iova, paddr, size):
       2^ias and its physical range at or below 2^oas;
     * ``"paddr_einval"`` -- sun50i (6.12) fails a page whose paddr is at or
       past 2^oas with -EINVAL, and checks no IOVA;
+    * ``"iova_einval"`` -- s390 (6.12) and sprd: the call's IOVA range must lie
+      in the aperture, [0, 2^ias), else -EINVAL; paddr is not checked.  The
+      check's unsigned end wraps for a range past 2^64, which is accepted
+      (IOVA_PAST_IAS);
+    * ``"iova_efault"`` -- VT-d's own table (intel_iommu_map): the call's IOVA
+      range must end at or below 2^gaw, else -EFAULT; paddr is not checked.  A
+      range that wraps past 2^64 passes that check and fails __domain_mapping's
+      (-EINVAL in 6.12; a BUG_ON in 6.1: IOVA_PAST_IAS);
     * ``"none"`` -- the AMD tables and most tables inside drivers check
       nothing: AMD v1 grows to any 64-bit IOVA, the others drop the IOVA bits
       above their reach (IOVA_PAST_IAS), and a physical range past 2^oas is
@@ -209,6 +217,16 @@ def map_range(d, iova, paddr, size):
         bad = paddr >> d.oas
     elif mode == "paddr_einval":  # sun50i 6.12: -EINVAL, the page's paddr only
         return -EINVAL if paddr >> d.oas else None
+    elif mode == "iova_einval":  # s390 (6.12), sprd: the IOVA range inside the aperture
+        if iova + size > 1 << 64:  # the check's unsigned end wraps: the call is accepted
+            iova_past_ias(d, iova, size)
+            return None
+        return -EINVAL if iova + size > 1 << d.ias else None
+    elif mode == "iova_efault":  # VT-d: intel_iommu_map's max_addr check, the IOVA range only
+        if iova + size >= 1 << 64:  # max_addr wraps and the check passes; __domain_mapping's
+            iova_past_ias(d, iova, size)  # pfn check: -EINVAL in 6.12, BUG_ON in 6.1
+            return -EINVAL
+        return -EFAULT if iova + size > 1 << d.ias else None
     else:  # "none": the AMD tables and the tables inside drivers
         bad = False
     return -ERANGE if bad else None
@@ -298,6 +316,48 @@ def map_overwrite(d, start, end):
     """
     removed = d.state.remove(start, end)
     return removed if removed else None
+
+
+@rule("MAP_KEEPS_LIVE", "drivers/iommu/intel/iommu.c __domain_mapping (cmpxchg64_local of a 0 PTE; \"DMA PTE for vPFN ... already set\", WARN_ON), v6.1 to v6.18")
+def map_keeps_live(d, start, end):
+    """VT-d's own table: a 4K page over a live 4K PTE keeps the old PTE, and the map goes on.
+
+    __domain_mapping writes each PTE with cmpxchg64_local(pte, 0, new); where
+    the PTE is not 0 it prints "DMA PTE for vPFN ... already set" and
+    WARN_ON(1)s, and nothing else: the old translation stays, the other pages
+    of the call are written, and the call returns 0 with every byte counted
+    as mapped (so the core rolls nothing back).  [start, end) is the run of
+    live 4K leaves kept; returns its size.
+    """
+    return end - start
+
+
+@rule("MAP_SUPERPAGE_REPLACES", "drivers/iommu/intel/iommu.c switch_to_super_page / dma_pte_free_pagetable, v6.1 to v6.18")
+def map_superpage_replaces(d, start, end):
+    """VT-d's own table: a 2M or 1G page replaces a live page of its own size.
+
+    switch_to_super_page clears every present entry of the new superpages'
+    level -- a table with whatever it holds (MAP_REPLACE_TABLE), or a live
+    superpage of the same size -- frees what was under it and flushes the
+    IOTLB for it at once, inside the map; then the new entry is written.
+    [start, end) is the run of live leaves replaced; returns its size.
+    """
+    return d.state.remove(start, end) or None
+
+
+@rule("MAP_UNDER_SUPERPAGE", "drivers/iommu/intel/iommu.c pfn_to_dma_pte (a live superpage on the walk to a lower level), v6.1 to v6.18", defect=True)
+def map_under_superpage(d, start, end):
+    """A Linux defect class: a VT-d page under a live larger superpage is written into its memory.
+
+    pfn_to_dma_pte, asked for a level below a live 2M or 1G superpage, takes
+    the superpage's output address for a table and returns a "PTE" in the
+    mapped memory, where __domain_mapping then writes (under a 1G page it may
+    even allocate a table and write its pointer there).  No translation
+    changes and the call returns 0.  The model states what the caller sees:
+    the superpage stays and the bytes count as mapped; the kernel harness
+    stops at the stray walk.  [start, end) is the range under the superpage.
+    """
+    return end - start
 
 
 @rule("MAP_EXISTS", "io-pgtable-arm.c arm_lpae_init_pte / __arm_lpae_map; generic_pt iommu_pt.h clear_contig")
@@ -540,9 +600,15 @@ def unmap_range(d, iova, size):
     the core's loop stops, even when the range starts on a live leaf.
     io-pgtable-arm and v7s (``range_check`` "start") reject only a start at
     or above 2^ias (WARN_ON, 0); DART checks nothing.  Returns 0, or None when
-    the driver goes on.
+    the driver goes on.  sprd's 6.1 unmap returns ``(size_t)-EINVAL`` instead
+    (``unmap_returns_zero``), which the core adds to what it unmapped.
     """
     sem = d.semantics
+    if sem.unmap_range_checked and sem.range_check == "iova_einval" and iova + size > 1 << 64:
+        iova_past_ias(d, iova, size)  # s390, sprd: the check's unsigned end wraps and passes
+        return None
+    if sem.unmap_returns_zero and iova + size > 1 << d.ias:  # sprd 6.1: (size_t)-EINVAL
+        return -EINVAL & ((1 << 64) - 1)
     if sem.unmap_range_checked:
         bad = iova + size > 1 << d.ias
     elif sem.range_check == "start":
@@ -607,6 +673,37 @@ def unmap_partial_leaf(d, leaf, start, end):
     return 0
 
 
+@rule("UNMAP_HOLE_ROUNDS", "drivers/iommu/intel/iommu.c intel_iommu_unmap (size raised to the span of the entry pfn_to_dma_pte stops at, the start kept), v6.1 to v6.18", defect=True)
+def unmap_hole_rounds(d, iova, size, rounded):
+    """A Linux defect class: a VT-d unmap that starts at a hole above the last level reaches past its range.
+
+    intel_iommu_unmap raises the size to the span of the entry its walk stops
+    at -- 2M, 1G or 512G for a missing table -- without rounding the start
+    down, clears every leaf in [iova, iova + span) and returns the span: a
+    4K unmap in an empty domain reports 512G, and one at 2M + 4K with no
+    table for [2M, 4M) removes a live page at 4M.  The model states the
+    range asked for: its holes counted, its leaves cleared.  Returns the
+    rounded size Linux reports.
+    """
+    return rounded if rounded > size else None
+
+
+@rule("UNMAP_PARTIAL_SUPERPAGE_KEPT", "drivers/iommu/intel/iommu.c intel_iommu_unmap / dma_pte_clear_level (recursing into a superpage the range covers in part), v6.1 to v6.18", defect=True)
+def unmap_partial_superpage_kept(d, leaf, start, end):
+    """A Linux defect class: a VT-d unmap that covers part of a superpage keeps it and clears its memory.
+
+    dma_pte_clear_level descends into every entry the (rounded) range covers
+    only in part without checking for a superpage, so it takes the
+    superpage's memory for a table and zeroes words of it; the superpage
+    stays mapped and the call still reports its size.  An unmap starting
+    inside a superpage is rounded to its span from there, so it also reaches
+    into the next slot.  The model states UNMAP_PARTIAL_LEAF's "whole":
+    from the leaf's base the whole leaf goes; from inside it nothing does.
+    ``leaf`` is the superpage, [start, end) the part covered.
+    """
+    return leaf.size
+
+
 @rule("UNMAP_SPLIT_SECTION", "drivers/iommu/io-pgtable-arm-v7s.c arm_v7s_split_blk_unmap (v4.6 to v6.13; split removed in v6.14)", defect=True)
 def unmap_split_section(d, leaf, start):
     """v7s's split of a section builds the new level-2 entries without the section's output address.
@@ -664,9 +761,13 @@ def map_sg_rollback(d, iova, mapped, ret):
 
     Since v5.15 ``iommu_map_sg`` returns the negative errno; before that it
     returned ``size_t`` and a failure was 0 (the model's cores ``"map"`` and
-    ``"map-v4.16"``).  Returns what ``map_sg`` returns.
+    ``"map-v4.16"``).  The undo is an ordinary ``iommu_unmap(domain, iova,
+    mapped)``, so its own rules apply (a VT-d superpage a run was mapped
+    under goes whole, io-pgtable frees the tables an unmap slot covers).
+    Returns what ``map_sg`` returns.
     """
-    d.state.remove(iova, iova + mapped)
+    if mapped:
+        d._unmap(iova, mapped)
     return ret if d.core_info.map_sg_errno else 0
 
 
@@ -774,13 +875,60 @@ def iova_to_phys(d, iova):
     iova = iova if wrapped is None else wrapped
     run = d.state.find(iova)
     if run is None:
-        return 0
+        hole = iova_to_phys_page_zero(d, iova)
+        return 0 if hole is None else hole
     pa = run.paddr + (iova - run.iova)
     cut = iova_to_phys_no_offset(d, pa)
     return pa if cut is None else cut
 
 
-@rule("IOVA_TO_PHYS_NO_OFFSET", "drivers/iommu/mtk_iommu_v1.c mtk_iommu_v1_iova_to_phys (6.1, 6.12)", defect=True)
+@rule("IOVA_TO_PHYS_PAGE_ZERO", "drivers/iommu/sprd-iommu.c sprd_iommu_iova_to_phys (v5.13 to v6.12 at least)")
+def iova_to_phys_page_zero(d, iova):
+    """Where a PTE has no valid bit (sprd), an unmapped IOVA in the aperture reads as physical page 0.
+
+    sprd's PTE is just ``paddr >> 12``: an entry of 0 is physical page 0 to
+    the hardware, and sprd_iommu_iova_to_phys returns ``(pte << 12) + (iova
+    & (SZ_4K - 1))`` -- the IOVA's offset in its page -- for a hole.  Outside
+    the aperture it WARNs and returns 0.  Returns that answer, or None under
+    a variant whose PTEs have a valid bit (``pte_valid_bit``).
+    """
+    if d.semantics.pte_valid_bit or iova >> d.ias:
+        return None
+    return iova & ((1 << 12) - 1)
+
+
+@rule("MAP_PADDR_ZERO_HOLE", "drivers/iommu/sprd-iommu.c sprd_iommu_map (PTE = (u32)paddr >> 12, no valid bit)", defect=True)
+def map_paddr_zero_hole(d, paddr, size):
+    """A Linux defect class: where a PTE has no valid bit, a page at physical 0 is written as a hole.
+
+    sprd's PTE for physical page 0 (or any multiple of 4G: the paddr is cut
+    to 32 bits) is 0, the value of an unmapped entry, so nothing tells that
+    mapping apart from no mapping (the page table's dump shows none).  The
+    model states the page asked for.  Returns True when [paddr, paddr + size)
+    holds such a page.
+    """
+    if d.semantics.pte_valid_bit:
+        return None
+    top = 1 << 32
+    first = -(-paddr // top) * top  # the first multiple of 4G at or after paddr
+    return True if first < paddr + size else None
+
+
+@rule("UNMAP_RETURNS_ZERO", "drivers/iommu/sprd-iommu.c sprd_iommu_unmap (v5.13 to v6.1; a05d5857cec3, v6.2, returns the size)", defect=True)
+def unmap_returns_zero(d, cleared):
+    """A Linux defect class: sprd's 6.1 unmap clears its range and returns 0.
+
+    sprd_iommu_unmap memsets the call's PTEs and returns 0 on success (and
+    ``(size_t)-EINVAL`` outside the aperture), so iommu_unmap's loop stops
+    after the first chunk and reports 0 bytes unmapped though that chunk is
+    cleared; a failed map's rollback clears only its first chunk.  The model
+    states what the driver returns (``unmap_returns_zero``).  ``cleared`` is
+    the bytes cleared; returns 0.
+    """
+    return 0
+
+
+@rule("IOVA_TO_PHYS_NO_OFFSET", "drivers/iommu/mtk_iommu_v1.c mtk_iommu_v1_iova_to_phys (6.1, 6.12); drivers/iommu/s390-iommu.c s390_iommu_iova_to_phys (6.12)", defect=True)
 def iova_to_phys_no_offset(d, pa):
     """Under mtk_iommu_v1, iova_to_phys returns the page's physical address without the IOVA's offset in it.
 

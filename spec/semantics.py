@@ -23,7 +23,11 @@ SPLIT_TO_PGSIZE = "split_to_pgsize"
 WHOLE_RANGE, START, PADDR_START, NO_CHECK = "whole", "start", "paddr_start", "none"
 #: sun50i (6.12): each page's paddr must be below 2^oas, else -EINVAL.
 PADDR_EINVAL = "paddr_einval"
-FAIL, REPLACE, OVERWRITE = "fail", "replace", "overwrite"
+FAIL, REPLACE, OVERWRITE, KEEP = "fail", "replace", "overwrite", "keep"
+#: VT-d's own table: -EFAULT for a call's IOVA range past 2^ias; no paddr check.
+IOVA_EFAULT = "iova_efault"
+#: s390 (6.12), sprd: -EINVAL for a call's IOVA range outside the aperture; no paddr check.
+IOVA_EINVAL = "iova_einval"
 SZ_4K = 1 << 12
 
 
@@ -58,7 +62,10 @@ class Semantics:
       ``"replace"``: it never fails, every leaf that overlaps the new pages is
       removed whole and the new pages installed (MAP_REPLACE_LEAVES);
       ``"overwrite"``: a table of one leaf size writes the new PTE over the
-      live one (MAP_OVERWRITE).  ``exists_errno`` is then 0, as no map fails
+      live one (MAP_OVERWRITE).  ``"keep"`` (VT-d's own table): a 4K page over a live 4K PTE keeps the
+      old one and the call goes on, counting it as mapped (MAP_KEEPS_LIVE); a 2M
+      or 1G page clears whatever its slot holds (MAP_SUPERPAGE_REPLACES,
+      MAP_REPLACE_TABLE).  ``exists_errno`` is then 0, as no map fails
       that way.
     * ``hole_in_table`` -- 0: a hole ends the unmap walk (UNMAP_HOLE).
       Otherwise the size of a last-level PTE: an unmap that meets a hole inside
@@ -168,6 +175,11 @@ class Semantics:
     #: The page sizes the variant's table can hold (a pgsize_bitmap), or 0 for any: a domain
     #: whose pgsize_bitmap has others is refused (the tables inside drivers have fixed sizes).
     page_sizes: int = 0
+    #: The PTE has a valid bit; False (sprd) when a PTE of 0 is physical page 0, so a hole
+    #: reads as that page (IOVA_TO_PHYS_PAGE_ZERO) and a map of it is a hole (MAP_PADDR_ZERO_HOLE).
+    pte_valid_bit: bool = True
+    #: The driver's unmap returns 0 having cleared its range (sprd 6.1: UNMAP_RETURNS_ZERO).
+    unmap_returns_zero: bool = False
     #: What the driver's domain free leaves allocated (DOMAIN_FREE_LEAK), as text: "" when it
     #: frees every page-table page (DOMAIN_FREE).
     domain_free_leaks: str = ""
@@ -218,7 +230,7 @@ class Semantics:
             table_points.append("replace_table")
         if table_points and not self.tables:
             raise ValueError(f"variant {self.name!r}: {', '.join(table_points)} need a table "
-                             f"format (tables='lpae', 'lpae-s2', 'v7s' or 'dart')")
+                             f"format (tables='lpae', 'lpae-s2', 'v7s', 'dart' or 'vtd')")
 
 
 _ARM = dict(
@@ -232,6 +244,8 @@ _ARM = dict(
     tables="lpae",
 )
 _ARM_DIFF = {
+    "pte_valid_bit": "True: ARM_LPAE_PTE_VALID (bit 0) marks a live descriptor.",
+    "unmap_returns_zero": "False: arm_lpae_unmap_pages returns the bytes it unmapped.",
     "domain_free_leaks": "None: arm_lpae_free_pgtable frees every table from the pgd down "
                          "(__arm_lpae_free_pgtable).",
     "exists_errno": "-EEXIST from arm_lpae_init_pte / __arm_lpae_map (\"We require an unmap first\").",
@@ -288,6 +302,9 @@ _S2_DIFF = {
 _V7S = {**_ARM, "per_table_batches": False, "tables": "v7s", "replaced_table_flush": "sync_map"}
 _V7S_DIFF = {
     **_ARM_DIFF,
+    "pte_valid_bit": "True: an entry whose type bits (1:0) are 0 is invalid "
+                     "(ARM_V7S_PTE_IS_VALID).",
+    "unmap_returns_zero": "False: arm_v7s_unmap_pages returns the bytes it unmapped.",
     "domain_free_leaks": "None: arm_v7s_free_pgtable frees every level-2 table and the pgd.",
     "map_over_live": "fail: arm_v7s_init_pte fails (-EEXIST) for any valid entry that is not a "
                      "table.",
@@ -329,8 +346,24 @@ _V7S_DIFF = {
                    "table entry under a 1M or 16M unmap is freed with its table and counted.",
 }
 
+#: msm_iommu's use of v7s differs from mtk_iommu's in one point (replaced_table_flush).
+_MSM_DIFF = {
+    "replaced_table_flush": "walk: msm_iommu_domain_config gives io-pgtable msm_iommu_flush_ops "
+                            "(cfg.tlb), so the table arm_v7s_init_pte frees under a section is "
+                            "invalidated at once (__arm_v7s_unmap -> io_pgtable_tlb_flush_walk "
+                            "-> __flush_iotlb_walk, TLBIVA per 4K on every attached context).",
+    "prot_checked": "arm_v7s_map_pages: no READ and no WRITE -> -EINVAL (6093cd582f8e, in "
+                    "Debian 6.1.192 too).  Without IO_PGTABLE_QUIRK_NO_PERMS (msm sets no "
+                    "quirk) arm_v7s_prot_to_pte writes AP/XN bits: the PTE differs from "
+                    "mtk_iommu's, no return value or leaf does.",
+    "iova_to_phys_offset": "msm_iommu_iova_to_phys asks the hardware (V2PPR / PAR): on an "
+                           "attached domain the same page and offset as arm_v7s_iova_to_phys.",
+}
+
 
 _AMD_COMMON_DIFF = {
+    "pte_valid_bit": "True: IOMMU_PTE_PR marks a present entry.",
+    "unmap_returns_zero": "False: unmap_pages returns the bytes it unmapped.",
     "domain_free_leaks": "None: v1_free_pgtable / v2_free_pgtable free every table.",
     "tables": "None for spec.tables: the model tracks the AMD tables itself, at every level "
               "(ReferenceDomain.amd_tables), as the walk makes them; they outlive their leaves "
@@ -356,6 +389,10 @@ _AMD_COMMON_DIFF = {
 _IN_DRIVER = dict(map_zero_size=0, unmap_range_checked=False, range_check=NO_CHECK,
                   iova_bits=32, prot_checked=False, per_table_batches=False)
 _IN_DRIVER_DIFF = {
+    "pte_valid_bit": "True: the PTE has a valid bit (rockchip RK_PTE_PAGE_VALID, exynos's lv1 / "
+                     "lv2 type bits, sun50i SUN50I_PTE_PAGE_VALID, tegra a non-zero PTE with "
+                     "NS, mtk_iommu_v1 F_DESC_VALID).",
+    "unmap_returns_zero": "False: the driver's unmap returns the bytes it cleared.",
     "domain_free_leaks": "None: the driver's domain free frees every table it allocated.",
     "map_zero_size": "The core's `while (size)` loop never calls the driver: 0 (iommu.c "
                      "__iommu_map).",
@@ -433,6 +470,41 @@ _MTK_V1_DIFF = {
                   "MT2701_IOMMU_PAGE_SIZE (4K).",
 }
 _ROCKCHIP = "drivers/iommu/rockchip-iommu.c"
+#: sprd-iommu.c in 6.1 and 6.12: one flat table of u32 PTEs, no valid bit, no permissions.
+_SPRD_DIFF = {
+    **_IN_DRIVER_DIFF,
+    "exists_errno": "Never used: no map fails over a live PTE (map_over_live).",
+    "map_over_live": "overwrite: sprd_iommu_map writes `pabase >> 12` into every PTE of the "
+                     "range with no check (MAP_OVERWRITE).",
+    "partial_unmap": "Never arises: every leaf is one 4K PTE.",
+    "replace_table": "No blocks, no tables: one flat array of 65536 u32 PTEs.",
+    "unmap_slots": "sprd_iommu_unmap memsets the range's PTEs.",
+    "hole_unmap": "count: the memset clears holes too and the range is counted; no PTE is "
+                  "looked at (UNMAP_HOLE_COUNTED).",
+    "range_check": "iova_einval: `iova < start || iova + size > end + 1` -> -EINVAL before any "
+                   "write, the aperture being [0, 256M); paddr is not checked: `u32 pabase = "
+                   "(u32)paddr` cuts a paddr at or past 4G (PADDR_PAST_OAS).",
+    "iova_bits": "0: the aperture check (range_check) rejects every IOVA at or past 256M.",
+    "prot_checked": "prot is never read: the PTE has no permission bits; prot 0 maps a page "
+                    "like any other.",
+    "prot_first": "prot is not checked (prot_checked).",
+    "tables": "None: the one table is allocated at (first) attach (dma_alloc_coherent) and "
+              "freed at domain free: no map allocates, no -ENOMEM on map.",
+    "pte_size": "4K: a PTE is `paddr >> 12` of one 4K page; a larger page is pgsize / 4K PTEs.",
+    "pte_valid_bit": "False: a PTE of 0 is physical page 0 to the hardware, so "
+                     "sprd_iommu_iova_to_phys of a hole returns the IOVA's offset "
+                     "(IOVA_TO_PHYS_PAGE_ZERO) and a map of physical page 0 (or any multiple "
+                     "of 4G) writes a PTE of 0, the same as no mapping (MAP_PADDR_ZERO_HOLE).",
+    "iova_to_phys_errno": "sprd_iommu_iova_to_phys: outside the aperture WARN and 0; inside, "
+                          "`(pte << 12) + offset` (pte_valid_bit).",
+    "iova_to_phys_offset": "sprd_iommu_iova_to_phys adds the offset in the page.",
+    "map_fail_keeps": "Moot: the range is checked before any write, and nothing else fails.",
+    "domain_free_leaks": "None: sprd_iommu_cleanup frees the table (dma_free_coherent).",
+}
+
+_VTD = "drivers/iommu/intel/iommu.c"
+_S390 = "drivers/iommu/s390-iommu.c"
+_SPRD = "drivers/iommu/sprd-iommu.c"
 _EXYNOS = "drivers/iommu/exynos-iommu.c"
 _SUN50I = "drivers/iommu/sun50i-iommu.c"
 _TEGRA = "drivers/iommu/tegra-smmu.c"
@@ -501,6 +573,29 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                      "allowed\") and returns 0."},
         **_V7S),
     Semantics(
+        name="msm-v6.13", partial_unmap=SPLIT_TO_PGSIZE,
+        source="drivers/iommu/io-pgtable-arm-v7s.c as drivers/iommu/msm_iommu.c configures it "
+               "(msm_iommu_domain_config: ARM_V7S, no quirks, msm_iommu_flush_ops), up to v6.12",
+        spans=(span("5.4", "6.12", until=SPLIT_REMOVAL_V7S + " (v6.13)",
+                    note="read in Debian 6.1.192 and 6.12.118; io-pgtable-arm-v7s.c run through "
+                         "the kernel harness as arm-v7s-v6.13"),),
+        differences={**_V7S_DIFF, **_MSM_DIFF, "partial_unmap":
+                     "arm_v7s_split_cont / arm_v7s_split_blk_unmap as under arm-v7s-v6.13; with "
+                     "msm's flush ops each split is also invalidated at once "
+                     "(io_pgtable_tlb_flush_walk, io_pgtable_tlb_add_page), which changes no "
+                     "result."},
+        **{**_V7S, "replaced_table_flush": "walk"}),
+    Semantics(
+        name="msm", partial_unmap=REFUSE,
+        source="drivers/iommu/io-pgtable-arm-v7s.c from v6.13 (split removed) as "
+               "drivers/iommu/msm_iommu.c configures it",
+        spans=(span("6.13", since=SPLIT_REMOVAL_V7S, note="not read past 6.12: the v7s code is "
+                    "arm-v7s's, msm_iommu.c's configuration taken to be unchanged"),),
+        differences={**_V7S_DIFF, **_MSM_DIFF, "partial_unmap":
+                     "v6.13 removed the v7s split (fd50651636fb): __arm_v7s_unmap warns and "
+                     "returns 0, as under arm-v7s."},
+        **{**_V7S, "replaced_table_flush": "walk"}),
+    Semantics(
         name="apple-dart", exists_errno=EEXIST, map_zero_size=0, partial_unmap=REFUSE,
         replace_table=False, unmap_slots=True, per_table_batches=True,
         range_check=PADDR_START, prot_first=False, tables="dart",
@@ -546,6 +641,9 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "page_sizes": "0 (one page size, the DART's: apple_dart_hw pgsize).",
             "iova_to_phys_offset": "dart_iova_to_phys adds the offset in the page.",
             "domain_free_leaks": "None: apple_dart_free_pgtable frees every table.",
+            "pte_valid_bit": "True: APPLE_DART_PTE_VALID / APPLE_DART1_PTE_PROT_SP_DIS mark a "
+                             "live entry.",
+            "unmap_returns_zero": "False: dart_unmap_pages returns the bytes it cleared.",
         }),
     Semantics(
         name="generic-pt", exists_errno=EADDRINUSE, map_zero_size=0,
@@ -603,6 +701,9 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "iova_to_phys_offset": "iova_to_phys adds the offset in the leaf.",
             "domain_free_leaks": "None: pt_iommu_deinit frees every table (the collected "
                                  "free list).",
+            "pte_valid_bit": "True: every generic_pt format's entry has a present bit "
+                             "(pt_load_entry: PT_ENTRY_EMPTY).",
+            "unmap_returns_zero": "False: unmap_pages / unmap_range return the bytes unmapped.",
         }),
     Semantics(
         name="rockchip", exists_errno=EADDRINUSE, partial_unmap=REFUSE, replace_table=False,
@@ -752,6 +853,192 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                               "them (MAP_ROLLBACK).",
             "pages_per_call": "all: mtk_iommu_v1_map / _unmap loop over pgcount 4K pages.",
             "per_table_batches": "No batches: one flat table.",
+        }),
+    Semantics(
+        name="vtd", exists_errno=0, map_zero_size=0, partial_unmap=WHOLE, replace_table=True,
+        unmap_slots=False, per_table_batches=False, map_over_live=KEEP, hole_unmap="count",
+        range_check=IOVA_EFAULT, prot_first=False, tables="vtd",
+        page_sizes=SZ_4K | 0x200000 | 0x40000000,
+        source=_VTD + " (intel_iommu_map_pages / __domain_mapping / switch_to_super_page, "
+               "intel_iommu_unmap_pages / domain_unmap / dma_pte_clear_level, "
+               "intel_iommu_iova_to_phys): the second-level dma_pte table before generic_pt",
+        spans=(span("6.1", "6.18", until="d373449d8e97 iommu/vt-d: Use the generic iommu page "
+                    "table (v6.19)", note="checked against Debian 6.1.192 and 6.12.118 through "
+                    "the kernel harness (the tree's page-table functions extracted and compiled "
+                    "unmodified); 6.1 hits BUG_ON where 6.12 returns for an unmap past 2^48 "
+                    "(both IOVA_PAST_IAS); releases before 6.1 not read"),),
+        differences={
+            "exists_errno": "Never used: no map fails over a live PTE (map_over_live).",
+            "map_zero_size": "The classic core's `while (size)` loop never calls the driver: 0 "
+                             "(iommu.c __iommu_map).",
+            "partial_unmap": "whole: intel_iommu_unmap raises the size to the span of the "
+                             "superpage pfn_to_dma_pte finds at iova (\"Cope with horrid API "
+                             "which requires us to unmap more than the size argument\"), so from "
+                             "its base the superpage goes whole and its size is returned; an "
+                             "unmap that starts inside one, or ends inside one, leaves it mapped "
+                             "(UNMAP_PARTIAL_SUPERPAGE_KEPT).",
+            "replace_table": "switch_to_super_page -> dma_pte_free_pagetable clears a table under "
+                             "a new 2M / 1G page with the leaves in it and frees it.",
+            "unmap_slots": "No slots: domain_unmap (dma_pte_clear_level) clears every present "
+                           "entry the range covers and frees every table whose span it covers, "
+                           "whatever the core's page size.",
+            "per_table_batches": "intel_iommu_map_pages / intel_iommu_unmap_pages take all "
+                                 "pgcount pages in one intel_iommu_map / intel_iommu_unmap.",
+            "map_over_live": "keep: __domain_mapping writes each PTE with cmpxchg64_local(pte, "
+                             "0, new); a live 4K PTE is kept with a WARN (\"DMA PTE for vPFN ... "
+                             "already set\") and the call goes on and returns 0 "
+                             "(MAP_KEEPS_LIVE); a 2M / 1G page's slot is cleared first, a table "
+                             "or a live superpage of its size (switch_to_super_page: "
+                             "MAP_REPLACE_TABLE, MAP_SUPERPAGE_REPLACES); a page under a live "
+                             "larger superpage is written into its memory (MAP_UNDER_SUPERPAGE).",
+            "hole_in_table": "0: holes follow hole_unmap.",
+            "hole_unmap": "count: domain_unmap skips empty entries and intel_iommu_unmap returns "
+                          "the size; at a hole above the last level the size is first raised "
+                          "to the hole's span (UNMAP_HOLE_ROUNDS).",
+            "unmap_range_checked": "6.12: a start past 2^48 returns 0 (pfn_to_dma_pte is NULL); "
+                                   "a range ending past it WARNs in domain_unmap and clears "
+                                   "nothing, yet returns its size.  6.1: BUG_ON for both.  "
+                                   "Stated as IOVA_PAST_IAS (nothing unmapped).",
+            "range_check": "iova_efault: intel_iommu_map checks the call's whole IOVA range "
+                           "(`if (end < max_addr) return -EFAULT`, end = 2^gaw); paddr is never "
+                           "checked (pteval = phys_pfn << VTD_PAGE_SHIFT | attr: "
+                           "PADDR_PAST_OAS).",
+            "prot_first": "intel_iommu_map's -EFAULT comes before __domain_mapping's `(prot & "
+                          "(DMA_PTE_READ|DMA_PTE_WRITE)) == 0` -> -EINVAL.",
+            "tables": "vtd: 4 levels of 512 entries (agaw 48).  pfn_to_dma_pte allocates the "
+                      "missing tables down to each page's level and keeps them if the map then "
+                      "fails; an unmap frees every table whose whole span its (raised) range "
+                      "covers (dma_pte_list_pagetables, freed after the IOTLB flush), never one "
+                      "it only empties; a superpage frees the tables under it.",
+            "replaced_table_flush": "walk: switch_to_super_page flushes at once, inside the map, "
+                                    "for every present slot it cleared (6.1 "
+                                    "iommu_flush_iotlb_psi, 6.12 cache_tag_flush_range).",
+            "iova_to_phys_errno": "intel_iommu_iova_to_phys returns 0 for a missing PTE and past "
+                                  "2^48.",
+            "iova_bits": "0: the map's range check (-EFAULT) and domain_pfn_supported keep every "
+                         "access below 2^48.",
+            "prot_checked": "__domain_mapping: no DMA_PTE_READ and no DMA_PTE_WRITE -> -EINVAL.",
+            "pte_size": "0: a page is one PTE of its level (DMA_PTE_LARGE_PAGE for 2M / 1G), of "
+                        "the size hardware_largepage_caps picks: the largest superpage iova and "
+                        "paddr are aligned to and the rest of the call fills, whatever the "
+                        "core's pgsize.",
+            "pages_per_call": "all: one intel_iommu_map for pgcount pages.",
+            "unmap_one_leaf": "False: domain_unmap clears the whole range.",
+            "map_fail_keeps": "True, uncounted: a table allocation that fails (-ENOMEM) leaves "
+                              "the PTEs written before it, but intel_iommu_map_pages sets "
+                              "*mapped only on success (MAP_FAIL_UNCOUNTED); the model counts "
+                              "them, for the core to roll back.",
+            "replace_nonempty_table": "True: dma_pte_free_pagetable clears the leaves and frees "
+                                      "the table whatever it holds.",
+            "iova_to_phys_offset": "intel_iommu_iova_to_phys adds the offset in the 4K / 2M / 1G "
+                                   "leaf.",
+            "page_sizes": "4K | 2M | 1G: intel_iommu_ops' SZ_4K | domain_super_pgsize_bitmap "
+                          "(iommu_superpage 2).",
+            "pte_valid_bit": "True: dma_pte_present (DMA_PTE_READ | DMA_PTE_WRITE).",
+            "unmap_returns_zero": "False: intel_iommu_unmap returns the (raised) size.",
+            "domain_free_leaks": "None: domain_exit -> domain_unmap of the whole space frees "
+                                 "every table and the pgd (except those MAP_REPLACE_LEAKS_TABLE "
+                                 "orphaned).",
+        }),
+    Semantics(
+        name="s390", exists_errno=0, partial_unmap=REFUSE, replace_table=False,
+        unmap_slots=False, per_table_batches=False, map_over_live=OVERWRITE, map_zero_size=0,
+        unmap_range_checked=True, range_check=IOVA_EINVAL, prot_first=False,
+        prot_checked=False, hole_unmap="count", map_fail_keeps=False,
+        iova_to_phys_offset=False, page_sizes=SZ_4K,
+        source=_S390 + " in 6.12 (s390_iommu_map_pages / s390_iommu_validate_trans, "
+               "s390_iommu_unmap_pages / s390_iommu_invalidate_trans, s390_iommu_iova_to_phys): "
+               "its own region-third / segment / page tables",
+        spans=(span("6.12", "6.12", note="checked against Debian 6.12.118 through the kernel "
+                    "harness (the driver compiled whole); 6.1's driver uses "
+                    "arch/s390/pci/pci_dma.c's tables (not stated); 6.2 to 6.11 not read"),),
+        differences={
+            "exists_errno": "Never used: no map fails over a live PTE (map_over_live).",
+            "map_zero_size": "The core's `while (size)` loop never calls the driver: 0.",
+            "partial_unmap": "Never arises: one page size (4K).",
+            "replace_table": "No blocks.",
+            "unmap_slots": "s390_iommu_invalidate_trans invalidates PTE by PTE.",
+            "per_table_batches": "No batches: map_pages / unmap_pages take all pgcount pages.",
+            "map_over_live": "overwrite: dma_update_cpu_trans writes the new PTE over a valid "
+                             "one (validate_pt_entry WARN_ON_ONCE) (MAP_OVERWRITE).",
+            "hole_in_table": "0: holes follow hole_unmap.",
+            "hole_unmap": "count: s390_iommu_invalidate_trans invalidates every PTE of the call, "
+                          "holes included (WARN_ON_ONCE; it allocates the segment and page "
+                          "tables a hole needs), and unmap_pages returns the whole size "
+                          "(UNMAP_HOLE_COUNTED).",
+            "unmap_range_checked": "s390_iommu_unmap_pages: WARN_ON(iova < aperture_start || "
+                                   "iova + size - 1 > aperture_end) -> 0 (UNMAP_RANGE).",
+            "range_check": "iova_einval: s390_iommu_map_pages refuses a call whose IOVA range "
+                           "leaves the aperture [0, 2^42 - 1] (ZPCI_TABLE_SIZE_RT, set at "
+                           "domain_alloc_paging) with -EINVAL; paddr is neither checked nor "
+                           "cut (oas 64).",
+            "prot_first": "prot is not checked (prot_checked).",
+            "prot_checked": "prot is not checked: no IOMMU_WRITE sets ZPCI_TABLE_PROTECTED, so "
+                            "prot 0 maps a valid read-only page.",
+            "tables": "None: allocated on map (and on unmap, for holes), freed at domain free "
+                      "only (s390_domain_free); not tracked, so no fail_alloc prediction.",
+            "replaced_table_flush": "Not applicable: no blocks.",
+            "iova_to_phys_errno": "s390_iommu_iova_to_phys returns 0 for an invalid entry or "
+                                  "outside the aperture.",
+            "iova_bits": "0: the aperture check keeps every IOVA below 2^42.",
+            "pte_size": "0: one page size, one PTE per page.",
+            "pages_per_call": "all: validate_trans / invalidate_trans loop over pgcount pages.",
+            "unmap_one_leaf": "False.",
+            "map_fail_keeps": "False: s390_iommu_validate_trans's undo invalidates the pages the "
+                              "call wrote and *mapped stays 0 -- pages it overwrote too, so "
+                              "their old translations are lost (only a table allocation fails "
+                              "here; the model does not inject that without tracked tables).",
+            "replace_nonempty_table": "Not applicable: no blocks.",
+            "iova_to_phys_offset": "s390_iommu_iova_to_phys returns `pte & ZPCI_PTE_ADDR_MASK`: "
+                                   "the page's address without the IOVA's offset "
+                                   "(IOVA_TO_PHYS_NO_OFFSET).",
+            "page_sizes": "SZ_4K (s390_iommu_ops.pgsize_bitmap).",
+            "pte_valid_bit": "True: ZPCI_PTE_INVALID marks a hole (pt_entry_isvalid).",
+            "unmap_returns_zero": "False: s390_iommu_unmap_pages returns the size.",
+            "domain_free_leaks": "None: s390_domain_free (RCU) frees every table "
+                                 "(dma_cleanup_tables).",
+        }),
+    Semantics(
+        name="sprd-v6.1", exists_errno=0, partial_unmap=REFUSE, replace_table=False,
+        unmap_slots=False, map_over_live=OVERWRITE, pte_size=SZ_4K, hole_unmap="count",
+        pages_per_call="one", pte_valid_bit=False, unmap_returns_zero=True,
+        **{**_IN_DRIVER, "range_check": IOVA_EINVAL, "iova_bits": 0,
+           "unmap_range_checked": True},
+        source=_SPRD + " in 6.1 (->map / ->unmap: sprd_iommu_map, sprd_iommu_unmap, "
+               "sprd_iommu_iova_to_phys): one flat table of 32-bit PTEs over a 256M aperture",
+        spans=(span("6.1", "6.1", until="a05d5857cec3 iommu/sprd: Update to "
+                    "{map,unmap}_pages (v6.2)",
+                    note=_RUN.replace("6.1.192 and 6.12.118", "6.1.192").replace(
+                        "releases outside 6.1 to 6.12", "releases before 6.1")),),
+        differences={**_SPRD_DIFF,
+            "pages_per_call": "->map / ->unmap: one page per call from the core (any power of "
+                              "two from 4K: pgsize_bitmap ~0UL << 12), written as pgsize / 4K "
+                              "PTEs.",
+            "unmap_returns_zero": "sprd_iommu_unmap memsets the call's PTEs and returns 0, so "
+                                  "iommu_unmap stops after the first chunk and returns 0 "
+                                  "(UNMAP_RETURNS_ZERO); outside the aperture it returns "
+                                  "(size_t)-EINVAL, which the core adds and returns.",
+            "unmap_range_checked": "sprd_iommu_unmap: outside the aperture -> (size_t)-EINVAL, "
+                                   "nothing cleared (UNMAP_RANGE).",
+            "page_sizes": "~0UL << 12: every power of two from 4K (each written as 4K PTEs).",
+        }),
+    Semantics(
+        name="sprd", exists_errno=0, partial_unmap=REFUSE, replace_table=False,
+        unmap_slots=False, map_over_live=OVERWRITE, pte_size=SZ_4K, hole_unmap="count",
+        pte_valid_bit=False, page_sizes=SZ_4K,
+        **{**_IN_DRIVER, "range_check": IOVA_EINVAL, "iova_bits": 0,
+           "unmap_range_checked": True},
+        source=_SPRD + " from v6.2 (->map_pages / ->unmap_pages honouring pgcount: "
+               "sprd_iommu_map, sprd_iommu_unmap, sprd_iommu_iova_to_phys)",
+        spans=(span("6.2", "6.12", since="a05d5857cec3 iommu/sprd: Update to {map,unmap}_pages",
+                    note=_RUN.replace("6.1.192 and ", "")),),
+        differences={**_SPRD_DIFF,
+            "pages_per_call": "all: sprd_iommu_map / sprd_iommu_unmap loop over pgcount 4K "
+                              "PTEs.",
+            "unmap_returns_zero": "False: sprd_iommu_unmap returns the size (a05d5857cec3).",
+            "unmap_range_checked": "sprd_iommu_unmap: outside the aperture -> 0, nothing "
+                                   "cleared (UNMAP_RANGE).",
+            "page_sizes": "SPRD_IOMMU_PAGE_SIZE (4K).",
         }),
     Semantics(
         name="amd-v1", exists_errno=0, map_zero_size=0, partial_unmap=WHOLE_ANY,

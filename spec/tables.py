@@ -113,8 +113,18 @@ def dart_geometry(granule: int) -> Geometry:
     return Geometry((granule << bits, granule), granule << (2 * bits))
 
 
+def vtd_geometry(ias: int) -> Geometry:
+    """VT-d's own second-level table: 512 8-byte entries per 4K table, whatever the domain's
+    page sizes, as many levels as the address width needs (4 for 48 bits).
+
+    Source: drivers/iommu/intel/iommu.c ``pfn_level_offset`` / ``agaw_to_level`` (LEVEL_STRIDE
+    9, VTD_PAGE_SHIFT 12), before generic_pt (v6.1 to v6.18 read).
+    """
+    return lpae_geometry(SZ_4K, ias)
+
+
 def geometry_for(fmt: str, min_pagesz: int, ias: int) -> Geometry:
-    """The geometry of format ``fmt`` ("lpae", "lpae-s2", "v7s" or "dart") for a domain.
+    """The geometry of format ``fmt`` ("lpae", "lpae-s2", "v7s", "dart" or "vtd") for a domain.
 
     ``min_pagesz`` is the granule (the smallest page size), ``ias`` in bits.
     Raises ValueError for an unknown format.
@@ -127,7 +137,9 @@ def geometry_for(fmt: str, min_pagesz: int, ias: int) -> Geometry:
         return v7s_geometry(ias)
     if fmt == "dart":
         return dart_geometry(min_pagesz)
-    raise ValueError(f"unknown table format {fmt!r} (known: lpae, lpae-s2, v7s, dart)")
+    if fmt == "vtd":
+        return vtd_geometry(ias)
+    raise ValueError(f"unknown table format {fmt!r} (known: lpae, lpae-s2, v7s, dart, vtd)")
 
 
 class TableSet:

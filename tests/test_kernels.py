@@ -40,7 +40,7 @@ def _sun50i(minor_6: int | None):
 
 
 #: Drivers whose tables the model does not state in any release (spec.kernels says why).
-UNSTATED = {"omap": NO, "s390": NO, "sprd": NO, "msm": NO}
+UNSTATED = {"omap": NO}
 
 #: release -> driver -> (variant, core) or NO.
 EXPECTED = {}
@@ -53,7 +53,8 @@ for minor in range(4, 20):
         "mtk_iommu": (V13, "map" if minor < 15 else "map-v5.15"),
         "apple-dart": (DART, "map_pages") if minor >= 15 else NO,
         "amd": NO, "amd-v2": NO, "intel": NO, "virtio-iommu": NO, "mtk_iommu_v1": NO,
-        "rockchip": NO, "exynos": NO, "sun50i": NO, "tegra-smmu": NO, **UNSTATED}
+        "rockchip": NO, "exynos": NO, "sun50i": NO, "tegra-smmu": NO,
+        "msm": ("msm-v6.13", "map" if minor < 15 else "map-v5.15"), "s390": NO, "sprd": NO, **UNSTATED}
 for minor in range(0, 20):
     v = f"6.{minor}"
     lpae = L13 if minor < 13 else L14
@@ -64,16 +65,26 @@ for minor in range(0, 20):
         "apple-dart": (DART, "map_pages"),
         "amd": NO if minor == 0 else ((AMD, "map_pages") if minor < 19 else (GPT, "map_pages")),
         "amd-v2": NO if minor == 0 else ((AMD2, "map_pages") if minor < 19 else (GPT, "map_pages")),
-        "intel": (GPT, "map_pages") if minor == 19 else NO,
+        # VT-d's own dma_pte table, read in 6.1.192 and 6.12.118; generic_pt from v6.19
+        "intel": (GPT, "map_pages") if minor == 19 else (("vtd", "map_pages") if minor else NO),
         "virtio-iommu": NO, "mtk_iommu_v1": _mtk_v1(minor),
         "rockchip": _in_driver(minor, "rockchip"), "exynos": _in_driver(minor, "exynos"),
-        "tegra-smmu": _in_driver(minor, "tegra-smmu"), "sun50i": _sun50i(minor), **UNSTATED}
+        "tegra-smmu": _in_driver(minor, "tegra-smmu"), "sun50i": _sun50i(minor),
+        # msm_iommu: ->map until 8b35cdcf9bf8 (v6.2); v7s's split removal in v6.13
+        "msm": ("msm" if minor >= 13 else "msm-v6.13", "map-v5.15" if minor < 2 else "map_pages"),
+        # s390's own tables: read in 6.12 only (6.1 uses arch/s390/pci/pci_dma.c's)
+        "s390": ("s390", "map_pages") if minor == 12 else NO,
+        # sprd: ->map until a05d5857cec3 (v6.2); read in 6.1 and 6.12
+        "sprd": NO if not 1 <= minor <= 12 else (("sprd-v6.1", "map-v5.15") if minor == 1
+                                                  else ("sprd", "map_pages")),
+        **UNSTATED}
 EXPECTED["7.0"] = {
     "arm-smmu-v3": (L14, "map_pages"), "arm-smmu": (L14, "map_pages"),
     "arm-smmu-v3-s2": (S14, "map_pages"), "mtk_iommu": (V14, "map_pages"), "apple-dart": (DART, "map_pages"),
     "amd": (GPT, "map_pages"), "amd-v2": (GPT, "map_pages"), "intel": (GPT, "map_pages"),
     "virtio-iommu": NO, "mtk_iommu_v1": NO,
-    "rockchip": NO, "exynos": NO, "sun50i": NO, "tegra-smmu": NO, **UNSTATED}
+    "rockchip": NO, "exynos": NO, "sun50i": NO, "tegra-smmu": NO, "msm": ("msm", "map_pages"),
+    "s390": NO, "sprd": NO, **UNSTATED}
 EXPECTED["7.1"] = {**EXPECTED["7.0"], "amd": (GPT, "map_range"), "amd-v2": (GPT, "map_range"),
                    "intel": (GPT, "map_range")}
 
@@ -115,7 +126,7 @@ def test_cli_answers_and_refuses(capsys):
     assert (out["variant"], out["core"]) == (L13, "map_pages")
     assert cli_main(["semantics", "--kernel", "6.10", "--driver", "arm-smmu"]) == 0
     assert "not fixed yet in v6.10: 6093cd582f8e" in capsys.readouterr().out
-    assert cli_main(["semantics", "--kernel", "6.12", "--driver", "intel"]) == 2
+    assert cli_main(["semantics", "--kernel", "6.0", "--driver", "intel"]) == 2
     assert "not covered by the model" in capsys.readouterr().err
     assert cli_main(["semantics", "--kernel", "4.19", "--driver", "intel"]) == 2
     assert cli_main(["semantics", "--kernel", "7.1"]) == 0

@@ -122,8 +122,10 @@ static void add_leaf(struct run *r, FILE *out, uint64_t iova, uint64_t paddr, ui
 {
 	if (out == stdout && !in_window(iova, size))
 		return;
+	/* a run never wraps: a page at paddr 0 after one at 2^64 - size starts a new run */
 	if (r->open && r->pgsize == size && r->prot == prot &&
-	    r->iova + r->pgsize * r->count == iova && r->paddr + r->pgsize * r->count == paddr) {
+	    r->iova + r->pgsize * r->count == iova && r->paddr + r->pgsize * r->count == paddr &&
+	    paddr > r->paddr && iova > r->iova) {
 		r->count++;
 		return;
 	}
