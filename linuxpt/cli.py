@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", required=True,
                    help="lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2 (all checked by pytest "
                         "difftest), rockchip, exynos, sun50i, tegra-smmu (the tables of "
-                        "rockchip-iommu.c, exynos-iommu.c, sun50i-iommu.c and tegra-smmu.c)")
+                        "rockchip-iommu.c, exynos-iommu.c, sun50i-iommu.c and tegra-smmu.c), "
+                        "vtd, v7s-msm (v7s as msm_iommu.c sets it up), sprd (sprd-iommu.c)")
     s.add_argument("--semantics", default=None,
                    help="the variant to declare in hello (default: the one this tree runs for "
                         "the format, linuxpt/formats.py; 'none' declares none)")
