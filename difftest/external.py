@@ -811,6 +811,30 @@ class _ExternalCore(Core):
     def sync_map(self, iova: int, size: int) -> None:
         self.adapter._iotlb_sync_map(iova, size)
 
+    def iotlb_sync(self) -> int:
+        """``iommu_iotlb_sync``: the driver's ``iotlb_sync`` is called whatever the gather holds
+        (an empty gather is the driver's to judge)."""
+        if self.gather.empty:
+            self._invalidate_range(0, 0)
+        else:
+            self.gather.flush()
+        self.counters.syncs += 1
+        return 0
+
+    def unmap(self, iova: int, size: int) -> int:
+        """``iommu_unmap``: iommu.c calls ``iommu_iotlb_sync`` at the end whatever was unmapped
+        (6.1 and 6.12 alike); what an empty gather flushes is the driver's business (sprd and
+        apple-dart flush everything; a driver whose unmap returned 0 may still have cleared
+        PTEs, as sprd's 6.1 does)."""
+        gather = self.new_gather()
+        unmapped = self._unmap(iova, size, gather)
+        if gather.empty:
+            self._invalidate_range(0, 0)
+        else:
+            gather.flush()
+        self.counters.syncs += 1
+        return unmapped
+
     def used_bitmap(self) -> int:
         return self.adapter.pgsize_bitmap
 

@@ -84,6 +84,9 @@ INPUT_CLASSES: dict[str, InputClass] = {c.name: c for c in [
     InputClass("superpage-replace-leak", frozenset({"MAP_REPLACE_LEAKS_TABLE"}),
                "a VT-d 1G map over a level-2 table with tables after a 2M page, which Linux "
                "leaks (spec MAP_REPLACE_LEAKS_TABLE)"),
+    InputClass("paddr-zero-page", frozenset({"MAP_PADDR_ZERO_HOLE"}),
+               "a sprd map of physical page 0 (or a multiple of 4G), whose PTE is the same 0 as "
+               "no mapping (spec MAP_PADDR_ZERO_HOLE)"),
     InputClass("zero-length-sg-entry", frozenset(),
                "a map_sg with a zero-length scatterlist entry (spec MAP_SG_COALESCE)",
                _zero_length_sg),
@@ -178,6 +181,14 @@ KNOWN_LINUX_FINDINGS: tuple[LinuxFinding, ...] = (
                  "s390-driversiommus390-iommuc-612"),
     LinuxFinding("paddr-past-oas", frozenset({"s390"}), ((6, 12), (6, 12)), 
                  "s390-driversiommus390-iommuc-612"),
+    LinuxFinding("paddr-zero-page", frozenset({"sprd"}), ((6, 1), (6, 12)), "sprd-driversiommusprd-iommuc"),
+    LinuxFinding("paddr-past-oas", frozenset({"sprd"}), ((6, 1), (6, 12)), "sprd-driversiommusprd-iommuc"),
+    LinuxFinding("iova-past-ias", frozenset({"sprd"}), ((6, 1), (6, 12)), "sprd-driversiommusprd-iommuc"),
+    # msm_iommu's v7s: no ARM_MTK_EXT, so a paddr past 4G is folded as in LPAE's case (6.1 maps
+    # one page per call, each checked)
+    LinuxFinding("paddr-past-oas", frozenset({"v7s-msm"}), ((6, 12), (6, 12)), "msm_iommus-v7s-v7s-msm"),
+    LinuxFinding("section-split", frozenset({"v7s-msm"}), ((6, 1), (6, 12)), "section-split"),
+    LinuxFinding("iova-past-ias", frozenset({"v7s-msm"}), ((6, 12), (6, 12)), "iova-past-ias"),
     LinuxFinding("domain-free-leak", frozenset({"sun50i", "tegra-smmu"}), ((6, 1), (6, 12)),
                  "sun50i-and-tegra-smmu-the-tables-inside-the-drivers"),
     LinuxFinding("iova-past-ias", frozenset({"sun50i", "tegra-smmu"}), ((6, 1), (6, 12)),

@@ -272,9 +272,10 @@ def _map_range(c: Ctx):
 @scenario("unmap-past-ias")
 def _unmap_past_ias(c: Ctx):
     """An unmap from the last mapped page that runs past 2^ias: it unmaps that page and stops at
-    the end of the address space, or under generic_pt it is refused whole and unmaps nothing."""
+    the end of the address space, or under generic_pt it is refused whole and unmaps nothing;
+    then one that starts at 2^ias."""
     return [MAP(c.top - c.m, c.Y, c.m), UNMAP(c.top - c.m, 2 * c.m), PHYS(c.top - c.m),
-            UNMAP(c.top - c.m, c.m)]
+            UNMAP(c.top - c.m, c.m), UNMAP(c.top, c.m)]
 
 
 @scenario("pgsize-mixed")
@@ -735,8 +736,10 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
     **{name: (lambda s: s.map_over_live == "keep", "map_over_live == 'keep' (VT-d's own table)")
        for name in ("MAP_KEEPS_LIVE", "MAP_SUPERPAGE_REPLACES", "MAP_UNDER_SUPERPAGE",
                     "UNMAP_HOLE_ROUNDS", "UNMAP_PARTIAL_SUPERPAGE_KEPT")},
-    "CORE_BATCHES": (lambda s: s.per_table_batches or getattr(s, "unmap_range_checked", False),
-                     "per_table_batches or unmap_range_checked (where batches are judged whole)"),
+    "CORE_BATCHES": (lambda s: s.per_table_batches or (s.unmap_range_checked and
+                                                        s.pages_per_call == "all"),
+                     "per_table_batches, or unmap_range_checked with every page of a call "
+                     "(where batches are judged whole)"),
 }
 
 

@@ -10,7 +10,7 @@ other kernel header is linuxpt's shim (``linuxpt/shim/include``), except the
 IOTLB gather helpers, which are extracted from the tree's
 ``include/linux/iommu.h`` at build time (:func:`extract_gather`).  The
 driver formats (:data:`DRIVER_SOURCES`: rockchip, exynos,
-sun50i, tegra-smmu, s390) compile a whole IOMMU
+sun50i, tegra-smmu, s390, sprd) compile a whole IOMMU
 driver from the tree, unmodified, when the tree has it.
 
 Nothing from the tree is stored in this repository: the tree is read when
@@ -53,11 +53,12 @@ KERNEL_HEADERS = [
     "include/linux/io-pgtable.h",
     "include/linux/iommu.h",
 ]
-#: Tree files used when present: iommu-pages.h (v6.11+), mtk_iommu.c (to tell
-#: which mtk_iommu map/unmap interface the tree's driver uses).
+#: Tree files used when present: iommu-pages.h (v6.11+), mtk_iommu.c and msm_iommu.c (to
+#: tell which map/unmap interface the tree's mtk_iommu and msm_iommu use: formats v7s, v7s-msm).
 KERNEL_OPTIONAL = [
     "drivers/iommu/iommu-pages.h",
     "drivers/iommu/mtk_iommu.c",
+    "drivers/iommu/msm_iommu.c",
 ]
 #: The AMD IOMMU page tables (formats amd-v1, amd-v2): compiled when the tree
 #: has all of these, with the tree's own amd_iommu_types.h and amd_iommu.h
@@ -79,6 +80,7 @@ DRIVER_SOURCES = {
     "sun50i": "drivers/iommu/sun50i-iommu.c",
     "tegra-smmu": "drivers/iommu/tegra-smmu.c",
     "s390": "drivers/iommu/s390-iommu.c",
+    "sprd": "drivers/iommu/sprd-iommu.c",
 }
 #: The s390 format (``shim/glue_s390.c``) also needs the headers s390-iommu.c includes from
 #: the tree, and a driver that keeps its own tables (v6.7+: ``dma_walk_cpu_trans`` defined in
@@ -482,17 +484,25 @@ def extract_vtd(src: Path) -> str:
     return "\n".join(head) + "\n" + body + "#endif\n"
 
 
-def mtk_single_page(src: Path) -> bool:
+def mtk_single_page(src: Path, driver: str = "drivers/iommu/mtk_iommu.c") -> bool:
     """Does this tree's mtk_iommu map and unmap one page per call (``iop->map`` / ``iop->unmap``)?
 
     Read from drivers/iommu/mtk_iommu.c when the tree has it; otherwise
     assumed from io-pgtable.h still offering ``.map`` (v6.1 and older).
+    ``driver`` names another io-pgtable user to ask the same of (msm_iommu.c:
+    :func:`msm_single_page`).
     """
-    mtk = src / "drivers/iommu/mtk_iommu.c"
+    mtk = src / driver
     if mtk.is_file():
         return re.search(r"iop->map\s*\(", mtk.read_text(errors="replace")) is not None
     header = (src / "include/linux/io-pgtable.h").read_text(errors="replace")
     return re.search(r"\(\s*\*\s*map\s*\)\s*\(", header) is not None
+
+
+def msm_single_page(src: Path) -> bool:
+    """Does this tree's msm_iommu map and unmap one page per call (msm_iommu_map ->
+    ``priv->iop->map``, v6.1; ``iop->map_pages`` since v6.2)?  As :func:`mtk_single_page`."""
+    return mtk_single_page(src, "drivers/iommu/msm_iommu.c")
 
 
 # ---------------------------------------------------------------------------
@@ -695,6 +705,7 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
         f'#define LINUXPT_KERNEL_SERIES "{major}.{minor}"\n'
         f"#define LINUXPT_KVER {(major << 16) | (minor << 8) | min(sub, 255)}\n"
         f"#define LINUXPT_MTK_SINGLE_PAGE {int(mtk_single_page(src))}\n"
+        f"#define LINUXPT_MSM_SINGLE_PAGE {int(msm_single_page(src))}\n"
         f"#define LINUXPT_HAVE_AMD {int(amd)}\n"
         f"#define LINUXPT_HAVE_VTD {int(vtd)}\n"
         + "".join(f"#define LINUXPT_HAVE_{fmt.upper().replace('-', '_')} {int(fmt in built)}\n"

@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2 (all checked by pytest "
                         "difftest), rockchip, exynos, sun50i, tegra-smmu (the tables of "
                         "rockchip-iommu.c, exynos-iommu.c, sun50i-iommu.c and tegra-smmu.c), "
-                        "vtd (intel/iommu.c's), s390 (s390-iommu.c's, 6.7+)")
+                        "vtd (intel/iommu.c's), s390 (s390-iommu.c's, 6.7+), v7s-msm (v7s as "
+                        "msm_iommu.c sets it up), sprd (sprd-iommu.c)")
     s.add_argument("--semantics", default=None,
                    help="the variant to declare in hello (default: the one this tree runs for "
                         "the format, linuxpt/formats.py; 'none' declares none)")

@@ -38,6 +38,8 @@ WANTED = (
     "drivers/iommu/exynos-iommu.c",    # the exynos format (likewise)
     "drivers/iommu/sun50i-iommu.c",    # the sun50i format (likewise)
     "drivers/iommu/tegra-smmu.c",      # the tegra-smmu format (likewise)
+    "drivers/iommu/sprd-iommu.c",      # the sprd format (likewise)
+    "drivers/iommu/msm_iommu.c",       # v7s-msm: which map/unmap interface msm_iommu has
     "drivers/iommu/intel/iommu.c",     # the vtd format: its page-table functions are extracted
     "drivers/iommu/intel/iommu.h",     # (and the dma_pte inlines and macros)
     "drivers/iommu/s390-iommu.c",      # the s390 format (6.7+: its own region/segment/page tables)

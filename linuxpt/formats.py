@@ -19,10 +19,15 @@ FORMAT_PROFILES = {
     "tegra-smmu": ("tegra-smmu",),
     "vtd": ("intel-vtd",),
     "s390": ("s390",),
+    # sprd-iommu.c: 4K PTEs over a 256M aperture (ias 28), (u32)paddr >> 12 (oas 32); the
+    # profile is named for the driver, as rockchip's and sun50i's are
+    "sprd": ("sprd",),
+    # msm_iommu's v7s (msm_iommu_domain_config: MSM_IOMMU_PGSIZES, ias 32, oas 32)
+    "v7s-msm": ("msm",),
 }
 #: The formats a run checks unless --kernel-format names others.
 DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "rockchip", "exynos",
-                   "sun50i", "tegra-smmu", "vtd", "s390")
+                   "sun50i", "tegra-smmu", "vtd", "s390", "sprd", "v7s-msm")
 #: The file a default format needs in the tree: a tree without it (an ARM-only tree, or
 #: v6.19+, where AMD moved to generic_pt) gets no item of that format unless asked for.
 FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
@@ -33,7 +38,8 @@ FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
                 "tegra-smmu": "drivers/iommu/tegra-smmu.c",
                 "vtd": "drivers/iommu/intel/iommu.c",
                 # 6.7+ only: 6.1's s390-iommu.c uses pci_dma.c's tables (the harness refuses it)
-                "s390": "drivers/iommu/s390-iommu.c"}
+                "s390": "drivers/iommu/s390-iommu.c",
+                "sprd": "drivers/iommu/sprd-iommu.c"}
 R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 
 
@@ -48,6 +54,10 @@ def recorded_prot(fmt: str, prot: int) -> int:
     * v7s as mtk_iommu sets it up (IO_PGTABLE_QUIRK_NO_PERMS, which
       arm_v7s_prot_to_pte honours by writing no AP and no XN): always read-write,
       no NOEXEC or PRIV; MMIO wins over CACHE;
+    * v7s-msm (msm_iommu_domain_config: no quirks, so arm_v7s_prot_to_pte writes
+      AF, AP_UNPRIV unless PRIV, AP_RDONLY unless WRITE, XN for NOEXEC): as
+      lpae-s1, READ always (no write-only), NOEXEC and PRIV kept, MMIO wins over
+      CACHE;
     * dart (dart_prot_to_pte, APPLE_DART) and amd-v1 (iommu_v1_map_pages:
       IOMMU_PTE_IR / IW): read and write bits only;
     * amd-v2 (io_pgtable_v2.c set_pte_attr): a present entry is readable, R/W
@@ -65,8 +75,10 @@ def recorded_prot(fmt: str, prot: int) -> int:
     * s390 (s390-iommu.c s390_iommu_map_pages, v6.7+): a valid zPCI PTE is
       readable; without IOMMU_WRITE it gets ZPCI_TABLE_PROTECTED.  prot is not
       checked: prot 0 maps read-only, WRITE alone read-write.
+    * sprd (sprd_iommu_map: the PTE is paddr >> 12, prot is never read):
+      nothing, every leaf records 0.
     """
-    if fmt == "lpae-s1":
+    if fmt in ("lpae-s1", "v7s-msm"):  # v7s-msm: AP[2] read-only, AP[1] unprivileged, XN
         out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
         return out | (MMIO if prot & MMIO else prot & CACHE)
     if fmt == "lpae-s2":  # S2AP read / write each on its own, XN, MemAttr; no PRIV
@@ -85,14 +97,16 @@ def recorded_prot(fmt: str, prot: int) -> int:
         return R | (prot & W)
     if fmt == "s390":  # s390_iommu_map_pages: ZPCI_TABLE_PROTECTED unless IOMMU_WRITE
         return R | (prot & W)
+    if fmt == "sprd":  # no permission bits at all
+        return 0
     raise ValueError(f"unknown io-pgtable format {fmt!r}")
 
 
 def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
     """The variant a tree of ``version`` runs for ``fmt``, from spec.kernels' driver table.
 
-    lpae-s1 is what arm-smmu-v3 runs (lpae-s2 its stage-2 domains), v7s mtk_iommu, dart apple-dart, amd-v1
-    the AMD driver; the split removal of v6.13 (33729a5fc0ca, fd50651636fb)
+    lpae-s1 is what arm-smmu-v3 runs (lpae-s2 its stage-2 domains), v7s mtk_iommu, v7s-msm
+    msm_iommu, dart apple-dart, amd-v1 the AMD driver, sprd sprd-iommu; the split removal of v6.13 (33729a5fc0ca, fd50651636fb)
     decides arm and v7s.  None where the model states no variant for that
     release.
     """
@@ -100,7 +114,8 @@ def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
     driver = {"lpae-s1": "arm-smmu-v3", "lpae-s2": "arm-smmu-v3-s2", "v7s": "mtk_iommu",
               "dart": "apple-dart", "amd-v1": "amd", "amd-v2": "amd-v2",
               "rockchip": "rockchip", "exynos": "exynos", "sun50i": "sun50i",
-              "tegra-smmu": "tegra-smmu", "vtd": "intel", "s390": "s390"}.get(fmt)
+              "tegra-smmu": "tegra-smmu", "vtd": "intel", "s390": "s390", "v7s-msm": "msm",
+              "sprd": "sprd"}.get(fmt)
     if driver is not None:
         era = era_of(f"{version[0]}.{version[1]}", driver)
         if fmt in ("amd-v1", "amd-v2") and era.variant is None:  # an older tree's AMD files

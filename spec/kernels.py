@@ -234,11 +234,11 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
         _era("5.4", "5.14", _V7S_MSM, "msm-v6.13", "map",
              note="->map / ->unmap; msm_iommu.c " + _NOT_READ_RANGE),
         _era("5.15", "6.1", _V7S_MSM, "msm-v6.13", "map-v5.15",
-             note="->map / ->unmap (one page per call) until 8b35cdcf9bf8 (v6.2); read in "
-                  "6.1.192"),
+             note="->map / ->unmap (one page per call) until 8b35cdcf9bf8 (v6.2); checked "
+                  "against 6.1.192 through the kernel harness (format v7s-msm)"),
         _era("6.2", "6.12", _V7S_MSM, "msm-v6.13", "map_pages",
-             note="->map_pages from 8b35cdcf9bf8 (v6.2), pgcount passed to v7s; read in "
-                  "6.12.118"),
+             note="->map_pages from 8b35cdcf9bf8 (v6.2), pgcount passed to v7s; checked "
+                  "against 6.12.118 through the kernel harness (format v7s-msm)"),
         _era("6.13", "7.1", _V7S_MSM, "msm", "map_pages",
              note="partial unmaps refused from fd50651636fb (v6.13); msm_iommu.c not read "
                   "past 6.12"),

@@ -218,7 +218,8 @@ def map_range(d, iova, paddr, size):
     elif mode == "paddr_einval":  # sun50i 6.12: -EINVAL, the page's paddr only
         return -EINVAL if paddr >> d.oas else None
     elif mode == "iova_einval":  # s390 (6.12), sprd: the IOVA range inside the aperture
-        if iova + size > 1 << 64:  # the check's unsigned end wraps: the call is accepted
+        if iova + size >= (1 << 64) + d.semantics.range_end_inclusive:  # the check's unsigned
+            # end wraps: the call is accepted
             iova_past_ias(d, iova, size)
             return None
         return -EINVAL if iova + size > 1 << d.ias else None
@@ -604,7 +605,8 @@ def unmap_range(d, iova, size):
     (``unmap_returns_zero``), which the core adds to what it unmapped.
     """
     sem = d.semantics
-    if sem.unmap_range_checked and sem.range_check == "iova_einval" and iova + size > 1 << 64:
+    if sem.unmap_range_checked and sem.range_check == "iova_einval" and \
+            iova + size >= (1 << 64) + sem.range_end_inclusive:
         iova_past_ias(d, iova, size)  # s390, sprd: the check's unsigned end wraps and passes
         return None
     if sem.unmap_returns_zero and iova + size > 1 << d.ias:  # sprd 6.1: (size_t)-EINVAL

@@ -175,6 +175,11 @@ class Semantics:
     #: The page sizes the variant's table can hold (a pgsize_bitmap), or 0 for any: a domain
     #: whose pgsize_bitmap has others is refused (the tables inside drivers have fixed sizes).
     page_sizes: int = 0
+    #: range_check "iova_einval": the driver's check computes the end as ``iova + size - 1``
+    #: (s390: it wraps only for a range past 2^64) rather than ``iova + size`` (sprd: a range
+    #: ending exactly at 2^64 wraps to 0 and passes too); either way a wrapped range is
+    #: accepted (IOVA_PAST_IAS).
+    range_end_inclusive: bool = False
     #: The PTE has a valid bit; False (sprd) when a PTE of 0 is physical page 0, so a hole
     #: reads as that page (IOVA_TO_PHYS_PAGE_ZERO) and a map of it is a hole (MAP_PADDR_ZERO_HOLE).
     pte_valid_bit: bool = True
@@ -206,6 +211,9 @@ class Semantics:
             raise KeyError(f"unknown variant point {point!r}; known: {', '.join(POINTS)}")
         if point in self.differences:
             return self.differences[point]
+        if point == "range_end_inclusive" and self.range_check != IOVA_EINVAL:
+            return (f"Not applicable: no unsigned end check against an aperture (range_check "
+                    f"{self.range_check!r}).")
         if point in _REPLACE_WALK_POINTS and self.map_over_live != REPLACE:
             return (f"Not applicable: no map replaces live leaves here (map_over_live "
                     f"{self.map_over_live!r}).")
@@ -485,6 +493,9 @@ _SPRD_DIFF = {
                    "write, the aperture being [0, 256M); paddr is not checked: `u32 pabase = "
                    "(u32)paddr` cuts a paddr at or past 4G (PADDR_PAST_OAS).",
     "iova_bits": "0: the aperture check (range_check) rejects every IOVA at or past 256M.",
+    "range_end_inclusive": "False: `(iova + size) > (end + 1)` wraps to 0 for a range ending "
+                           "at or past 2^64, which passes, and the PTE index runs far past "
+                           "the table (IOVA_PAST_IAS).",
     "prot_checked": "prot is never read: the PTE has no permission bits; prot 0 maps a page "
                     "like any other.",
     "prot_first": "prot is not checked (prot_checked).",
@@ -577,8 +588,9 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
         source="drivers/iommu/io-pgtable-arm-v7s.c as drivers/iommu/msm_iommu.c configures it "
                "(msm_iommu_domain_config: ARM_V7S, no quirks, msm_iommu_flush_ops), up to v6.12",
         spans=(span("5.4", "6.12", until=SPLIT_REMOVAL_V7S + " (v6.13)",
-                    note="read in Debian 6.1.192 and 6.12.118; io-pgtable-arm-v7s.c run through "
-                         "the kernel harness as arm-v7s-v6.13"),),
+                    note="checked against Debian 6.1.192 and 6.12.118 through the kernel "
+                         "harness (io-pgtable-arm-v7s.c configured as msm_iommu_domain_config "
+                         "does, with msm's flush ops: format v7s-msm)"),),
         differences={**_V7S_DIFF, **_MSM_DIFF, "partial_unmap":
                      "arm_v7s_split_cont / arm_v7s_split_blk_unmap as under arm-v7s-v6.13; with "
                      "msm's flush ops each split is also invalidated at once "
@@ -943,8 +955,8 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
     Semantics(
         name="s390", exists_errno=0, partial_unmap=REFUSE, replace_table=False,
         unmap_slots=False, per_table_batches=False, map_over_live=OVERWRITE, map_zero_size=0,
-        unmap_range_checked=True, range_check=IOVA_EINVAL, prot_first=False,
-        prot_checked=False, hole_unmap="count", map_fail_keeps=False,
+        unmap_range_checked=True, range_check=IOVA_EINVAL, range_end_inclusive=True,
+        prot_first=False, prot_checked=False, hole_unmap="count", map_fail_keeps=False,
         iova_to_phys_offset=False, page_sizes=SZ_4K,
         source=_S390 + " in 6.12 (s390_iommu_map_pages / s390_iommu_validate_trans, "
                "s390_iommu_unmap_pages / s390_iommu_invalidate_trans, s390_iommu_iova_to_phys): "
@@ -972,6 +984,9 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                            "leaves the aperture [0, 2^42 - 1] (ZPCI_TABLE_SIZE_RT, set at "
                            "domain_alloc_paging) with -EINVAL; paddr is neither checked nor "
                            "cut (oas 64).",
+            "range_end_inclusive": "True: s390_iommu_map_pages / _unmap_pages test `iova + "
+                                   "size - 1 > aperture_end`, which wraps only for a range "
+                                   "past 2^64 (accepted: IOVA_PAST_IAS).",
             "prot_first": "prot is not checked (prot_checked).",
             "prot_checked": "prot is not checked: no IOMMU_WRITE sets ZPCI_TABLE_PROTECTED, so "
                             "prot 0 maps a valid read-only page.",

@@ -134,7 +134,8 @@ def test_fetch_refreshes_a_tree_extracted_with_another_list(tmp_path, monkeypatc
     # a tree extracted with the current list is reused as it is
     (tree / F.MANIFEST).write_text(F._manifest_text())
     assert F.fetch("6.1") == tree and calls == ["6.1"]
-    assert {"drivers/iommu/rockchip-iommu.c", "drivers/iommu/exynos-iommu.c"} <= set(F.WANTED)
+    assert {"drivers/iommu/rockchip-iommu.c", "drivers/iommu/exynos-iommu.c",
+            "drivers/iommu/sprd-iommu.c", "drivers/iommu/msm_iommu.c"} <= set(F.WANTED)
 
 
 def test_s390_own_tables(tmp_path):

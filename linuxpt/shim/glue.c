@@ -5,6 +5,8 @@
  *   lpae-s1  drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c (a stage-1 domain)
  *   lpae-s2  the same driver's stage-2 domain (ARM_64_LPAE_S2)
  *   v7s      drivers/iommu/mtk_iommu.c
+ *   v7s-msm  drivers/iommu/msm_iommu.c (the same io-pgtable format, configured and
+ *            flushed as msm_iommu_domain_config / msm_iommu_flush_ops do)
  *   dart     drivers/iommu/apple-dart.c
  *   amd-v1, amd-v2  drivers/iommu/amd/iommu.c: in glue_amd.c, dispatched from here
  *   rockchip drivers/iommu/rockchip-iommu.c, whose table is the driver's own:
@@ -12,6 +14,7 @@
  *   exynos   drivers/iommu/exynos-iommu.c, likewise: in glue_exynos.c
  *   sun50i   drivers/iommu/sun50i-iommu.c, likewise: in glue_sun50i.c
  *   tegra-smmu  drivers/iommu/tegra-smmu.c, likewise: in glue_tegra-smmu.c
+ *   sprd     drivers/iommu/sprd-iommu.c, likewise: in glue_sprd.c
  *   vtd      drivers/iommu/intel/iommu.c's own second-level table: in glue_vtd.c,
  *            over the page-table functions build.py extracts from the tree
  *   s390     drivers/iommu/s390-iommu.c (6.7+: its own region/segment/page tables),
@@ -159,6 +162,123 @@ static const struct iommu_domain_ops mtk_domain_ops = {
 };
 
 /* ------------------------------------------------------------------------ */
+/* v7s as msm_iommu                                                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * msm_iommu's invalidations are TLBIVA writes, one per granule, issued at once
+ * (msm_iommu_flush_ops: no gather, no deferral).  __flush_iotlb_range(iova,
+ * size, granule, leaf, cookie), for each context of each attached IOMMU (here:
+ * one), counts an int down from size by granule, writing TLBIVA with
+ * (iova & TLBIVA_VA) | ASID and stepping iova by granule, until the int is 0.
+ * A TLBIVA drops the TLB entries translating that VA, so each is reported as
+ * the granule it stands for, ["range", va, granule] (the driver's granule is
+ * the leaf or the next level's block: a 1M section unmapped is one TLBIVA for
+ * 1M; a table replaced by a section is 256 TLBIVAs of 4K), and consecutive
+ * ones are merged.  msm_iommu is a 32-bit ARM driver: the VA is taken modulo
+ * 2^32 (TLBIVA_VA is bits 31:12), and a countdown that covers 2^32 or more
+ * (a size of 0 counts down through 2^32; a size that is no multiple of the
+ * granule never reaches 0 in the kernel) is reported as ["all"].
+ */
+static unsigned long long msm_inv_start, msm_inv_len;
+
+static void msm_inv_flush(void)
+{
+	if (msm_inv_len)
+		linuxpt_tlb_range(msm_inv_start, msm_inv_len);
+	msm_inv_len = 0;
+}
+
+static void msm_inv_add(unsigned long long va, unsigned long long len)
+{
+	if (msm_inv_len && va >= msm_inv_start && va + len <= msm_inv_start + msm_inv_len)
+		return;
+	if (msm_inv_len && va == msm_inv_start + msm_inv_len) {
+		msm_inv_len += len;
+		return;
+	}
+	msm_inv_flush();
+	msm_inv_start = va;
+	msm_inv_len = len;
+}
+
+/* __flush_iotlb_range */
+static void msm_flush_iotlb_range(unsigned long iova, size_t size, size_t granule)
+{
+	unsigned long long count, va = iova & 0xfffff000ull;
+	unsigned long long size32 = size & 0xffffffffull;
+
+	if (!granule || (granule & (granule - 1)) || size32 % granule) {
+		linuxpt_printk("harness: msm_iommu: __flush_iotlb_range(0x%lx, 0x%zx, 0x%zx) never "
+			       "counts down to 0: reported as all\n", iova, size, granule);
+		msm_inv_flush();
+		linuxpt_tlb_all();
+		return;
+	}
+	count = size32 ? size32 / granule : (1ull << 32) / granule;
+	if (count * granule >= (1ull << 32)) {
+		msm_inv_flush();
+		linuxpt_tlb_all();
+		return;
+	}
+	if (va + count * granule > (1ull << 32)) { /* wraps at 2^32 */
+		unsigned long long first = (1ull << 32) - va;
+
+		msm_inv_add(va, first);
+		msm_inv_add(0, count * granule - first);
+		return;
+	}
+	msm_inv_add(va, count * granule);
+}
+
+/* __flush_iotlb: TLBIALL of every context of every attached IOMMU */
+static void msm_tlb_flush_all(void *cookie)
+{
+	(void)cookie;
+	msm_inv_flush();
+	linuxpt_tlb_all();
+}
+
+/* __flush_iotlb_walk -> __flush_iotlb_range(iova, size, granule, false) */
+static void msm_tlb_flush_walk(unsigned long iova, size_t size, size_t granule, void *cookie)
+{
+	(void)cookie;
+	msm_flush_iotlb_range(iova, size, granule);
+}
+
+/* __flush_iotlb_page -> __flush_iotlb_range(iova, granule, granule, true): the gather is ignored */
+static void msm_tlb_add_page(struct iommu_iotlb_gather *gather, unsigned long iova, size_t granule,
+			     void *cookie)
+{
+	(void)gather;
+	(void)cookie;
+	msm_flush_iotlb_range(iova, granule, granule);
+}
+
+static const struct iommu_flush_ops msm_flush_ops = {
+	.tlb_flush_all = msm_tlb_flush_all,
+	.tlb_flush_walk = msm_tlb_flush_walk,
+	.tlb_add_page = msm_tlb_add_page,
+};
+
+/* msm_iommu_sync_map: __flush_iotlb_range(iova, size, SZ_4K, false, priv) */
+static int msm_iotlb_sync_map(struct iommu_domain *domain, unsigned long iova, size_t size)
+{
+	(void)domain;
+	msm_flush_iotlb_range(iova, size, SZ_4K);
+	msm_inv_flush();
+	return 0;
+}
+
+/* msm_iommu_ops: .iotlb_sync = NULL ("Nothing is needed here"), no flush_iotlb_all */
+static const struct iommu_domain_ops msm_domain_ops = {
+	.iotlb_sync_map = msm_iotlb_sync_map,
+};
+
+/* MSM_IOMMU_PGSIZES */
+#define LPT_MSM_PGSIZES (SZ_4K | SZ_64K | SZ_1M | SZ_16M)
+
+/* ------------------------------------------------------------------------ */
 /* dart as apple-dart                                                        */
 /* ------------------------------------------------------------------------ */
 
@@ -234,6 +354,9 @@ extern const struct lpt_driver_format lpt_sun50i_format;
 #if LINUXPT_HAVE_TEGRA_SMMU
 extern const struct lpt_driver_format lpt_tegra_smmu_format;
 #endif
+#if LINUXPT_HAVE_SPRD
+extern const struct lpt_driver_format lpt_sprd_format;
+#endif
 #if LINUXPT_HAVE_VTD
 extern const struct lpt_driver_format lpt_vtd_format;
 #endif
@@ -268,13 +391,18 @@ static const struct lpt_driver_format *driver_format(int format)
 	if (format == LPT_S390)
 		return &lpt_s390_format;
 #endif
+#if LINUXPT_HAVE_SPRD
+	if (format == LPT_SPRD)
+		return &lpt_sprd_format;
+#endif
 	return NULL;
 }
 
 static int is_driver_format(int format)
 {
 	return format == LPT_ROCKCHIP || format == LPT_EXYNOS || format == LPT_SUN50I ||
-	       format == LPT_TEGRA_SMMU || format == LPT_VTD || format == LPT_S390;
+	       format == LPT_TEGRA_SMMU || format == LPT_VTD || format == LPT_S390 ||
+	       format == LPT_SPRD;
 }
 
 const char *lpt_format_refusal(int format)
@@ -316,6 +444,7 @@ void lpt_domain_free(void)
 	if (!have_domain)
 		return;
 	free_io_pgtable_ops(dom.iop); /* io_pgtable_tlb_flush_all, then the format's free */
+	msm_inv_flush();
 	dom.iop = NULL;
 	have_domain = 0;
 }
@@ -381,6 +510,28 @@ int lpt_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias,
 		};
 		dom.domain.ops = &mtk_domain_ops;
 		break;
+	case LPT_V7S_MSM:
+		/*
+		 * msm_iommu_domain_config (at the first attach): ARM_V7S with
+		 * pgsize_bitmap = msm_iommu_ops.pgsize_bitmap (MSM_IOMMU_PGSIZES,
+		 * cut here to the request), ias 32, oas 32, tlb =
+		 * &msm_iommu_flush_ops, no quirks (so AP and XN are written:
+		 * no NO_PERMS).  msm_iommu leaves coherent_walk false; linuxpt
+		 * sets it (no DMA API).  The request's ias/oas are not used.
+		 */
+		fmt = ARM_V7S;
+		if (!(pgsize_bitmap & LPT_MSM_PGSIZES))
+			return -EINVAL;
+		dom.cfg = (struct io_pgtable_cfg){
+			.pgsize_bitmap = pgsize_bitmap & LPT_MSM_PGSIZES,
+			.ias = 32,
+			.oas = 32,
+			.coherent_walk = true,
+			.tlb = &msm_flush_ops,
+			.iommu_dev = &dom.dev,
+		};
+		dom.domain.ops = &msm_domain_ops;
+		break;
 	case LPT_DART:
 		/*
 		 * apple_dart_finalize_domain: pgsize_bitmap = dart->pgsize, ias,
@@ -432,6 +583,7 @@ int lpt_domain_alloc(int format, unsigned long long pgsize_bitmap, unsigned ias,
 		hw->vtcr_sl = dom.cfg.arm_lpae_s2_cfg.vtcr.sl;
 		break;
 	case LPT_V7S:
+	case LPT_V7S_MSM:
 		hw->v7s_ttbr = dom.cfg.arm_v7s_cfg.ttbr;
 		break;
 	case LPT_DART:
@@ -454,6 +606,8 @@ const char *lpt_core(int format)
 		return "map_pages";
 	if (is_driver_format(format))
 		return driver_format(format) ? driver_format(format)->core() : "map_pages";
+	if (format == LPT_V7S_MSM) /* 6.1's msm_iommu_map / _unmap: iop->map, iop->unmap */
+		return LINUXPT_MSM_SINGLE_PAGE ? "map-v5.15" : "map_pages";
 	return LINUXPT_MTK_SINGLE_PAGE && format == LPT_V7S ? "map-v5.15" : "map_pages";
 }
 
@@ -467,6 +621,29 @@ int lpt_map_pages(unsigned long long iova, unsigned long long paddr, unsigned lo
 		return lpt_amd_map_pages(iova, paddr, pgsize, pgcount, prot, mapped);
 	if (drv)
 		return drv->map_pages(iova, paddr, pgsize, pgcount, prot, mapped);
+	if (dom.format == LPT_V7S_MSM) {
+#if LINUXPT_MSM_SINGLE_PAGE
+		/*
+		 * 6.1's msm_iommu_map: one page, priv->iop->map(iova, pa, len, prot,
+		 * GFP_ATOMIC); the core's __iommu_map_pages calls it once per page
+		 * and stops at the first error.
+		 */
+		ret = 0;
+		for (unsigned long long k = 0; k < pgcount; k++) {
+			ret = dom.iop->map(dom.iop, iova + k * pgsize, paddr + k * pgsize, pgsize,
+					   prot, GFP_ATOMIC);
+			if (ret)
+				break;
+			done += pgsize;
+		}
+#else
+		/* msm_iommu_map: priv->iop->map_pages(..., pgsize, pgcount, prot, GFP_ATOMIC, mapped) */
+		ret = dom.iop->map_pages(dom.iop, iova, paddr, pgsize, pgcount, prot, GFP_ATOMIC, &done);
+#endif
+		*mapped = done;
+		msm_inv_flush();
+		return ret;
+	}
 #if LINUXPT_MTK_SINGLE_PAGE
 	if (dom.format == LPT_V7S) {
 		/*
@@ -499,6 +676,25 @@ unsigned long long lpt_unmap_pages(unsigned long long iova, unsigned long long p
 		return lpt_amd_unmap_pages(iova, pgsize, pgcount);
 	if (drv)
 		return drv->unmap_pages(iova, pgsize, pgcount);
+	if (dom.format == LPT_V7S_MSM) {
+		unsigned long long done = 0;
+#if LINUXPT_MSM_SINGLE_PAGE
+		/* 6.1's msm_iommu_unmap: priv->iop->unmap(iova, len, gather), one page per call;
+		 * the core stops at 0 */
+		for (unsigned long long k = 0; k < pgcount; k++) {
+			size_t r = dom.iop->unmap(dom.iop, iova + k * pgsize, pgsize, &dom.gather);
+
+			if (!r)
+				break;
+			done += r;
+		}
+#else
+		/* msm_iommu_unmap: priv->iop->unmap_pages(iova, pgsize, pgcount, gather) */
+		done = dom.iop->unmap_pages(dom.iop, iova, pgsize, pgcount, &dom.gather);
+#endif
+		msm_inv_flush();
+		return done;
+	}
 	if (dom.format == LPT_V7S) {
 #if LINUXPT_MTK_SINGLE_PAGE
 		/*
@@ -551,14 +747,14 @@ int lpt_has_iotlb_sync_map(int format)
 {
 	if (is_driver_format(format))
 		return driver_format(format) && driver_format(format)->iotlb_sync_map;
-	return format == LPT_V7S || format == LPT_DART || is_amd(format);
+	return format == LPT_V7S || format == LPT_V7S_MSM || format == LPT_DART || is_amd(format);
 }
 
 int lpt_has_iotlb_sync(int format)
 {
 	if (is_driver_format(format))
 		return driver_format(format) && driver_format(format)->has_iotlb_sync();
-	return 1;
+	return format != LPT_V7S_MSM; /* msm_iommu_ops: .iotlb_sync = NULL */
 }
 
 /* The tree's iommu_iotlb_sync(): domain->ops->iotlb_sync, then gather_init. */

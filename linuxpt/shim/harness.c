@@ -3,7 +3,7 @@
  * io-pgtable code, as a DRIVER-ONLY implementation (no "map": the tester runs
  * its model of Linux's core over map_pages / unmap_pages).
  *
- *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd|s390
+ *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd|s390|sprd|v7s-msm
  *
  * The page-table code is the tree's, compiled unmodified (linuxpt/build.py);
  * glue.c configures and flushes it as arm-smmu-v3 / mtk_iommu / apple-dart
@@ -22,6 +22,11 @@
  *   v7s      (mtk_iommu: IO_PGTABLE_QUIRK_NO_PERMS) no permissions are
  *            written: READ|WRITE always, never NOEXEC or PRIV; memory type
  *            from TEX[0]:C:B: MMIO (device), CACHE; MMIO|CACHE reads MMIO.
+ *   v7s-msm  (msm_iommu: no quirks, so arm_v7s_prot_to_pte writes AP and XN)
+ *            READ always (AP[0] is the access flag: no read-disable);
+ *            WRITE unless AP[2] (read-only): WRITE alone maps as READ|WRITE;
+ *            PRIV when AP[1] (unprivileged) is clear; NOEXEC from XN; memory
+ *            type as for v7s.
  *   dart     READ unless NO_READ, WRITE unless NO_WRITE; DART1 encodes no
  *            CACHE, NOEXEC, MMIO or PRIV: never reported.
  *   rockchip READ from the PTE's readable bit, WRITE from its writable bit
@@ -42,6 +47,7 @@
  *            PTE (or a region/segment entry above it) is protected
  *            (ZPCI_TABLE_PROTECTED): READ-only vs READ|WRITE; prot 0 maps
  *            READ-only, WRITE alone READ|WRITE.  Nothing else is encoded.
+ *   sprd     no permission bits at all (a PTE is paddr >> 12): prot 0 always.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -987,6 +993,37 @@ static void dump_s390(struct dumpctx *c)
 	s390_walk(c, iota & ~0x3fffull, (int)((iota >> 2) & 7), 0, IOMMU_READ | IOMMU_WRITE);
 }
 
+/* ---- Unisoc IOMMU (sprd-iommu.c: one flat table of u32 PTEs) ---------------- */
+
+/*
+ * From the registers sprd_iommu_attach_device programs: FIRST_PPN (the
+ * table's page number), FIRST_VPN and VPN_RANGE (the aperture: VPN_RANGE + 1
+ * PTEs of 4K pages from FIRST_VPN).  A PTE is the page number of the 4K page
+ * it maps and nothing else: no valid bit, no permissions.  A PTE of 0 is
+ * physical page 0 as much as "unmapped" (the driver's unmap writes 0); dump
+ * reports every non-zero PTE as a 4K leaf with prot 0 and never reports a PTE
+ * of 0, so a map of physical page 0 (or of 4G, 8G, ...: the driver keeps
+ * (u32)paddr >> 12) shows no leaf.  The table is no "tables" entry (it is the
+ * root).  The IOMMU disabled (CFG) is a problem: no translation.
+ */
+static void dump_sprd(struct dumpctx *c)
+{
+	const uint32_t *t;
+	uint64_t n = hw.sprd_vpn_range + 1, base = hw.sprd_first_vpn << 12;
+
+	if (!hw.sprd_enabled) {
+		problem(c, "the IOMMU is not enabled (FIRST_PPN 0x%llx): no translation",
+			hw.sprd_first_ppn, 0);
+		return;
+	}
+	t = table_at(c, hw.sprd_first_ppn << 12, n * 4, base);
+	if (!t)
+		return;
+	for (uint64_t i = 0; i < n; i++)
+		if (t[i])
+			add_leaf(&c->leaves, stdout, base + (i << 12), (uint64_t)t[i] << 12, 4096, 0);
+}
+
 static void dump(void)
 {
 	struct dumpctx c = { .leaves = { .first = 1 }, .unreachable = { .first = 1 }, .tables_first = 1 };
@@ -996,7 +1033,7 @@ static void dump(void)
 	lpt_refresh_hw(&hw);
 	if (format == LPT_LPAE_S1 || format == LPT_LPAE_S2)
 		dump_lpae(&c);
-	else if (format == LPT_V7S)
+	else if (format == LPT_V7S || format == LPT_V7S_MSM)
 		dump_v7s(&c);
 	else if (format == LPT_AMD_V1)
 		dump_amd_v1(&c);
@@ -1014,6 +1051,8 @@ static void dump(void)
 		dump_vtd(&c);
 	else if (format == LPT_S390)
 		dump_s390(&c);
+	else if (format == LPT_SPRD)
+		dump_sprd(&c);
 	else
 		dump_dart(&c);
 	emit_run(&c.leaves, stdout);
@@ -1035,9 +1074,10 @@ static void dump(void)
 
 /* indexed by enum lpt_format */
 static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2", "lpae-s2", "rockchip",
-				 "exynos", "sun50i", "tegra-smmu", "vtd", "s390" };
-#define NFORMATS 12
-#define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos, sun50i, tegra-smmu, vtd, s390"
+				 "exynos", "sun50i", "tegra-smmu", "vtd", "s390", "sprd", "v7s-msm" };
+#define NFORMATS 14
+#define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos, sun50i, " \
+		      "tegra-smmu, vtd, s390, sprd, v7s-msm"
 
 /* The driver files the driver formats compile (build.py: DRIVER_SOURCES). */
 static const char *format_file(int f)
@@ -1054,6 +1094,8 @@ static const char *format_file(int f)
 		return "drivers/iommu/intel/iommu.c";
 	if (f == LPT_S390)
 		return "drivers/iommu/s390-iommu.c";
+	if (f == LPT_SPRD)
+		return "drivers/iommu/sprd-iommu.c";
 	return f == LPT_ROCKCHIP ? "drivers/iommu/rockchip-iommu.c" : "?";
 }
 
@@ -1073,7 +1115,7 @@ static unsigned prot_mask(void)
 		return IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO | IOMMU_PRIV;
 	if (format == LPT_LPAE_S2)
 		return IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO;
-	if (format == LPT_V7S)
+	if (format == LPT_V7S || format == LPT_V7S_MSM)
 		return hw.no_perms ? IOMMU_CACHE | IOMMU_MMIO
 				   : IOMMU_CACHE | IOMMU_NOEXEC | IOMMU_MMIO | IOMMU_PRIV;
 	if (format == LPT_AMD_V2)
@@ -1084,6 +1126,8 @@ static unsigned prot_mask(void)
 		return IOMMU_WRITE; /* every PTE has bit 0 (READ): WRITE alone maps READ|WRITE */
 	if (format == LPT_S390)
 		return IOMMU_WRITE; /* valid is readable: READ-only (PROTECTED) vs READ|WRITE */
+	if (format == LPT_SPRD)
+		return 0; /* no permission bits: every leaf reads back prot 0 */
 	return IOMMU_READ | IOMMU_WRITE; /* dart, amd-v1, rockchip, sun50i, tegra-smmu */
 }
 
@@ -1138,13 +1182,15 @@ static void serve(const struct jval *req)
 		int ret = lpt_domain_alloc(format, b, (unsigned)ias, (unsigned)oas, &hw);
 		if (!ret && (format == LPT_AMD_V1 || format == LPT_AMD_V2 || format == LPT_ROCKCHIP ||
 			     format == LPT_EXYNOS || format == LPT_SUN50I ||
-			     format == LPT_TEGRA_SMMU || format == LPT_VTD || format == LPT_S390)) {
+			     format == LPT_TEGRA_SMMU || format == LPT_VTD || format == LPT_S390 ||
+			     format == LPT_SPRD)) {
 			/*
-			 * The AMD, rockchip, exynos, sun50i, tegra-smmu, vtd and
-			 * s390 formats take no page sizes from the caller: the
+			 * The AMD, rockchip, exynos, sun50i, tegra-smmu, vtd, s390
+			 * and sprd formats take no page sizes from the caller: the
 			 * domain's are AMD_IOMMU_PGSIZES(_V2), RK_IOMMU_PGSIZE_BITMAP,
 			 * exynos_iommu_ops' 1M|64K|4K, sun50i_iommu_ops',
-			 * tegra_smmu_ops' and s390_iommu_ops' 4K, or VT-d's 4K|2M|1G.
+			 * tegra_smmu_ops' and s390_iommu_ops' 4K, VT-d's 4K|2M|1G, or
+			 * sprd_iommu_ops' (6.1 ~0UL << 12, 6.12 4K).
 			 * The reply offers those of them that were asked for (none:
 			 * -EINVAL).
 			 */
@@ -1235,7 +1281,8 @@ bad_field:
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd|s390 "
+	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|"
+		"tegra-smmu|vtd|s390|sprd|v7s-msm "
 		"[--semantics NAME]\n"
 		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's page-table code.\n",
 		argv0, lpt_kernel_version());

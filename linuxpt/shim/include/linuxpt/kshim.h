@@ -130,6 +130,7 @@ static inline int test_bit(long nr, const volatile unsigned long *addr)
 #define SZ_2M 0x00200000
 #define SZ_16M 0x01000000
 #define SZ_32M 0x02000000
+#define SZ_256M 0x10000000
 #define SZ_512M 0x20000000
 #define SZ_1G 0x40000000
 #define SZ_2G 0x80000000UL

@@ -1,7 +1,7 @@
 /*
  * linuxpt kernel shim, platform-driver side: our own stand-ins for what an
  * IOMMU platform driver whose page table lives in the driver itself
- * (drivers/iommu/rockchip-iommu.c, exynos-iommu.c, sun50i-iommu.c) uses around its table
+ * (drivers/iommu/rockchip-iommu.c, exynos-iommu.c, sun50i-iommu.c, sprd-iommu.c) uses around its table
  * code: platform devices and resources, clocks, runtime PM, IRQ requests,
  * device links, OF matching, MMIO accessors, polling helpers.  Written for
  * iommu-spec; no kernel source is copied here.
@@ -445,6 +445,34 @@ static inline struct reset_control *devm_reset_control_get(struct device *dev, c
 }
 static inline int reset_control_deassert(struct reset_control *r) { (void)r; return 0; }
 static inline int reset_control_assert(struct reset_control *r) { (void)r; return 0; }
+
+/* ---- what sprd-iommu.c uses besides ---------------------------------------------- */
+#define THIS_MODULE ((struct module *)0)
+#define MODULE_ALIAS(s)
+
+/*
+ * dma_alloc_coherent / dma_free_coherent for the IOMMU device a driver
+ * format's glue creates (linuxpt_dma_direct): zeroed pages from the table
+ * arena (counted as table pages, subject to fail_alloc), the bus address the
+ * physical one.  sprd-iommu.c allocates its flat page table this way.
+ */
+static inline void *dma_alloc_coherent(struct device *dev, size_t size, dma_addr_t *handle, gfp_t gfp)
+{
+	void *p;
+
+	linuxpt_dma_check(dev, "dma_alloc_coherent() for a device without a direct DMA mapping");
+	p = page_address(alloc_pages(gfp | __GFP_ZERO, get_order(size)));
+	if (p)
+		*handle = virt_to_phys(p);
+	return p;
+}
+static inline void dma_free_coherent(struct device *dev, size_t size, void *cpu_addr, dma_addr_t handle)
+{
+	(void)handle;
+	linuxpt_dma_check(dev, "dma_free_coherent() for a device without a direct DMA mapping");
+	if (cpu_addr)
+		__free_pages(virt_to_page(cpu_addr), get_order(size));
+}
 
 /* the master's fwspec IDs: nothing reads them back */
 static inline int iommu_fwspec_add_ids(struct device *dev, const u32 *ids, int num)
