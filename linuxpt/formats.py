@@ -19,6 +19,7 @@ FORMAT_PROFILES = {
     "tegra-smmu": ("tegra-smmu",),
     "vtd": ("intel-vtd",),
     "s390": ("s390",),
+    "omap": ("omap",),
 }
 #: The formats a run checks unless --kernel-format names others.
 DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "rockchip", "exynos",
@@ -33,7 +34,8 @@ FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
                 "tegra-smmu": "drivers/iommu/tegra-smmu.c",
                 "vtd": "drivers/iommu/intel/iommu.c",
                 # 6.7+ only: 6.1's s390-iommu.c uses pci_dma.c's tables (the harness refuses it)
-                "s390": "drivers/iommu/s390-iommu.c"}
+                "s390": "drivers/iommu/s390-iommu.c",
+                "omap": "drivers/iommu/omap-iommu.c"}
 R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 
 
@@ -65,6 +67,10 @@ def recorded_prot(fmt: str, prot: int) -> int:
     * s390 (s390-iommu.c s390_iommu_map_pages, v6.7+): a valid zPCI PTE is
       readable; without IOMMU_WRITE it gets ZPCI_TABLE_PROTECTED.  prot is not
       checked: prot 0 maps read-only, WRITE alone read-write.
+    * omap (omap-iommu.c omap_iommu_map): prot is never read, and the OMAP
+      MMU's entries have no permission bits (their attribute bits, endianness,
+      element size and mixed, are 0 from iotlb_init_entry): every leaf is
+      read-write, prot 0 included.
     """
     if fmt == "lpae-s1":
         out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
@@ -85,6 +91,8 @@ def recorded_prot(fmt: str, prot: int) -> int:
         return R | (prot & W)
     if fmt == "s390":  # s390_iommu_map_pages: ZPCI_TABLE_PROTECTED unless IOMMU_WRITE
         return R | (prot & W)
+    if fmt == "omap":  # no permission bits: the MMU lets every access through
+        return R | W
     raise ValueError(f"unknown io-pgtable format {fmt!r}")
 
 
@@ -100,7 +108,8 @@ def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
     driver = {"lpae-s1": "arm-smmu-v3", "lpae-s2": "arm-smmu-v3-s2", "v7s": "mtk_iommu",
               "dart": "apple-dart", "amd-v1": "amd", "amd-v2": "amd-v2",
               "rockchip": "rockchip", "exynos": "exynos", "sun50i": "sun50i",
-              "tegra-smmu": "tegra-smmu", "vtd": "intel", "s390": "s390"}.get(fmt)
+              "tegra-smmu": "tegra-smmu", "vtd": "intel", "s390": "s390",
+              "omap": "omap"}.get(fmt)
     if driver is not None:
         era = era_of(f"{version[0]}.{version[1]}", driver)
         if fmt in ("amd-v1", "amd-v2") and era.variant is None:  # an older tree's AMD files

@@ -185,12 +185,14 @@ def test_tree_without_the_drivers(binary, trees, tmp_path):
     copy = tmp_path / "tree"
     shutil.copytree(Path(trees[version]), copy,
                     ignore=shutil.ignore_patterns("rockchip-iommu.c", "exynos-iommu.c",
-                                                 "sun50i-iommu.c", "tegra-smmu.c", "s390-iommu.c"))
+                                                 "sun50i-iommu.c", "tegra-smmu.c", "s390-iommu.c",
+                                                 "omap-iommu.c"))
     harness = build(copy, cache_dir=tmp_path / "cache")
     for fmt, driver in [("rockchip", DRIVER), ("exynos", "drivers/iommu/exynos-iommu.c"),
                         ("sun50i", "drivers/iommu/sun50i-iommu.c"),
                         ("tegra-smmu", "drivers/iommu/tegra-smmu.c"),
-                        ("s390", "drivers/iommu/s390-iommu.c")]:
+                        ("s390", "drivers/iommu/s390-iommu.c"),
+                        ("omap", "drivers/iommu/omap-iommu.c")]:
         res = subprocess.run([str(harness), "--format", fmt], input="", capture_output=True,
                              text=True)
         assert res.returncode == 2
@@ -202,4 +204,5 @@ def test_tree_without_the_drivers(binary, trees, tmp_path):
     assert res.returncode == 0 and '"name":"linux-' in res.stdout
     res = subprocess.run([str(harness), "--format", "nope"], input="", capture_output=True,
                          text=True)
-    assert res.returncode == 2 and "amd-v1, amd-v2, rockchip, exynos, sun50i, tegra-smmu, vtd, s390)" in res.stderr
+    assert res.returncode == 2 and ("amd-v1, amd-v2, rockchip, exynos, sun50i, tegra-smmu, vtd, s390, "
+                                       "omap)") in res.stderr
