@@ -10,7 +10,7 @@ other kernel header is linuxpt's shim (``linuxpt/shim/include``), except the
 IOTLB gather helpers, which are extracted from the tree's
 ``include/linux/iommu.h`` at build time (:func:`extract_gather`).  The
 driver formats (:data:`DRIVER_SOURCES`: rockchip, exynos,
-sun50i, tegra-smmu, s390, sprd) compile a whole IOMMU
+sun50i, tegra-smmu, s390, sprd, omap) compile a whole IOMMU
 driver from the tree, unmodified, when the tree has it.
 
 Nothing from the tree is stored in this repository: the tree is read when
@@ -81,6 +81,7 @@ DRIVER_SOURCES = {
     "tegra-smmu": "drivers/iommu/tegra-smmu.c",
     "s390": "drivers/iommu/s390-iommu.c",
     "sprd": "drivers/iommu/sprd-iommu.c",
+    "omap": "drivers/iommu/omap-iommu.c",
 }
 #: The s390 format (``shim/glue_s390.c``) also needs the headers s390-iommu.c includes from
 #: the tree, and a driver that keeps its own tables (v6.7+: ``dma_walk_cpu_trans`` defined in
@@ -89,6 +90,13 @@ DRIVER_SOURCES = {
 S390_HEADERS = [
     "drivers/iommu/dma-iommu.h",
     "arch/s390/include/asm/pci_dma.h",
+]
+
+#: The omap format (``shim/glue_omap.c``) also needs the two headers omap-iommu.c includes
+#: from its own directory (its quoted includes resolve next to the file, in the tree).
+OMAP_HEADERS = [
+    "drivers/iommu/omap-iommu.h",
+    "drivers/iommu/omap-iopgtable.h",
 ]
 
 #: Intel VT-d's own second-level table (format vtd): the tree's intel/iommu.c is far too big to
@@ -572,17 +580,20 @@ def s390_own_tables(src: Path) -> bool:
 
 def drivers(src: Path) -> dict[str, str]:
     """The driver formats this tree can build: format -> driver file (see :data:`DRIVER_SOURCES`;
-    s390 also needs :data:`S390_HEADERS` and its own tables, :func:`s390_own_tables`)."""
+    s390 also needs :data:`S390_HEADERS` and its own tables, :func:`s390_own_tables`; omap
+    :data:`OMAP_HEADERS`)."""
     return {fmt: rel for fmt, rel in DRIVER_SOURCES.items() if (src / rel).is_file()
             and (fmt != "s390" or (all((src / h).is_file() for h in S390_HEADERS)
-                                   and s390_own_tables(src)))}
+                                   and s390_own_tables(src)))
+            and (fmt != "omap" or all((src / h).is_file() for h in OMAP_HEADERS))}
 
 
 def tree_files(src: Path) -> list[str]:
     return (KERNEL_SOURCES + KERNEL_HEADERS + [f for f in KERNEL_OPTIONAL if (src / f).is_file()]
             + (AMD_SOURCES + AMD_HEADERS if has_amd(src) else []) + list(drivers(src).values())
             + (VTD_FILES if has_vtd(src) else [])
-            + (S390_HEADERS if "s390" in drivers(src) else []))
+            + (S390_HEADERS if "s390" in drivers(src) else [])
+            + (OMAP_HEADERS if "omap" in drivers(src) else []))
 
 
 def build_hash(src: Path, cc_version: str, replace: Mapping[str, str] | None = None) -> str:
@@ -654,9 +665,17 @@ def build(src_dir: Path | str, cache_dir: Path | str | None = None, force: bool 
         raise KernelTreeError(f"cannot create the build directory under {root}: {exc}") from None
     try:
         _build_in(work, src, version, cc, replace)
+        if binary.is_file() and not force:
+            # another process (a parallel test worker) built the same inputs meanwhile: its
+            # binary is this one, and may be running -- keep it
+            return binary
         if out_dir.exists():
             shutil.rmtree(out_dir, ignore_errors=True)
-        os.replace(work, out_dir)
+        try:
+            os.replace(work, out_dir)
+        except OSError:
+            if not binary.is_file():  # not a race another build won: a real failure
+                raise
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

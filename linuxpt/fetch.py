@@ -45,6 +45,9 @@ WANTED = (
     "drivers/iommu/s390-iommu.c",      # the s390 format (6.7+: its own region/segment/page tables)
     "drivers/iommu/dma-iommu.h",       # (s390-iommu.c includes it)
     "arch/s390/include/asm/pci_dma.h", # (the zPCI table layout s390-iommu.c uses)
+    "drivers/iommu/omap-iommu.c",      # the omap format (its table lives in the driver)
+    "drivers/iommu/omap-iommu.h",      # (omap-iommu.c includes both from its own directory)
+    "drivers/iommu/omap-iopgtable.h",
 )
 #: Written into a fetched tree: the WANTED it was extracted with.  A cached tree whose
 #: manifest differs (or that has none: extracted before the manifest existed) is

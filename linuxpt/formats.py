@@ -24,6 +24,7 @@ FORMAT_PROFILES = {
     "sprd": ("sprd",),
     # msm_iommu's v7s (msm_iommu_domain_config: MSM_IOMMU_PGSIZES, ias 32, oas 32)
     "v7s-msm": ("msm",),
+    "omap": ("omap",),
 }
 #: The formats a run checks unless --kernel-format names others.
 DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "rockchip", "exynos",
@@ -39,7 +40,8 @@ FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
                 "vtd": "drivers/iommu/intel/iommu.c",
                 # 6.7+ only: 6.1's s390-iommu.c uses pci_dma.c's tables (the harness refuses it)
                 "s390": "drivers/iommu/s390-iommu.c",
-                "sprd": "drivers/iommu/sprd-iommu.c"}
+                "sprd": "drivers/iommu/sprd-iommu.c",
+                "omap": "drivers/iommu/omap-iommu.c"}
 R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 
 
@@ -77,6 +79,10 @@ def recorded_prot(fmt: str, prot: int) -> int:
       checked: prot 0 maps read-only, WRITE alone read-write.
     * sprd (sprd_iommu_map: the PTE is paddr >> 12, prot is never read):
       nothing, every leaf records 0.
+    * omap (omap-iommu.c omap_iommu_map): prot is never read, and the OMAP
+      MMU's entries have no permission bits (their attribute bits, endianness,
+      element size and mixed, are 0 from iotlb_init_entry): every leaf is
+      read-write, prot 0 included.
     """
     if fmt in ("lpae-s1", "v7s-msm"):  # v7s-msm: AP[2] read-only, AP[1] unprivileged, XN
         out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
@@ -99,6 +105,8 @@ def recorded_prot(fmt: str, prot: int) -> int:
         return R | (prot & W)
     if fmt == "sprd":  # no permission bits at all
         return 0
+    if fmt == "omap":  # no permission bits: the MMU lets every access through
+        return R | W
     raise ValueError(f"unknown io-pgtable format {fmt!r}")
 
 
@@ -115,7 +123,7 @@ def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
               "dart": "apple-dart", "amd-v1": "amd", "amd-v2": "amd-v2",
               "rockchip": "rockchip", "exynos": "exynos", "sun50i": "sun50i",
               "tegra-smmu": "tegra-smmu", "vtd": "intel", "s390": "s390", "v7s-msm": "msm",
-              "sprd": "sprd"}.get(fmt)
+              "sprd": "sprd", "omap": "omap"}.get(fmt)
     if driver is not None:
         era = era_of(f"{version[0]}.{version[1]}", driver)
         if fmt in ("amd-v1", "amd-v2") and era.variant is None:  # an older tree's AMD files

@@ -131,11 +131,14 @@ def test_fetch_refreshes_a_tree_extracted_with_another_list(tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot refresh" in err
     assert "drivers/iommu/rockchip-iommu.c" in err and "drivers/iommu/exynos-iommu.c" in err
+    assert "drivers/iommu/omap-iommu.c" in err and "drivers/iommu/omap-iopgtable.h" in err
     # a tree extracted with the current list is reused as it is
     (tree / F.MANIFEST).write_text(F._manifest_text())
     assert F.fetch("6.1") == tree and calls == ["6.1"]
     assert {"drivers/iommu/rockchip-iommu.c", "drivers/iommu/exynos-iommu.c",
-            "drivers/iommu/sprd-iommu.c", "drivers/iommu/msm_iommu.c"} <= set(F.WANTED)
+            "drivers/iommu/sprd-iommu.c", "drivers/iommu/msm_iommu.c",
+            "drivers/iommu/omap-iommu.c", "drivers/iommu/omap-iommu.h",
+            "drivers/iommu/omap-iopgtable.h"} <= set(F.WANTED)
 
 
 def test_s390_own_tables(tmp_path):

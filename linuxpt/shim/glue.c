@@ -19,6 +19,8 @@
  *            over the page-table functions build.py extracts from the tree
  *   s390     drivers/iommu/s390-iommu.c (6.7+: its own region/segment/page tables),
  *            compiled whole: in glue_s390.c
+ *   omap     drivers/iommu/omap-iommu.c (its own PGD and L2 tables), compiled
+ *            whole: in glue_omap.c
  *
  * Compiled against linuxpt's kernel shim (see include/linuxpt/kshim.h), like
  * the io-pgtable files; harness.c talks to it through linuxpt.h.  This file is
@@ -363,6 +365,9 @@ extern const struct lpt_driver_format lpt_vtd_format;
 #if LINUXPT_HAVE_S390
 extern const struct lpt_driver_format lpt_s390_format;
 #endif
+#if LINUXPT_HAVE_OMAP
+extern const struct lpt_driver_format lpt_omap_format;
+#endif
 
 /* The driver format's entry points; NULL for an io-pgtable format or one not built. */
 static const struct lpt_driver_format *driver_format(int format)
@@ -395,6 +400,10 @@ static const struct lpt_driver_format *driver_format(int format)
 	if (format == LPT_SPRD)
 		return &lpt_sprd_format;
 #endif
+#if LINUXPT_HAVE_OMAP
+	if (format == LPT_OMAP)
+		return &lpt_omap_format;
+#endif
 	return NULL;
 }
 
@@ -402,7 +411,7 @@ static int is_driver_format(int format)
 {
 	return format == LPT_ROCKCHIP || format == LPT_EXYNOS || format == LPT_SUN50I ||
 	       format == LPT_TEGRA_SMMU || format == LPT_VTD || format == LPT_S390 ||
-	       format == LPT_SPRD;
+	       format == LPT_SPRD || format == LPT_OMAP;
 }
 
 const char *lpt_format_refusal(int format)

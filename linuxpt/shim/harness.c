@@ -3,7 +3,7 @@
  * io-pgtable code, as a DRIVER-ONLY implementation (no "map": the tester runs
  * its model of Linux's core over map_pages / unmap_pages).
  *
- *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd|s390|sprd|v7s-msm
+ *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd|s390|sprd|v7s-msm|omap
  *
  * The page-table code is the tree's, compiled unmodified (linuxpt/build.py);
  * glue.c configures and flushes it as arm-smmu-v3 / mtk_iommu / apple-dart
@@ -48,6 +48,11 @@
  *            (ZPCI_TABLE_PROTECTED): READ-only vs READ|WRITE; prot 0 maps
  *            READ-only, WRITE alone READ|WRITE.  Nothing else is encoded.
  *   sprd     no permission bits at all (a PTE is paddr >> 12): prot 0 always.
+ *   omap     the OMAP MMU checks no permission: every translation is
+ *            READ|WRITE, whatever the map's prot (omap_iommu_map never reads
+ *            it).  Its entries' attribute bits (endianness, element size,
+ *            mixed: iotlb_init_entry sets them little-endian, 8-bit, not
+ *            mixed, all 0) say nothing of prot.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1024,6 +1029,88 @@ static void dump_sprd(struct dumpctx *c)
 			add_leaf(&c->leaves, stdout, base + (i << 12), (uint64_t)t[i] << 12, 4096, 0);
 }
 
+/* ---- OMAP IOMMU (omap-iommu.c, omap-iopgtable.h: 32-bit IOVA and PA) ----------- */
+
+/*
+ * From the MMU's MMU_TTB register (the PGD's physical address): 4096 PGD
+ * entries (IOVA bits 31:20): low bits 1 a link to an L2 table at bits 31:10;
+ * 2 a 1M section at bits 31:20, or with bit 18 set a 16M supersection at bits
+ * 31:24, written to 16 aligned entries (one leaf; where the 16 differ, each
+ * entry is the 1M piece the MMU translates from it: the supersection's
+ * address plus the piece's offset); 0 and 3 a fault.  An L2 table has 256
+ * entries (IOVA bits 19:12): bit 1 set a 4K small page at bits 31:12, low bits
+ * 1 a 64K large page at bits 31:16 in 16 aligned entries (one leaf; where the
+ * 16 differ, each entry is its 4K piece), 0 a fault.  No permission bits:
+ * every leaf is READ|WRITE.
+ */
+#define OMAP_RW (IOMMU_READ | IOMMU_WRITE)
+
+static void omap_l2(struct dumpctx *c, uint32_t table, uint64_t base)
+{
+	const uint32_t *t = table_at(c, table, 1024, base);
+
+	if (!t)
+		return;
+	for (unsigned j = 0; j < 256; j++) {
+		uint32_t e = t[j];
+		uint64_t iova = base + ((uint64_t)j << 12);
+
+		if (e & 2) {
+			add_leaf(&c->leaves, stdout, iova, e & 0xfffff000u, 1u << 12, OMAP_RW);
+			continue;
+		}
+		if ((e & 3) != 1)
+			continue;
+		unsigned first = j & ~15u, same = 1;
+		for (unsigned k = first; k < first + 16; k++)
+			same &= t[k] == e;
+		if (same) {
+			if (j == first)
+				add_leaf(&c->leaves, stdout, iova, e & 0xffff0000u, 1u << 16, OMAP_RW);
+			continue;
+		}
+		add_leaf(&c->leaves, stdout, iova, (e & 0xffff0000u) + ((j & 15u) << 12), 1u << 12, OMAP_RW);
+	}
+}
+
+static void dump_omap(struct dumpctx *c)
+{
+	const uint32_t *pgd;
+
+	if (!hw.omap_enabled) {
+		problem(c, "the MMU is not enabled (MMU_TTB 0x%llx): no translation", hw.omap_ttb, 0);
+		return;
+	}
+	pgd = table_at(c, hw.omap_ttb, 16384, 0);
+	if (!pgd)
+		return;
+	for (unsigned i = 0; i < 4096; i++) {
+		uint32_t d = pgd[i];
+		uint64_t base = (uint64_t)i << 20;
+
+		if ((d & 3) == 1) {
+			add_table(c, base, 1u << 20);
+			omap_l2(c, d & 0xfffffc00u, base);
+			continue;
+		}
+		if ((d & 3) != 2)
+			continue;
+		if (!(d & (1u << 18))) {
+			add_leaf(&c->leaves, stdout, base, d & 0xfff00000u, 1u << 20, OMAP_RW);
+			continue;
+		}
+		unsigned first = i & ~15u, same = 1;
+		for (unsigned k = first; k < first + 16; k++)
+			same &= pgd[k] == d;
+		if (same) {
+			if (i == first)
+				add_leaf(&c->leaves, stdout, base, d & 0xff000000u, 1u << 24, OMAP_RW);
+			continue;
+		}
+		add_leaf(&c->leaves, stdout, base, (d & 0xff000000u) + ((i & 15u) << 20), 1u << 20, OMAP_RW);
+	}
+}
+
 static void dump(void)
 {
 	struct dumpctx c = { .leaves = { .first = 1 }, .unreachable = { .first = 1 }, .tables_first = 1 };
@@ -1053,6 +1140,8 @@ static void dump(void)
 		dump_s390(&c);
 	else if (format == LPT_SPRD)
 		dump_sprd(&c);
+	else if (format == LPT_OMAP)
+		dump_omap(&c);
 	else
 		dump_dart(&c);
 	emit_run(&c.leaves, stdout);
@@ -1074,10 +1163,10 @@ static void dump(void)
 
 /* indexed by enum lpt_format */
 static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2", "lpae-s2", "rockchip",
-				 "exynos", "sun50i", "tegra-smmu", "vtd", "s390", "sprd", "v7s-msm" };
-#define NFORMATS 14
+				 "exynos", "sun50i", "tegra-smmu", "vtd", "s390", "sprd", "v7s-msm", "omap" };
+#define NFORMATS 15
 #define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos, sun50i, " \
-		      "tegra-smmu, vtd, s390, sprd, v7s-msm"
+		      "tegra-smmu, vtd, s390, sprd, v7s-msm, omap"
 
 /* The driver files the driver formats compile (build.py: DRIVER_SOURCES). */
 static const char *format_file(int f)
@@ -1096,6 +1185,8 @@ static const char *format_file(int f)
 		return "drivers/iommu/s390-iommu.c";
 	if (f == LPT_SPRD)
 		return "drivers/iommu/sprd-iommu.c";
+	if (f == LPT_OMAP)
+		return "drivers/iommu/omap-iommu.c";
 	return f == LPT_ROCKCHIP ? "drivers/iommu/rockchip-iommu.c" : "?";
 }
 
@@ -1128,6 +1219,8 @@ static unsigned prot_mask(void)
 		return IOMMU_WRITE; /* valid is readable: READ-only (PROTECTED) vs READ|WRITE */
 	if (format == LPT_SPRD)
 		return 0; /* no permission bits: every leaf reads back prot 0 */
+	if (format == LPT_OMAP)
+		return 0; /* no permission bits: every leaf is READ|WRITE, whatever the prot */
 	return IOMMU_READ | IOMMU_WRITE; /* dart, amd-v1, rockchip, sun50i, tegra-smmu */
 }
 
@@ -1183,14 +1276,15 @@ static void serve(const struct jval *req)
 		if (!ret && (format == LPT_AMD_V1 || format == LPT_AMD_V2 || format == LPT_ROCKCHIP ||
 			     format == LPT_EXYNOS || format == LPT_SUN50I ||
 			     format == LPT_TEGRA_SMMU || format == LPT_VTD || format == LPT_S390 ||
-			     format == LPT_SPRD)) {
+			     format == LPT_SPRD || format == LPT_OMAP)) {
 			/*
-			 * The AMD, rockchip, exynos, sun50i, tegra-smmu, vtd, s390
-			 * and sprd formats take no page sizes from the caller: the
-			 * domain's are AMD_IOMMU_PGSIZES(_V2), RK_IOMMU_PGSIZE_BITMAP,
-			 * exynos_iommu_ops' 1M|64K|4K, sun50i_iommu_ops',
-			 * tegra_smmu_ops' and s390_iommu_ops' 4K, VT-d's 4K|2M|1G, or
-			 * sprd_iommu_ops' (6.1 ~0UL << 12, 6.12 4K).
+			 * The AMD, rockchip, exynos, sun50i, tegra-smmu, vtd, s390,
+			 * sprd and omap formats take no page sizes from the caller:
+			 * the domain's are AMD_IOMMU_PGSIZES(_V2),
+			 * RK_IOMMU_PGSIZE_BITMAP, exynos_iommu_ops' 1M|64K|4K,
+			 * sun50i_iommu_ops', tegra_smmu_ops' and s390_iommu_ops' 4K,
+			 * VT-d's 4K|2M|1G, sprd_iommu_ops' (6.1 ~0UL << 12, 6.12 4K),
+			 * or OMAP_IOMMU_PGSIZES (4K|64K|1M|16M).
 			 * The reply offers those of them that were asked for (none:
 			 * -EINVAL).
 			 */
@@ -1282,7 +1376,7 @@ bad_field:
 static int usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|"
-		"tegra-smmu|vtd|s390|sprd|v7s-msm "
+		"tegra-smmu|vtd|s390|sprd|v7s-msm|omap "
 		"[--semantics NAME]\n"
 		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's page-table code.\n",
 		argv0, lpt_kernel_version());

@@ -8,7 +8,8 @@
 
 enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2, LPT_AMD_V1 = 3, LPT_AMD_V2 = 4,
 		  LPT_LPAE_S2 = 5, LPT_ROCKCHIP = 6, LPT_EXYNOS = 7, LPT_SUN50I = 8,
-		  LPT_TEGRA_SMMU = 9, LPT_VTD = 10, LPT_S390 = 11, LPT_SPRD = 12, LPT_V7S_MSM = 13 };
+		  LPT_TEGRA_SMMU = 9, LPT_VTD = 10, LPT_S390 = 11, LPT_SPRD = 12, LPT_V7S_MSM = 13,
+		  LPT_OMAP = 14 };
 
 /* Was the harness built with the tree's drivers/iommu/amd (the amd-v1/amd-v2 formats)? */
 int lpt_have_amd(void);
@@ -70,6 +71,10 @@ struct lpt_hw {
 	 * and its CFG register's enable bit */
 	unsigned long long sprd_first_ppn, sprd_first_vpn, sprd_vpn_range;
 	int sprd_enabled;
+	/* omap: the MMU's MMU_TTB register (the PGD's physical address) and whether it
+	 * translates (MMU_CNTL's MMU_EN) */
+	unsigned long long omap_ttb;
+	int omap_enabled;
 };
 
 /* Before dump: the fields the hardware reads that change after domain_alloc (AMD's DTE). */
@@ -109,7 +114,7 @@ unsigned long long lpt_amd_iova_to_phys(unsigned long long iova);
 /*
  * A format whose page table lives in its IOMMU driver (rockchip: glue_rockchip.c,
  * exynos: glue_exynos.c, sun50i: glue_sun50i.c, tegra-smmu: glue_tegra-smmu.c,
- * vtd: glue_vtd.c, s390: glue_s390.c, sprd: glue_sprd.c),
+ * vtd: glue_vtd.c, s390: glue_s390.c, sprd: glue_sprd.c, omap: glue_omap.c),
  * compiled when the tree has the driver; glue.c dispatches to it.
  */
 struct lpt_driver_format {

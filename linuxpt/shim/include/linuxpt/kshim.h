@@ -277,6 +277,7 @@ struct device {
 	const void *linuxpt_match_data; /* of_device_get_match_data */
 	const char *init_name;
 	struct dev_iommu *iommu; /* the core's per-device data (s390: shadow_on_flush) */
+	void *pm_domain; /* omap-iommu.c's probe clears it (none here) */
 };
 #define NUMA_NO_NODE (-1)
 static inline int dev_to_node(struct device *dev) { return dev ? dev->numa_node : NUMA_NO_NODE; }

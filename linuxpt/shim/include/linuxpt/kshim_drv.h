@@ -184,6 +184,7 @@ static inline bool of_property_read_bool(const struct device_node *np, const cha
 }
 
 struct dev_pm_ops {
+	int (*prepare)(struct device *dev); /* omap-iommu.c */
 	int (*suspend)(struct device *dev);
 	int (*resume)(struct device *dev);
 	int (*freeze)(struct device *dev);
