@@ -87,6 +87,15 @@ INPUT_CLASSES: dict[str, InputClass] = {c.name: c for c in [
     InputClass("paddr-zero-page", frozenset({"MAP_PADDR_ZERO_HOLE"}),
                "a sprd map of physical page 0 (or a multiple of 4G), whose PTE is the same 0 as "
                "no mapping (spec MAP_PADDR_ZERO_HOLE)"),
+    InputClass("overwrite-part", frozenset({"MAP_OVERWRITE_PART"}),
+               "an omap map over one of a 64K page's or 16M supersection's 16 copies (spec "
+               "MAP_OVERWRITE_PART)"),
+    InputClass("overwrite-leaks-table", frozenset({"MAP_OVERWRITE_LEAKS_TABLE"}),
+               "an omap 1M or 16M map over an L2 table, which Linux leaks (spec "
+               "MAP_OVERWRITE_LEAKS_TABLE)"),
+    InputClass("overwrite-flush-one", frozenset({"MAP_OVERWRITE_FLUSH_ONE"}),
+               "an omap map that overwrites live pages past its first, which Linux does not "
+               "flush (spec MAP_OVERWRITE_FLUSH_ONE)"),
     InputClass("zero-length-sg-entry", frozenset(),
                "a map_sg with a zero-length scatterlist entry (spec MAP_SG_COALESCE)",
                _zero_length_sg),
@@ -189,6 +198,12 @@ KNOWN_LINUX_FINDINGS: tuple[LinuxFinding, ...] = (
     LinuxFinding("paddr-past-oas", frozenset({"v7s-msm"}), ((6, 12), (6, 12)), "msm_iommus-v7s-v7s-msm"),
     LinuxFinding("section-split", frozenset({"v7s-msm"}), ((6, 1), (6, 12)), "section-split"),
     LinuxFinding("iova-past-ias", frozenset({"v7s-msm"}), ((6, 12), (6, 12)), "iova-past-ias"),
+    LinuxFinding("overwrite-part", frozenset({"omap"}), ((6, 1), (6, 12)), "omap-driversiommuomap-iommuc"),
+    LinuxFinding("overwrite-leaks-table", frozenset({"omap"}), ((6, 1), (6, 12)), "omap-driversiommuomap-iommuc"),
+    LinuxFinding("overwrite-flush-one", frozenset({"omap"}), ((6, 1), (6, 12)), "omap-driversiommuomap-iommuc"),
+    LinuxFinding("map-under-superpage", frozenset({"omap"}), ((6, 1), (6, 12)), "omap-driversiommuomap-iommuc"),
+    LinuxFinding("iova-past-ias", frozenset({"omap"}), ((6, 1), (6, 12)), "omap-driversiommuomap-iommuc"),
+    LinuxFinding("paddr-past-oas", frozenset({"omap"}), ((6, 1), (6, 12)), "omap-driversiommuomap-iommuc"),
     LinuxFinding("domain-free-leak", frozenset({"sun50i", "tegra-smmu"}), ((6, 1), (6, 12)),
                  "sun50i-and-tegra-smmu-the-tables-inside-the-drivers"),
     LinuxFinding("iova-past-ias", frozenset({"sun50i", "tegra-smmu"}), ((6, 1), (6, 12)),

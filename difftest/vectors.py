@@ -291,6 +291,17 @@ def _pgsize_mixed(c: Ctx):
     return out + [UNMAP(c.A + p1 - m, p1 + 2 * m)]
 
 
+@scenario("map-under-largest-block")
+def _map_under_largest_block(c: Ctx):
+    """The smallest page inside a live largest page: refused (-EEXIST, -EADDRINUSE), replacing
+    (AMD), kept (VT-d: written into the page's memory), or written into a section's memory
+    (omap): then translate both and unmap the large page."""
+    if c.big == c.m:
+        return None
+    return [MAP(c.A, c.Y, c.big), MAP(c.A + c.m, c.Y + 4 * c.big, c.m), PHYS(c.A + c.m),
+            PHYS(c.A), UNMAP(c.A, c.big)]
+
+
 @scenario("map-largest-block")
 def _map_largest_block(c: Ctx):
     """The largest page size is one leaf: translate its last byte and the byte after, unmap it."""
@@ -685,6 +696,11 @@ def _leaf_sizes(s: Semantics) -> int:
     return bin(s.page_sizes).count("1") if s.page_sizes else 0
 
 
+def _two_level_overwrite(s: Semantics) -> bool:
+    """A table that overwrites live entries and holds more than one leaf size (omap)."""
+    return s.map_over_live == "overwrite" and _leaf_sizes(s) > 1
+
+
 #: Rules that can decide only under some variants: rule -> (condition on the
 #: Semantics, what the condition says).  A rule the spec adds with such a
 #: condition must be listed here, or the coverage check reports it missing
@@ -734,8 +750,13 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
     "UNMAP_RETURNS_ZERO": (lambda s: s.unmap_returns_zero, "unmap_returns_zero (sprd 6.1)"),
     # VT-d's own table (map_over_live "keep").
     **{name: (lambda s: s.map_over_live == "keep", "map_over_live == 'keep' (VT-d's own table)")
-       for name in ("MAP_KEEPS_LIVE", "MAP_SUPERPAGE_REPLACES", "MAP_UNDER_SUPERPAGE",
+       for name in ("MAP_KEEPS_LIVE", "MAP_SUPERPAGE_REPLACES",
                     "UNMAP_HOLE_ROUNDS", "UNMAP_PARTIAL_SUPERPAGE_KEPT")},
+    # ... and a table that overwrites with entries of two levels (omap)
+    "MAP_UNDER_SUPERPAGE": (lambda s: s.map_over_live == "keep" or _two_level_overwrite(s),
+                            "map_over_live 'keep', or 'overwrite' with 1M+ and smaller pages"),
+    "MAP_OVERWRITE_PART": (lambda s: _two_level_overwrite(s),
+                           "map_over_live 'overwrite' with more than one leaf size (omap)"),
     "CORE_BATCHES": (lambda s: s.per_table_batches or (s.unmap_range_checked and
                                                         s.pages_per_call == "all"),
                      "per_table_batches, or unmap_range_checked with every page of a call "

@@ -74,7 +74,16 @@ class FlatDriver:
 
     def _model_unmap_pages(self, iova, pgsize, pgcount, gather) -> int:
         self.impl.counters.driver_calls += 1
+        if self.sem.partial_unmap == "whole_any":  # the leaves cleared may start before iova
+            big = 1 << (self.bitmap.bit_length() - 1)
+            lo, hi = iova - iova % big, iova + pgsize * pgcount + big
+            before = set(self.model.leaves(lo, hi))
         unmapped = self.model.unmap_pages(iova, pgsize, pgcount)
+        if self.sem.partial_unmap == "whole_any":
+            for run in sorted(before - set(self.model.leaves(lo, hi))):
+                self.impl.counters.pte_writes += run.count
+                self.gather_leaf(gather, run.iova, run.pgsize * run.count)
+            return unmapped
         for at in range(iova, iova + unmapped, pgsize or 1):
             self.impl.counters.pte_writes += 1
             self.gather_leaf(gather, at, pgsize)

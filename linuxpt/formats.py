@@ -28,7 +28,7 @@ FORMAT_PROFILES = {
 }
 #: The formats a run checks unless --kernel-format names others.
 DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "rockchip", "exynos",
-                   "sun50i", "tegra-smmu", "vtd", "s390", "sprd", "v7s-msm")
+                   "sun50i", "tegra-smmu", "vtd", "s390", "sprd", "v7s-msm", "omap")
 #: The file a default format needs in the tree: a tree without it (an ARM-only tree, or
 #: v6.19+, where AMD moved to generic_pt) gets no item of that format unless asked for.
 FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",

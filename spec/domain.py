@@ -26,6 +26,8 @@ from .semantics import Semantics, get_semantics
 from .tables import TableSet, geometry_for
 
 U64 = 1 << 64
+#: The ARM short-descriptor section (1M): omap's PGD entries map 1M / 16M, its L2 tables 4K / 64K.
+_SECTION = 1 << 20
 #: Linux's unsigned long arithmetic on IOVAs in the core's loops wraps at 2^64.
 MASK64 = U64 - 1
 
@@ -446,8 +448,7 @@ class ReferenceDomain:
                 continue
             stop = at + n * pg
             if sem.map_over_live == "overwrite":
-                R.map_overwrite(self, at, stop)
-                done += R.map_pages_install(self, at, pa, leaf, n * per, prot)
+                done += self._map_overwrite(at, pa, pg, leaf, n * per, prot)
                 continue
             run = next(iter(self.state.overlapping(at, stop)), None)
             if run is None:
@@ -462,6 +463,37 @@ class ReferenceDomain:
                 done += R.map_pages_install(self, at, pa, leaf, conflict * per, prot)
             return R.map_exists(self, sem.exists_errno), done
         return 0, done
+
+    def _map_overwrite(self, at, pa, pg, leaf, n, prot) -> int:
+        """A table that checks nothing writes ``n`` leaves of ``leaf`` bytes over whatever is
+        there (MAP_OVERWRITE: tegra-smmu, s390, sprd, omap); returns the bytes mapped.
+
+        With entries of two levels (omap: 1M and 16M in the PGD, 4K and 64K in L2 tables
+        of 1M), a small page under a live section is written into the section's memory
+        (MAP_UNDER_SUPERPAGE: nothing changes), a page over one of a larger page's 16
+        copies keeps the other 15 (MAP_OVERWRITE_PART), and a section over small pages
+        leaks their L2 table (MAP_OVERWRITE_LEAKS_TABLE).  Only the TLB entry at the new
+        page's start is flushed (MAP_OVERWRITE_FLUSH_ONE).
+        """
+        stop = at + leaf * n
+        section = _SECTION if self.semantics.page_sizes & -_SECTION and \
+            self.semantics.page_sizes & (_SECTION - 1) else 0
+        if section:
+            old = self.state.leaf_at(at)
+            if old is not None and old.pgsize >= section > pg:
+                return R.map_under_superpage(self, at, stop)
+            for edge in (at, stop - 1):  # a larger page of the same level, in part
+                part = self.state.leaf_at(edge)
+                if part is not None and part.pgsize > pg and (part.iova < at or part.end > stop):
+                    R.map_overwrite_part(self, part, pg)
+            if pg >= section:
+                L.map_overwrite_leaks_table(self, at, stop)
+            first = self.state.leaf_at(at)
+            live = sum(min(r.end, stop) - max(r.iova, at) for r in self.state.overlapping(at, stop))
+            if live > (first.pgsize if first is not None else 0):
+                I.map_overwrite_flush_one(self, at, stop)
+        R.map_overwrite(self, at, stop)
+        return R.map_pages_install(self, at, pa, leaf, n, prot)
 
     # -- variants that keep their tables (Semantics.tables) ---------------------
     def fail_alloc(self, after: int) -> None:
@@ -899,26 +931,41 @@ class ReferenceDomain:
         The count, not the position, is what the driver returns: a walk that
         starts inside a leaf counts the whole leaf and goes on from its end.
         """
-        span = self.semantics.hole_in_table << 9
+        sem = self.semantics
+        # the span of a last-level table: AMD's 512 PTEs, tracked as alloc_pte makes them;
+        # omap's L2 table of 256 (1M), which exists exactly while it holds a small page
+        omap = sem.map_over_live == "overwrite"
+        span = _SECTION if omap else sem.hole_in_table << 9
         at, done = iova, 0
         while done < size:
             run = self.state.find(at)
             if run is None:
                 base = at - at % span if span else None
-                if base is None or base not in self.last_level_tables:
+                live = base is not None and (
+                    any(r.pgsize < span for r in self.state.overlapping(base, base + span))
+                    if omap else base in self.last_level_tables)
+                if not live:
                     R.unmap_hole(self, at)
                     break
                 nxt = self.state.next_start(at)
                 stop = min(base + span, at + size - done, U64 if nxt is None else nxt)
+                if sem.unmap_one_leaf:  # omap: one empty L2 entry per call (IOPTE_SIZE)
+                    stop = min(stop, at + sem.hole_in_table)
                 done += R.unmap_hole_in_table(self, at, stop)
                 at = stop & MASK64  # the driver's unsigned long iova wraps
+                if sem.unmap_one_leaf:
+                    break
                 continue
             leaf = self.state.leaf_at(at)
             if leaf.iova != at:  # the request starts inside a leaf
                 done += R.unmap_partial_leaf(self, leaf, at, min(leaf.end, at + size - done))
                 at = leaf.end & MASK64
+                if sem.unmap_one_leaf:
+                    break
                 continue
             n = min((run.end - at) // run.pgsize, -(-(size - done) // run.pgsize))
+            if sem.unmap_one_leaf:  # omap: iopgtable_clear_entry clears the one leaf at da
+                n = 1
             stop = at + n * run.pgsize
             if done + (stop - at) <= size:
                 R.unmap_leaves(self, at, stop)
@@ -930,6 +977,8 @@ class ReferenceDomain:
                                      last + size - done - (last - at))
             done += stop - at
             at = stop & MASK64
+            if sem.unmap_one_leaf:
+                break
         return done
 
     def domain_free(self) -> int:

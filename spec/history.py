@@ -143,6 +143,9 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
     "UNMAP_RETURNS_ZERO": (span("5.13", "6.1", until="a05d5857cec3 iommu/sprd: Update to "
                                 "{map,unmap}_pages (v6.2)", note="sprd, seen in Debian "
                                 "6.1.192 through the kernel harness"),),
+    "MAP_OVERWRITE_FLUSH_ONE": (span("6.1", "6.12", note="omap-iommu, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
+    "MAP_OVERWRITE_LEAKS_TABLE": (span("6.1", "6.12", note="omap-iommu, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
+    "MAP_OVERWRITE_PART": (span("6.1", "6.12", note="omap-iommu, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
     "DOMAIN_FREE_LEAK": (span("6.1", "6.12", note="sun50i-iommu (the refcount that never reaches "
                               "0) and tegra-smmu (the TODO in tegra_smmu_domain_free), seen in "
                               "Debian 6.1.192 and 6.12.118 through the kernel harness"),),

@@ -182,3 +182,19 @@ def map_replace_flush_one_page(d, iova, pages, spans):
     if pages <= 1 and any(lo < iova or hi > iova + (1 << 12) for lo, hi in spans):
         return iova
     return None
+
+
+@rule("MAP_OVERWRITE_FLUSH_ONE", "drivers/iommu/omap-iommu.c omap_iommu_map -> iopgtable_store_entry -> flush_iotlb_page (the one TLB entry holding da), 6.1, 6.12", defect=True)
+def map_overwrite_flush_one(d, start, end):
+    """A Linux defect class: an omap map that overwrites live leaves flushes only the TLB entry at its start.
+
+    iopgtable_store_entry calls flush_iotlb_page(obj, e->da): the one cached
+    entry that holds the new page's first address.  Live leaves the new page
+    overwrites elsewhere in its range (several 4K pages under a new 64K, the
+    sections under a new 16M) keep their cached translations.  The model
+    drops them from the page table as Linux does; a stale IOTLB entry after
+    such a call is reported under this rule.  [start, end) is the range
+    overwritten; returns its start.
+    """
+    return start
+

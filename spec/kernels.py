@@ -201,13 +201,9 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
                        "removes whole mappings that start in the range; a range starting inside "
                        "one unmaps nothing) -- not stated yet: the model has no device side"),
     )),
-    Driver("omap", "drivers/iommu/omap-iommu.c", (), (
-        _era("5.4", "7.1", "its own table (omap-iopgtable.h: 1M/16M in the PGD, 4K/64K in L2)",
-             uncovered="not stated: nothing is checked on map, so a 4K page over a live "
-                       "section writes its entry into the memory the section maps (helper's "
-                       "user-space run of the 6.1 / 6.12 functions); the tables also live per "
-                       "attached device, not per domain"),
-    )),
+    Driver("omap", "drivers/iommu/omap-iommu.c", ("omap",),
+           _in_driver("omap", "its own ARM short-descriptor table (omap-iopgtable.h: 1M / 16M "
+                      "in the PGD, 4K / 64K in L2 tables), one per attached IOMMU", run=True)),
     Driver("s390", "drivers/iommu/s390-iommu.c", ("s390",), (
         _era("5.4", "6.11", "arch/s390/pci/pci_dma.c's region/segment/page tables (6.1)",
              uncovered="not stated: 6.1's s390-iommu.c maps through arch/s390/pci/pci_dma.c's "
@@ -306,4 +302,4 @@ PROFILE_DRIVER = {"arm-lpae-4k": "arm-smmu-v3", "arm-lpae-16k": "arm-smmu-v3",
                   "apple-dart": "apple-dart", "intel-vtd": "intel", "amd-v1": "amd",
                   "amd-v2": "amd-v2", "exynos": "exynos", "rockchip": "rockchip",
                   "sun50i": "sun50i", "tegra-smmu": "tegra-smmu", "mtk-iommu-v1": "mtk_iommu_v1",
-                  "msm": "msm", "s390": "s390", "sprd": "sprd"}
+                  "msm": "msm", "s390": "s390", "sprd": "sprd", "omap": "omap"}

@@ -110,3 +110,21 @@ def map_fail_uncounted(d, written):
     mapped, for the core to roll back.  ``written`` is their size in bytes.
     """
     return written if written else None
+
+
+@rule("MAP_OVERWRITE_LEAKS_TABLE", "drivers/iommu/omap-iommu.c iopgd_alloc_section / iopgd_alloc_super (a PGD entry written over an L2 table pointer), 6.1, 6.12", defect=True)
+def map_overwrite_leaks_table(d, start, end):
+    """A Linux defect class: an omap 1M or 16M map over a 1M slot with an L2 table leaks the table.
+
+    iopgd_alloc_section / iopgd_alloc_super write the section entry over
+    whatever the PGD entry held; an L2 table pointer there is lost and the
+    table is never freed (its pages stay allocated after the domain is
+    freed).  The translations are right: the new page replaces the small
+    pages.  [start, end) is the new page; returns the number of 1M slots in
+    it that held small pages (an L2 table exists exactly while it holds one:
+    iopte_free when emptied).
+    """
+    slots = {r.iova - r.iova % (1 << 20) for r in d.state.overlapping(start, end)
+             if r.pgsize < 1 << 20}
+    return len(slots) or None
+

@@ -83,6 +83,12 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
             "sprd",
             "One flat table of PTEs with no valid bit: a map overwrites, an unmap clears "
             "whatever is there; 6.1's unmap returns 0 (sprd-v6.1)."),
+    Profile("omap", SZ_4K | SZ_64K | SZ_1M | SZ_16M, 32, 32,
+            "drivers/iommu/omap-iommu.c OMAP_IOMMU_PGSIZES (the ARM short-descriptor table the "
+            "OMAP MMU walks; 32-bit IOVA and PA)",
+            "omap",
+            "Nothing is checked: a map overwrites whatever its level holds, an unmap clears "
+            "one whole leaf per call."),
     Profile("intel-vtd", SZ_4K | SZ_2M | SZ_1G, 48, 52,
             "drivers/iommu/intel/iommu.c (4-level, 2M and 1G super pages)",
             "generic-pt",

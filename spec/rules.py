@@ -346,9 +346,13 @@ def map_superpage_replaces(d, start, end):
     return d.state.remove(start, end) or None
 
 
-@rule("MAP_UNDER_SUPERPAGE", "drivers/iommu/intel/iommu.c pfn_to_dma_pte (a live superpage on the walk to a lower level), v6.1 to v6.18", defect=True)
+@rule("MAP_UNDER_SUPERPAGE", "drivers/iommu/intel/iommu.c pfn_to_dma_pte (a live superpage on the walk to a lower level), v6.1 to v6.18; drivers/iommu/omap-iommu.c iopte_alloc (a section taken for an L2 table), 6.1, 6.12", defect=True)
 def map_under_superpage(d, start, end):
-    """A Linux defect class: a VT-d page under a live larger superpage is written into its memory.
+    """A Linux defect class: a page under a live larger superpage is written into its memory.
+
+    omap's iopte_alloc takes a live 1M section or 16M supersection entry for
+    an L2 table pointer the same way: a 4K or 64K page under it is written
+    into the section's memory.
 
     pfn_to_dma_pte, asked for a level below a live 2M or 1G superpage, takes
     the superpage's output address for a table and returns a "PTE" in the
@@ -359,6 +363,23 @@ def map_under_superpage(d, start, end):
     stops at the stray walk.  [start, end) is the range under the superpage.
     """
     return end - start
+
+
+@rule("MAP_OVERWRITE_PART", "drivers/iommu/omap-iommu.c iopte_alloc / iopgd_alloc_section (one of a 64K page's or 16M supersection's 16 copies overwritten), 6.1, 6.12", defect=True)
+def map_overwrite_part(d, leaf, pgsize):
+    """A Linux defect class: an omap map over one copy of a 64K or 16M page keeps the other 15.
+
+    A 64K large page is 16 copies of one L2 entry and a 16M supersection 16
+    copies of one PGD entry.  A 4K (or 1M) page written over one copy leaves
+    the other copies, which the hardware goes on translating as pieces of
+    the old page, and a later unmap at one of them clears all 16 entries,
+    the new page's too (iopgtable_clear_entry_core).  The model states what
+    the hardware translates: the old page cut into pieces of the new size,
+    one of them replaced.  ``leaf`` is the old page; returns its size.
+    """
+    d.state.remove(leaf.iova, leaf.end)
+    d.state.insert(leaf.iova, leaf.paddr, pgsize, leaf.size // pgsize, leaf.prot)
+    return leaf.size
 
 
 @rule("MAP_EXISTS", "io-pgtable-arm.c arm_lpae_init_pte / __arm_lpae_map; generic_pt iommu_pt.h clear_contig")
@@ -560,7 +581,7 @@ def unmap_hole(d, iova):
     return iova
 
 
-@rule("UNMAP_HOLE_IN_TABLE", "drivers/iommu/amd/io_pgtable.c fetch_pte / iommu_v1_unmap_pages (v6.1+)")
+@rule("UNMAP_HOLE_IN_TABLE", "drivers/iommu/amd/io_pgtable.c fetch_pte / iommu_v1_unmap_pages (v6.1+); drivers/iommu/omap-iommu.c iopgtable_clear_entry_core (6.1, 6.12)")
 def unmap_hole_in_table(d, start, end):
     """Under the legacy AMD v1 table, unmap steps over a hole inside a live last-level table and counts it.
 

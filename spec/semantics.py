@@ -516,6 +516,7 @@ _SPRD_DIFF = {
 _VTD = "drivers/iommu/intel/iommu.c"
 _S390 = "drivers/iommu/s390-iommu.c"
 _SPRD = "drivers/iommu/sprd-iommu.c"
+_OMAP = "drivers/iommu/omap-iommu.c"
 _EXYNOS = "drivers/iommu/exynos-iommu.c"
 _SUN50I = "drivers/iommu/sun50i-iommu.c"
 _TEGRA = "drivers/iommu/tegra-smmu.c"
@@ -1054,6 +1055,55 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
             "unmap_range_checked": "sprd_iommu_unmap: outside the aperture -> 0, nothing "
                                    "cleared (UNMAP_RANGE).",
             "page_sizes": "SPRD_IOMMU_PAGE_SIZE (4K).",
+        }),
+    Semantics(
+        name="omap", exists_errno=0, partial_unmap=WHOLE_ANY, replace_table=False,
+        unmap_slots=False, map_over_live=OVERWRITE, hole_in_table=SZ_4K, pages_per_call="one",
+        unmap_one_leaf=True, page_sizes=SZ_4K | 0x10000 | 0x100000 | 0x1000000, **_IN_DRIVER,
+        source=_OMAP + " (omap_iommu_map / iopgtable_store_entry, omap_iommu_unmap / "
+               "iopgtable_clear_entry, omap_iommu_iova_to_phys): the ARM short-descriptor "
+               "table the OMAP MMU walks, kept per attached IOMMU",
+        spans=(span("6.1", "6.12", note=_RUN),),
+        differences={**_IN_DRIVER_DIFF,
+            "exists_errno": "Never used: no map fails over a live entry (map_over_live).",
+            "partial_unmap": "whole_any: iopgtable_clear_entry clears the whole leaf at da, all "
+                             "16 copies of a 64K page or 16M supersection, wherever in it da "
+                             "falls, and returns its size; the core then goes on from its own "
+                             "iova plus that size.",
+            "replace_table": "Not this point: a section over an L2 table is map_over_live's "
+                             "overwrite (the table leaks: MAP_OVERWRITE_LEAKS_TABLE).",
+            "unmap_slots": "No slots: one leaf per call (unmap_one_leaf).",
+            "map_over_live": "overwrite: iopgd_alloc_section / _super and iopte_alloc_page / "
+                             "_large write their entries whatever was there (MAP_OVERWRITE); a "
+                             "section over an L2 table leaks it (MAP_OVERWRITE_LEAKS_TABLE), a "
+                             "page over one of a larger page's 16 copies keeps the other 15 "
+                             "(MAP_OVERWRITE_PART), a 4K / 64K page under a live section is "
+                             "written into the section's memory (MAP_UNDER_SUPERPAGE), and only "
+                             "the TLB entry at da is flushed (MAP_OVERWRITE_FLUSH_ONE).",
+            "hole_in_table": "4K: iopgtable_clear_entry_core returns IOPTE_SIZE for an empty "
+                             "entry of a live L2 table (one 4K per call, UNMAP_HOLE_IN_TABLE); "
+                             "an L2 table exists exactly while it holds a page (iopte_free when "
+                             "emptied); an empty PGD entry returns 0.",
+            "hole_unmap": "stop: an empty PGD entry makes iopgtable_clear_entry return 0 and "
+                          "iommu_unmap ends there (inside a live L2 table: hole_in_table).",
+            "unmap_one_leaf": "True: omap_iommu_unmap clears one leaf (or one empty L2 entry) "
+                              "per call and returns its size, whatever size it was given.",
+            "pages_per_call": "6.1 has ->map / ->unmap (one page per call from the core); "
+                              "6.12's ->map_pages / ->unmap_pages ignore pgcount and do one "
+                              "page, reporting *mapped = that page.",
+            "range_check": "No check: da is a u32 (IOVA bits past 31 dropped: IOVA_PAST_IAS); "
+                           "the entry holds pa's 32 bits (PADDR_PAST_OAS).",
+            "prot_checked": "prot is never read: the OMAP MMU's entries carry no permissions "
+                            "(their endianness / element-size / mixed bits are 0), so every "
+                            "leaf is read-write, prot 0 included.",
+            "pte_size": "0: a page is one entry, or 16 copies for 64K and 16M.",
+            "tables": "None: L2 tables are allocated on map and freed when emptied "
+                      "(iopte_free); not tracked (no fail_alloc prediction).",
+            "replaced_table_flush": "Not applicable: see map_over_live.",
+            "page_sizes": "OMAP_IOMMU_PGSIZES: 4K | 64K | 1M | 16M.",
+            "domain_free_leaks": "None: iopgtable_clear_entry_all at detach frees every L2 "
+                                 "table still linked (one a section overwrote is not: "
+                                 "MAP_OVERWRITE_LEAKS_TABLE).",
         }),
     Semantics(
         name="amd-v1", exists_errno=0, map_zero_size=0, partial_unmap=WHOLE_ANY,

@@ -40,7 +40,7 @@ def _sun50i(minor_6: int | None):
 
 
 #: Drivers whose tables the model does not state in any release (spec.kernels says why).
-UNSTATED = {"omap": NO}
+UNSTATED = {}
 
 #: release -> driver -> (variant, core) or NO.
 EXPECTED = {}
@@ -53,7 +53,7 @@ for minor in range(4, 20):
         "mtk_iommu": (V13, "map" if minor < 15 else "map-v5.15"),
         "apple-dart": (DART, "map_pages") if minor >= 15 else NO,
         "amd": NO, "amd-v2": NO, "intel": NO, "virtio-iommu": NO, "mtk_iommu_v1": NO,
-        "rockchip": NO, "exynos": NO, "sun50i": NO, "tegra-smmu": NO,
+        "rockchip": NO, "exynos": NO, "sun50i": NO, "tegra-smmu": NO, "omap": NO,
         "msm": ("msm-v6.13", "map" if minor < 15 else "map-v5.15"), "s390": NO, "sprd": NO, **UNSTATED}
 for minor in range(0, 20):
     v = f"6.{minor}"
@@ -70,6 +70,7 @@ for minor in range(0, 20):
         "virtio-iommu": NO, "mtk_iommu_v1": _mtk_v1(minor),
         "rockchip": _in_driver(minor, "rockchip"), "exynos": _in_driver(minor, "exynos"),
         "tegra-smmu": _in_driver(minor, "tegra-smmu"), "sun50i": _sun50i(minor),
+        "omap": _in_driver(minor, "omap"),
         # msm_iommu: ->map until 8b35cdcf9bf8 (v6.2); v7s's split removal in v6.13
         "msm": ("msm" if minor >= 13 else "msm-v6.13", "map-v5.15" if minor < 2 else "map_pages"),
         # s390's own tables: read in 6.12 only (6.1 uses arch/s390/pci/pci_dma.c's)
@@ -83,7 +84,8 @@ EXPECTED["7.0"] = {
     "arm-smmu-v3-s2": (S14, "map_pages"), "mtk_iommu": (V14, "map_pages"), "apple-dart": (DART, "map_pages"),
     "amd": (GPT, "map_pages"), "amd-v2": (GPT, "map_pages"), "intel": (GPT, "map_pages"),
     "virtio-iommu": NO, "mtk_iommu_v1": NO,
-    "rockchip": NO, "exynos": NO, "sun50i": NO, "tegra-smmu": NO, "msm": ("msm", "map_pages"),
+    "rockchip": NO, "exynos": NO, "sun50i": NO, "tegra-smmu": NO, "omap": NO,
+    "msm": ("msm", "map_pages"),
     "s390": NO, "sprd": NO, **UNSTATED}
 EXPECTED["7.1"] = {**EXPECTED["7.0"], "amd": (GPT, "map_range"), "amd-v2": (GPT, "map_range"),
                    "intel": (GPT, "map_range")}

@@ -167,6 +167,41 @@ REPRODUCERS = {
                                    [("map", dict(iova=(1 << 32) - 0x1000, paddr=0x1000,
                                                  size=0x2000, prot=IOMMU_READ))],
                                    "IOVA_PAST_IAS"),
+    ("overwrite-part", "omap"): ("omap", "omap",
+                                 [("map", dict(iova=0, paddr=0x100000, size=0x10000, prot=IOMMU_READ)),
+                                  ("map", dict(iova=0x1000, paddr=0x200000, size=0x1000,
+                                               prot=IOMMU_READ)),
+                                  ("unmap", dict(iova=0, size=0x1000))],
+                                 "MAP_OVERWRITE_PART"),
+    ("overwrite-leaks-table", "omap"): ("omap", "omap",
+                                        [("map", dict(iova=0, paddr=0x100000, size=0x1000,
+                                                      prot=IOMMU_READ)),
+                                         ("map", dict(iova=0, paddr=0x1000000, size=0x100000,
+                                                      prot=IOMMU_READ)),
+                                         ("domain_free", {})],
+                                        "MAP_OVERWRITE_LEAKS_TABLE"),
+    ("overwrite-flush-one", "omap"): ("omap", "omap",
+                                      [("map", dict(iova=0, paddr=0x100000, size=0x1000,
+                                                    prot=IOMMU_READ)),
+                                       ("map", dict(iova=0x1000, paddr=0x101000, size=0x1000,
+                                                    prot=IOMMU_READ)),
+                                       ("map", dict(iova=0, paddr=0x200000, size=0x10000,
+                                                    prot=IOMMU_READ))],
+                                      "MAP_OVERWRITE_FLUSH_ONE"),
+    ("map-under-superpage", "omap"): ("omap", "omap",
+                                      [("map", dict(iova=0x100000, paddr=0x1000000, size=0x100000,
+                                                    prot=IOMMU_READ)),
+                                       ("map", dict(iova=0x105000, paddr=0x900000, size=0x1000,
+                                                    prot=IOMMU_READ))],
+                                      "MAP_UNDER_SUPERPAGE"),
+    ("iova-past-ias", "omap"): ("omap", "omap",
+                                [("map", dict(iova=(1 << 32) + 0x5000, paddr=0x9000, size=0x1000,
+                                              prot=IOMMU_READ))],
+                                "IOVA_PAST_IAS"),
+    ("paddr-past-oas", "omap"): ("omap", "omap",
+                                 [("map", dict(iova=0, paddr=(1 << 32) + 0x5000, size=0x1000,
+                                               prot=IOMMU_READ))],
+                                 "PADDR_PAST_OAS"),
     # VT-d's own table (intel/iommu.c before generic_pt)
     ("unmap-hole-rounds", "vtd"): ("vtd", "intel-vtd",
                                    [("map", dict(iova=0, paddr=0x100000, size=0x1000, prot=IOMMU_READ)),
@@ -215,7 +250,8 @@ REPRODUCERS = {
 
 #: IOTLB findings: the IOVA whose stale translation the last call's invalidations miss.
 STALE_IOVA = {"unflushed-table-replace": 0x1000, "unflushed-leaf-replace": 0x200000,
-              "teardown-flush-short": 0, "replace-flush-one-page": 0x1000}
+              "teardown-flush-short": 0, "replace-flush-one-page": 0x1000,
+              "overwrite-flush-one": 0x1000}
 #: Findings whose last call kills the harness, by (class, format) -> the trees where it does:
 #: the kernel frees memory that was never a table (AMD v2), walks a superpage's memory as a
 #: table (VT-d: the harness stops there), or hits a BUG_ON (VT-d 6.1 past 2^48).
@@ -223,7 +259,8 @@ CRASHES = {("large-page-overwrite", "amd-v2"): {"6.1", "6.12"},
            ("superpage-partial-unmap", "vtd"): {"6.1", "6.12"},
            ("map-under-superpage", "vtd"): {"6.1", "6.12"},
            ("iova-past-ias", "vtd"): {"6.1"},
-           ("iova-past-ias", "sprd"): {"6.1", "6.12"}}  # a PTE written past the table
+           ("iova-past-ias", "sprd"): {"6.1", "6.12"},  # a PTE written past the table
+           ("map-under-superpage", "omap"): {"6.1", "6.12"}}
 
 
 def _cases():
