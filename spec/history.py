@@ -177,6 +177,9 @@ class Fix:
     #: The first release with the old behaviour, and the drivers (spec.kernels) it reaches.
     introduced: str = ""
     drivers: tuple[str, ...] = ()
+    #: Stable trees seen to carry the fix before ``release`` (the model answers by mainline
+    #: release: such a tree has the new behaviour though ``missing_in`` says otherwise).
+    backports: str = ""
 
     def missing_in(self, version, driver: str) -> bool:
         """True when release ``version`` of ``driver`` still has the old behaviour."""
@@ -201,7 +204,9 @@ FIXES: tuple[Fix, ...] = (
         "__iommu_map's loop never ends (under the one-page ->map core: 0, nothing mapped)",
         "-EINVAL, nothing mapped",
         "tests/test_history.py::test_map_prot_noop_is_caught", "4.0",
-        ("arm-smmu-v3", "arm-smmu", "mtk_iommu", "apple-dart")),
+        ("arm-smmu-v3", "arm-smmu", "mtk_iommu", "apple-dart"),
+        backports="6.1.y: Debian 6.1.192's io-pgtable-arm.c, io-pgtable-arm-v7s.c and "
+                  "io-pgtable-dart.c already return -EINVAL (the kernel items hold 6.1 to it)"),
     Fix("374e7af67d9d iommu/io-pgtable-arm: fix size_t signedness bug in unmap path", "v6.19",
         "3318f7b5cefb (v6.16)", "io-pgtable-arm.c __arm_lpae_unmap", "UNMAP_HOLE",
         "UNMAP_HOLE_ENOENT",

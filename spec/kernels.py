@@ -59,6 +59,7 @@ _NAME_NOTE = ("the variant's name keeps the release the model first gave it; the
               "removed in v6.13 (33729a5fc0ca)")
 
 _V7S_MSM = "io-pgtable-arm-v7s.c (ARM_V7S, no quirks, msm_iommu_flush_ops)"
+_LPAE32 = "io-pgtable-arm.c (ARM_32_LPAE_S1, own flush ops)"
 _NOT_READ_RANGE = "not read before 6.1 (the v7s code is arm-v7s-v6.13's)"
 _NOT_READ = ("not read: the model states this driver's table as read in Debian 6.1.192 and "
              "6.12.118")
@@ -79,6 +80,24 @@ def _in_driver(variant: str, table: str, run: bool = False) -> tuple[Era, ...]:
              note="->map_pages / ->unmap_pages ignoring pgcount (one page per call); read in "
                   "6.12.118" + checked),
         _era("6.13", "7.1", table, uncovered=_NOT_READ),
+    )
+
+
+def _lpae32(file: str, setup: str, conversion: str) -> tuple[Era, ...]:
+    """The eras of a driver that runs io-pgtable-arm's ARM_32_LPAE_S1 with its own flush ops
+    (``setup``: its quirks and the function that sets them) and kept ->map until
+    ``conversion`` (v6.2); read in 6.1.192 and 6.12.118.  The 32-bit format is the 64-bit
+    one's code (ias 32, oas 40); the harness does not run it."""
+    return (
+        _era("5.4", "5.14", _LPAE32, "arm-lpae-v6.13", "map",
+             note=f"the 6.1 setup taken to hold; {file} not read before 6.1"),
+        _era("5.15", "6.1", _LPAE32, "arm-lpae-v6.13", "map-v5.15",
+             note=f"shares io-pgtable-arm: ARM_32_LPAE_S1, {setup}; ->map until {conversion} "
+                  f"(v6.2); read in 6.1.192"),
+        _era("6.2", "6.12", _LPAE32, "arm-lpae-v6.13", "map_pages",
+             note=f"->map_pages from {conversion} (v6.2); read in 6.12.118; " + _NAME_NOTE),
+        _era("6.13", "7.1", _LPAE32, "arm-lpae-v6.14", "map_pages",
+             note=f"partial unmaps refused from 33729a5fc0ca (v6.13); {file} not read past 6.12"),
     )
 
 
@@ -194,12 +213,51 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
     Driver("tegra-smmu", "drivers/iommu/tegra-smmu.c", ("tegra-smmu",),
            _in_driver("tegra-smmu", "its own table: a PD of 1024 PDEs, page tables of 1024 4K "
                       "PTEs", run=True)),
+    Driver("ipmmu-vmsa", "drivers/iommu/ipmmu-vmsa.c", ("arm-lpae-4k",),
+           _lpae32("ipmmu-vmsa.c", "only the ARM_NS quirk (it sets NS bits: no result changes), "
+                   "ipmmu_domain_init_context", "0a17bbab2330")),
+    Driver("qcom_iommu", "drivers/iommu/arm/arm-smmu/qcom_iommu.c", ("arm-lpae-4k",),
+           _lpae32("qcom_iommu.c", "no quirks, qcom_iommu_init_domain", "fa8ce5743039")),
+    Driver("arm-smmu-v7s", "drivers/iommu/arm/arm-smmu/arm-smmu.c (AArch32-S contexts: ARM_V7S)",
+           ("msm",), (
+        _era("5.4", "5.14", _V7S_MSM.replace("msm_iommu_flush_ops", "arm-smmu's flush ops"),
+             "msm-v6.13", "map", note="the same io-pgtable setup as msm_iommu (ARM_V7S, no "
+             "NO_PERMS, flush ops): arm_smmu_init_domain_context; not read before 6.1"),
+        _era("5.15", "6.12", _V7S_MSM.replace("msm_iommu_flush_ops", "arm-smmu's flush ops"),
+             "msm-v6.13", "map_pages", note="map_pages from 808035317b22 (v5.15); read in 6.1.192 "
+             "and 6.12.118"),
+        _era("6.13", "7.1", _V7S_MSM.replace("msm_iommu_flush_ops", "arm-smmu's flush ops"),
+             "msm", "map_pages", note="partial unmaps refused from fd50651636fb (v6.13)"),
+    )),
+    Driver("tegra-gart", "drivers/iommu/tegra-gart.c", (), (
+        _era("5.4", "7.1", "its own register-backed flat table of 4K PTEs over the GART aperture "
+             "(removed before 6.12)",
+             uncovered="not stated: read in 6.1.192 only (the driver is gone from 6.12).  Close "
+                       "to tegra-smmu (one 4K page size, a live PTE overwritten) but the IOVA "
+                       "range is checked (-EINVAL), holes are counted on unmap, and "
+                       "iova_to_phys drops the offset and returns (phys_addr_t)-EINVAL outside "
+                       "the aperture; the gart_debug module parameter flips maps over live PTEs "
+                       "to -EINVAL and holes to 0"),
+    )),
+    Driver("fsl_pamu", "drivers/iommu/fsl_pamu_domain.c", (), (
+        _era("5.4", "7.1", "none (PAMU windows; no map / unmap ops)",
+             uncovered="nothing to state: fsl_pamu's ops have no map or unmap (6.1, 6.12), so "
+                       "the core's iommu_map fails before any page table is involved"),
+    )),
     Driver("virtio-iommu", "drivers/iommu/virtio-iommu.c", (), (
-        _era("5.4", "7.1", "none (MAP / UNMAP requests to the device)",
-             uncovered="virtio-iommu keeps no page table; its MAP / UNMAP follow the device "
-                       "(VIRTIO 1.2 5.13) and the driver's interval tree (viommu_del_mappings "
-                       "removes whole mappings that start in the range; a range starting inside "
-                       "one unmaps nothing) -- not stated yet: the model has no device side"),
+        _era("5.4", "7.1", "none (MAP / UNMAP requests to the device, and the driver's interval "
+             "tree of mappings)",
+             uncovered="not stated yet: the model would need two states -- the driver's "
+                       "interval tree, which decides every return value and iova_to_phys and "
+                       "may hold overlapping mappings (viommu_map_pages adds one per call "
+                       "without an overlap check), and the device's mappings (VIRTIO 1.2 "
+                       "5.13.6.5-6: an overlapping MAP is refused with S_INVAL, an UNMAP that "
+                       "would split a mapping with S_RANGE).  Read in 6.1.192 and 6.12.118, "
+                       "which disagree with the device: 6.12 never reads a MAP's status; 6.1's "
+                       "cleanup of a refused MAP deletes the older mappings starting in its "
+                       "range; an unmap call whose range holds a hole deletes the mappings that "
+                       "start in it from the tree, returns 0 and sends no UNMAP "
+                       "(viommu_unmap_pages); see docs/linux-findings.md"),
     )),
     Driver("omap", "drivers/iommu/omap-iommu.c", ("omap",),
            _in_driver("omap", "its own ARM short-descriptor table (omap-iopgtable.h: 1M / 16M "

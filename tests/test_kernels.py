@@ -40,13 +40,14 @@ def _sun50i(minor_6: int | None):
 
 
 #: Drivers whose tables the model does not state in any release (spec.kernels says why).
-UNSTATED = {}
+UNSTATED = {"tegra-gart": NO, "fsl_pamu": NO}
 
 #: release -> driver -> (variant, core) or NO.
 EXPECTED = {}
 for minor in range(4, 20):
     v = f"5.{minor}"
     classic = "map" if minor < 15 else "map_pages"
+    classic_1 = "map" if minor < 15 else "map-v5.15"  # drivers that kept ->map until v6.2
     EXPECTED[v] = {
         "arm-smmu-v3": (L13, classic), "arm-smmu-v3-s2": (S13, classic),
         "arm-smmu": (L13, classic),
@@ -54,7 +55,10 @@ for minor in range(4, 20):
         "apple-dart": (DART, "map_pages") if minor >= 15 else NO,
         "amd": NO, "amd-v2": NO, "intel": NO, "virtio-iommu": NO, "mtk_iommu_v1": NO,
         "rockchip": NO, "exynos": NO, "sun50i": NO, "tegra-smmu": NO, "omap": NO,
-        "msm": ("msm-v6.13", "map" if minor < 15 else "map-v5.15"), "s390": NO, "sprd": NO, **UNSTATED}
+        "msm": ("msm-v6.13", "map" if minor < 15 else "map-v5.15"), "s390": NO, "sprd": NO,
+        # 32-bit LPAE users of io-pgtable-arm; arm-smmu's AArch32-S (v7s) contexts
+        "ipmmu-vmsa": (L13, classic_1), "qcom_iommu": (L13, classic_1),
+        "arm-smmu-v7s": ("msm-v6.13", "map" if minor < 15 else "map_pages"), **UNSTATED}
 for minor in range(0, 20):
     v = f"6.{minor}"
     lpae = L13 if minor < 13 else L14
@@ -75,6 +79,9 @@ for minor in range(0, 20):
         "msm": ("msm" if minor >= 13 else "msm-v6.13", "map-v5.15" if minor < 2 else "map_pages"),
         # s390's own tables: read in 6.12 only (6.1 uses arch/s390/pci/pci_dma.c's)
         "s390": ("s390", "map_pages") if minor == 12 else NO,
+        "ipmmu-vmsa": (lpae, "map-v5.15" if minor < 2 else "map_pages"),
+        "qcom_iommu": (lpae, "map-v5.15" if minor < 2 else "map_pages"),
+        "arm-smmu-v7s": ("msm" if minor >= 13 else "msm-v6.13", "map_pages"),
         # sprd: ->map until a05d5857cec3 (v6.2); read in 6.1 and 6.12
         "sprd": NO if not 1 <= minor <= 12 else (("sprd-v6.1", "map-v5.15") if minor == 1
                                                   else ("sprd", "map_pages")),
@@ -86,7 +93,8 @@ EXPECTED["7.0"] = {
     "virtio-iommu": NO, "mtk_iommu_v1": NO,
     "rockchip": NO, "exynos": NO, "sun50i": NO, "tegra-smmu": NO, "omap": NO,
     "msm": ("msm", "map_pages"),
-    "s390": NO, "sprd": NO, **UNSTATED}
+    "s390": NO, "sprd": NO, "ipmmu-vmsa": (L14, "map_pages"), "qcom_iommu": (L14, "map_pages"),
+    "arm-smmu-v7s": ("msm", "map_pages"), **UNSTATED}
 EXPECTED["7.1"] = {**EXPECTED["7.0"], "amd": (GPT, "map_range"), "amd-v2": (GPT, "map_range"),
                    "intel": (GPT, "map_range")}
 
