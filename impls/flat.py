@@ -7,9 +7,10 @@ a leaf does, the range check of an unmap), so the cores above it can be
 checked against the model.
 
 Under a variant whose tables outlive their leaves (``Semantics.tables``:
-io-pgtable-arm, v7s, DART), and under the tables inside drivers (rockchip,
-exynos, sun50i, tegra-smmu: one page per call, holes counted, PTEs
-overwritten), what a driver call does is not generic_pt's contract, so there
+io-pgtable-arm, v7s, DART, VT-d's own table), and under the tables inside
+drivers (rockchip, exynos, sun50i, tegra-smmu, sprd, s390, omap: one page per
+call, holes counted, PTEs overwritten), what a driver call does is not
+generic_pt's contract, so there
 the driver is the model's own driver level
 (``spec.ReferenceDomain.map_pages`` / ``unmap_pages``): those four
 implementations exist to check the core loops, and the real table drivers
@@ -66,7 +67,8 @@ class FlatDriver:
         self.impl.counters.driver_calls += 1
         ret, mapped = self.model.map_pages(iova, paddr, pgsize, pgcount, prot)
         self.impl.counters.pte_writes += mapped // pgsize if pgsize else 0
-        if "MAP_REPLACE_TABLE" in self.model.decided:  # freed tables' walks may be cached
+        if {"MAP_REPLACE_TABLE", "MAP_SUPERPAGE_REPLACES"} & set(self.model.decided):
+            # freed tables' walks (and a replaced superpage) may be cached: flushed at once
             self.impl.issue_invalidation(("range", iova, pgsize * pgcount))
         if "MAP_OVERWRITE" in self.model.decided:  # tegra_smmu_set_pte flushes each PTE write
             self.impl.issue_invalidation(("range", iova, mapped))
