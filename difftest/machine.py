@@ -733,9 +733,11 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             """After -ENOMEM the state is the one before, less the leaves the variant lets go.
 
             Under MAP_REPLACE_TABLE a block may already have freed a table of
-            smaller leaves inside the map's range; under MAP_REPLACE_LEAVES
-            (amd-v1) any leaf overlapping the range may already be gone.  Every
-            leaf left must be exactly one that was there before.
+            smaller leaves inside the map's range; under MAP_OVERWRITE a leaf
+            inside it may have been overwritten, and the rollback's unmap then
+            removed it; under MAP_REPLACE_LEAVES (amd-v1) any leaf overlapping
+            the range may already be gone.  Every leaf left must be exactly one
+            that was there before.
             """
             impl_leaves = self.impl.leaves()
             if impl_leaves is None:
@@ -748,7 +750,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             if impl_leaves == before:
                 return
             sem, end = self.sem, iova + size
-            if not sem.replace_table and getattr(sem, "map_over_live", "fail") != "replace":
+            if not sem.replace_table and getattr(sem, "map_over_live", "fail") not in (
+                    "replace", "overwrite"):
                 self.fail("MAP_ROLLBACK", "translation state",
                           "after -ENOMEM the leaves must be exactly those before the call\n"
                           + state_table(before, impl_leaves, ["iova", "paddr", "pgsize", "count", "prot"]))

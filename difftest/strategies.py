@@ -142,6 +142,8 @@ def draw_sg(draw, space: Space) -> list[tuple[int, int, int]]:
             length += draw(_ints(1, m - 1))  # an unaligned run
         cuts = sorted({draw(_ints(1, length - 1)) for _ in range(draw(_ints(0, 2)))}) \
             if length > 1 else []
+        # a run may cross 2^oas (PADDR_PAST_OAS), never 2^64 (a 64-bit oas: s390)
+        start = min(start, ((1 << 64) - length) // m * m)
         bounds = [0, *cuts, length]
         for lo, hi in zip(bounds, bounds[1:]):
             phys = start + lo
@@ -149,7 +151,9 @@ def draw_sg(draw, space: Space) -> list[tuple[int, int, int]]:
             entries.append((phys - offset, offset, hi - lo))
     if draw(_ints(0, 19)) == 0:
         last = entries[-1]
-        entries.append((last[0] + last[1] + last[2], 0, 0))  # trailing zero-length entry
+        end = last[0] + last[1] + last[2]
+        if end < 1 << 64:  # a 64-bit oas (s390) can end a run at 2^64: no entry there
+            entries.append((end, 0, 0))  # trailing zero-length entry
     return entries
 
 
