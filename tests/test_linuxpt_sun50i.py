@@ -8,25 +8,15 @@ sun50i_iommu_unmap, sun50i_iommu_iova_to_phys, sun50i_mk_pte,
 sun50i_iommu_zap_range, sun50i_iommu_flush_all_tlb, sun50i_iommu_enable.
 """
 
-import subprocess
-
 import pytest
 
 from difftest.external import ExternalProcess
+from tests.conftest import driver_domain, driver_harness
 
 SZ_4K, SZ_1M, SZ_4G = 1 << 12, 1 << 20, 1 << 32
 READ, WRITE = 1, 2
 EINVAL, EBUSY = 22, 16
 DRIVER = "drivers/iommu/sun50i-iommu.c"
-
-
-def _sun50i(binary):
-    version, path = binary
-    res = subprocess.run([str(path), "--format", "sun50i"], input="", capture_output=True,
-                         text=True)
-    if res.returncode:
-        pytest.skip(f"the {version} tree has no {DRIVER}: {res.stderr.strip()}")
-    return version, path
 
 
 @pytest.fixture
@@ -35,14 +25,7 @@ def sun(binary):
     freed, which leaves every page table it allocated (DOMAIN_FREE_LEAK: its refcnt never
     reaches 0, so sun50i_iommu_detach_domain never runs); unmap frees none, so those are the
     tables the dump shows."""
-    version, path = _sun50i(binary)
-    with ExternalProcess([str(path), "--format", "sun50i"]) as proc:
-        proc.start()
-        reply = proc.request("domain_alloc", pgsize_bitmap=SZ_4K, ias=32, oas=32)
-        assert reply["ret"] == 0, reply
-        yield version, proc
-        tables = proc.request("dump")["tables"]
-        assert proc.request("domain_free")["table_pages"] == len(tables)
+    yield from driver_domain(binary, "sun50i", DRIVER, SZ_4K, leaked=len)
 
 
 def map_(proc, iova, paddr, pgcount=1, prot=READ | WRITE):
@@ -55,7 +38,7 @@ def unmap(proc, iova, pgcount=1):
 
 
 def test_hello_and_domain_alloc(binary):
-    version, path = _sun50i(binary)
+    version, path = driver_harness(binary, "sun50i", DRIVER)
     with ExternalProcess([str(path), "--format", "sun50i"]) as proc:
         hello = proc.start()
         assert hello.name == f"linux-{version}-sun50i" and hello.driver_only

@@ -9,25 +9,15 @@ tegra_smmu_iova_to_phys, tegra_smmu_set_pte / _set_pde (their TLB flushes),
 tegra_smmu_pte_put_use, tegra_smmu_as_prepare, tegra_smmu_probe.
 """
 
-import subprocess
-
 import pytest
 
 from difftest.external import ExternalProcess
+from tests.conftest import driver_domain, driver_harness
 
 SZ_4K, SZ_16K, SZ_4M, SZ_4G = 1 << 12, 1 << 14, 1 << 22, 1 << 32
 READ, WRITE = 1, 2
 EINVAL, ENOMEM = 22, 12
 DRIVER = "drivers/iommu/tegra-smmu.c"
-
-
-def _tegra(binary):
-    version, path = binary
-    res = subprocess.run([str(path), "--format", "tegra-smmu"], input="", capture_output=True,
-                         text=True)
-    if res.returncode:
-        pytest.skip(f"the {version} tree has no {DRIVER}: {res.stderr.strip()}")
-    return version, path
 
 
 @pytest.fixture
@@ -36,14 +26,8 @@ def tg(binary):
     freed, which leaves the page directory and every page table still in use
     (DOMAIN_FREE_LEAK: "TODO: free page directory and page tables"): the dump's tables and
     one."""
-    version, path = _tegra(binary)
-    with ExternalProcess([str(path), "--format", "tegra-smmu"]) as proc:
-        proc.start()
-        reply = proc.request("domain_alloc", pgsize_bitmap=SZ_4K, ias=32, oas=32)
-        assert reply["ret"] == 0, reply
-        yield version, proc
-        tables = proc.request("dump")["tables"]
-        assert proc.request("domain_free")["table_pages"] == 1 + len(tables)
+    yield from driver_domain(binary, "tegra-smmu", DRIVER, SZ_4K,
+                             leaked=lambda tables: 1 + len(tables))
 
 
 def map_(proc, iova, paddr, pgcount=1, prot=READ | WRITE):
@@ -56,7 +40,7 @@ def unmap(proc, iova, pgcount=1):
 
 
 def test_hello_and_domain_alloc(binary):
-    version, path = _tegra(binary)
+    version, path = driver_harness(binary, "tegra-smmu", DRIVER)
     with ExternalProcess([str(path), "--format", "tegra-smmu"]) as proc:
         hello = proc.start()
         assert hello.name == f"linux-{version}-tegra-smmu" and hello.driver_only
