@@ -514,8 +514,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             elif how == "inside":  # starts inside a leaf
                 iova = leaf + plan["offset"] % (run.pgsize // m) * m
                 size = plan["pages"] * m
-            else:  # across holes and into neighbours
-                iova, size = leaf, plan["size"] + run.size
+            else:  # across holes and into neighbours (a size_t: below 2^64)
+                iova, size = leaf, min(plan["size"] + run.size, (1 << 64) - m)
             if plan["used"]:
                 self.access(leaf)
                 if how in ("part", "inside") and run.pgsize > m:
@@ -550,8 +550,8 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
                                      size + delta * (which == "size"))
             elif how == "zero":
                 size = 0
-            elif how == "beyond_ias":
-                iova = self.space.top - m * plan["k"]
+            elif how == "beyond_ias":  # with a 64-bit ias (virtio), the last pages below 2^64
+                iova = min(self.space.top - m * plan["k"], (1 << 64) - m)
                 size = max(size, 3 * m)
             elif how == "wrap":
                 iova = (1 << 64) - m * plan["k"]
@@ -559,8 +559,9 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             elif how == "paddr_beyond_oas":
                 paddr = (1 << self.space.profile.oas) - m
                 size = max(size, 2 * m)
-            if how in ("beyond_ias", "wrap", "paddr_beyond_oas"):
-                # a driver that checks no range (the legacy AMD v1 table) maps it all, page by page
+            if how in ("beyond_ias", "wrap", "paddr_beyond_oas", "prot"):
+                # a driver that checks no range (the legacy AMD v1 table), or no prot
+                # (virtio-iommu), maps it all, page by page
                 size = self.bounded(iova, paddr, size)
             self.do("map", iova=iova, paddr=paddr, size=size, prot=prot)
 

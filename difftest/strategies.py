@@ -111,7 +111,7 @@ def draw_size(draw, space: Space) -> int:
     cross = v // 16  # 10 and 11 cross the next size up; never at the minimum, 0
     if cross >= 10:
         size += (cross - 9) * max(used)
-    return size or m
+    return min(size or m, (1 << 64) - m)  # a size_t: pages of 2^63 (virtio) add up past it
 
 
 def draw_prot(draw) -> int:

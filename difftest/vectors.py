@@ -263,17 +263,20 @@ def _map_range(c: Ctx):
     (MAP_RANGE_OA) and a wrap past 2^64 (MAP_OVERFLOW); generic_pt's iova_to_phys past the
     table returns -ERANGE as the address (IOVA_TO_PHYS_RANGE)."""
     otop = min(1 << c.profile.oas, U64 - c.m)  # a 64-bit oas (s390): the last page
-    return [MAP(c.top - c.m, c.Y, 2 * c.m), MAP(c.A, otop - c.m, 2 * c.m), MAP(c.A, otop, c.m),
-            MAP(U64 - c.m, c.Y, c.m), MAP(U64 - c.m, c.Y, 2 * c.m),
-            MAP(c.top - c.m, c.Y, c.m), MAP(c.A, otop - c.m, c.m),
-            PHYS(c.top - c.m), PHYS(c.A), PHYS(c.top), UNMAP(c.top - c.m, c.m)]
+    out = [MAP(c.top - c.m, c.Y, 2 * c.m), MAP(c.A, otop - c.m, 2 * c.m), MAP(c.A, otop, c.m),
+           MAP(U64 - c.m, c.Y, c.m), MAP(U64 - c.m, c.Y, 2 * c.m),
+           MAP(c.top - c.m, c.Y, c.m), MAP(c.A, otop - c.m, c.m),
+           PHYS(c.top - c.m), PHYS(c.A), PHYS(c.top), UNMAP(c.top - c.m, c.m)]
+    return [r for r in out if r["iova"] < U64]  # a 64-bit ias (virtio): nothing lies past it
 
 
 @scenario("unmap-past-ias")
 def _unmap_past_ias(c: Ctx):
     """An unmap from the last mapped page that runs past 2^ias: it unmaps that page and stops at
     the end of the address space, or under generic_pt it is refused whole and unmaps nothing;
-    then one that starts at 2^ias."""
+    then one that starts at 2^ias.  None for a 64-bit ias (virtio), which no IOVA passes."""
+    if c.profile.ias >= 64:
+        return None
     return [MAP(c.top - c.m, c.Y, c.m), UNMAP(c.top - c.m, 2 * c.m), PHYS(c.top - c.m),
             UNMAP(c.top - c.m, c.m), UNMAP(c.top, c.m)]
 
@@ -665,10 +668,15 @@ def generate(profile: Profile | str, semantics: Semantics | str, bitmap: str = "
     return out
 
 
+def _is_virtio(semantics: str) -> bool:
+    return get_semantics(semantics).leaf_unit == "call"
+
+
 def generate_all(profiles: Iterable[str] | None = None, semantics: Iterable[str] | None = None,
                  n_random: int = DEFAULT_RANDOM) -> list[dict]:
     """The vectors for every selected profile x semantics x page-size selection.
 
+    The virtio profile runs only the virtio variants, and they run only on it.
     ``min-page`` is skipped where the profile has one page size (it would
     repeat ``all-sizes``).
     """
@@ -681,6 +689,8 @@ def generate_all(profiles: Iterable[str] | None = None, semantics: Iterable[str]
                     continue
                 if not get_semantics(s).fits(_bitmap_for(profile, bitmap), profile.ias):
                     continue  # a table inside a driver holds only its own page sizes
+                if _is_virtio(profile.default_semantics) != _is_virtio(s):
+                    continue  # a virtio device has no page table; a page table is no device
                 out += generate(profile, s, bitmap, n_random)
     return out
 
@@ -715,10 +725,16 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
     "MAP_OVERWRITE": (lambda s: s.map_over_live == "overwrite", "map_over_live == 'overwrite'"),
     "IOVA_TO_PHYS_NO_OFFSET": (lambda s: not s.iova_to_phys_offset, "iova_to_phys_offset False"),
     "UNMAP_HOLE_COUNTED": (lambda s: s.hole_unmap == "count", "hole_unmap == 'count'"),
-    "UNMAP_HOLE": (lambda s: s.hole_unmap == "stop", "hole_unmap == 'stop'"),
+    "UNMAP_HOLE": (lambda s: s.hole_unmap in ("stop", "drop"), "hole_unmap 'stop' or 'drop'"),
     "MAP_PROT": (lambda s: s.prot_checked, "prot_checked"),
-    "UNMAP_PARTIAL_LEAF": (lambda s: _leaf_sizes(s) != 1, "more than one leaf size"),
-    "PGSIZE_SELECT": (lambda s: _leaf_sizes(s) != 1, "more than one leaf size"),
+    "UNMAP_PARTIAL_LEAF": (lambda s: _leaf_sizes(s) != 1 and s.leaf_unit == "page",
+                           "more than one leaf size, in a page table"),
+    "PGSIZE_SELECT": (lambda s: _leaf_sizes(s) != 1 and s.leaf_unit == "page",
+                      "more than one leaf size, in a page table (its leaves show the sizes)"),
+    # A page table's plain map and unmap; virtio-iommu's are MAP_CALL_MAPPING and
+    # UNMAP_WHOLE_MAPPINGS.
+    "MAP_PAGES_INSTALL": (lambda s: s.leaf_unit == "page", "leaf_unit == 'page'"),
+    "UNMAP_LEAVES": (lambda s: s.leaf_unit == "page", "leaf_unit == 'page'"),
     "UNMAP_TABLE_SLOT": (lambda s: s.unmap_slots, "unmap_slots"),
     "UNMAP_HOLE_IN_TABLE": (lambda s: bool(s.hole_in_table), "hole_in_table != 0"),
     "UNMAP_RANGE": (lambda s: s.unmap_range_checked, "unmap_range_checked"),
@@ -729,8 +745,9 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
         "batches, or no IOVA check on a fixed-level table)"),
     "IOVA_TO_PHYS_WRAP": (lambda s: bool(s.fixed_levels), "fixed_levels"),
     "MAP_REPLACE_FREES_PAGE": (lambda s: s.teardown_frees_leaf, "teardown_frees_leaf"),
-    "PADDR_PAST_OAS": (lambda s: s.range_check not in ("whole", "paddr_einval"),
-                       "range_check not 'whole' or 'paddr_einval'"),
+    "PADDR_PAST_OAS": (lambda s: s.range_check not in ("whole", "paddr_einval")
+                       and s.leaf_unit == "page",
+                       "range_check not 'whole' or 'paddr_einval', in a page table"),
     "MAP_RANGE": (lambda s: s.range_check != "none", "range_check != 'none'"),
     "UNMAP_SPLIT_SECTION": (lambda s: s.partial_unmap == "split_to_pgsize",
                             "partial_unmap == 'split_to_pgsize'"),
@@ -757,6 +774,12 @@ CONDITIONAL: dict[str, tuple[Callable[[Semantics], bool], str]] = {
                             "map_over_live 'keep', or 'overwrite' with 1M+ and smaller pages"),
     "MAP_OVERWRITE_PART": (lambda s: _two_level_overwrite(s),
                            "map_over_live 'overwrite' with more than one leaf size (omap)"),
+    # virtio-iommu: the driver's tree of mappings and the device (leaf_unit "call").
+    **{name: (lambda s: s.leaf_unit == "call", "leaf_unit == 'call' (virtio-iommu)")
+       for name in ("MAP_CALL_MAPPING", "UNMAP_WHOLE_MAPPINGS", "UNMAP_HOLE_DROPS",
+                    "UNMAP_SUM_RANGE", "RANGE_END_WRAPS")},
+    "MAP_FAIL_SWEEP": (lambda s: s.map_fail_sweep, "map_fail_sweep (virtio-iommu 6.1)"),
+    "MAP_STATUS_LOST": (lambda s: s.map_over_live == "stack", "map_over_live == 'stack'"),
     "CORE_BATCHES": (lambda s: s.per_table_batches or (s.unmap_range_checked and
                                                         s.pages_per_call == "all"),
                      "per_table_batches, or unmap_range_checked with every page of a call "

@@ -80,8 +80,11 @@ class FlatDriver:
             big = 1 << (self.bitmap.bit_length() - 1)
             lo, hi = iova - iova % big, iova + pgsize * pgcount + big
             before = set(self.model.leaves(lo, hi))
+        elif self.model.tree is not None:  # virtio: the device's mappings the UNMAP removed
+            lo, hi = 0, 1 << 64
+            before = set(self.model.leaves())
         unmapped = self.model.unmap_pages(iova, pgsize, pgcount)
-        if self.sem.partial_unmap == "whole_any":
+        if self.sem.partial_unmap == "whole_any" or self.model.tree is not None:
             for run in sorted(before - set(self.model.leaves(lo, hi))):
                 self.impl.counters.pte_writes += run.count
                 self.gather_leaf(gather, run.iova, run.pgsize * run.count)

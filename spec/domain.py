@@ -18,12 +18,13 @@ from sortedcontainers import SortedSet
 
 from . import iotlb as I, lifetime as L, pgsize as _pgsize, rules as R
 from .rules import _amd_level
-from .errors import SpecUsageError
+from .errors import ERANGE, SpecUsageError
 from .leafmap import LeafMap, LeafRun, Translation, clip_leaves, translations_of
 from .profiles import Profile, get_profile
-from .prot import IOMMU_PROT_MASK
+from .prot import IOMMU_MMIO, IOMMU_PROT_MASK, IOMMU_READ, IOMMU_WRITE
 from .semantics import Semantics, get_semantics
 from .tables import TableSet, geometry_for
+from .virtio import S_INVAL, S_OK, MappingTree, device_map, device_unmap
 
 U64 = 1 << 64
 #: The ARM short-descriptor section (1M): omap's PGD entries map 1M / 16M, its L2 tables 4K / 64K.
@@ -59,6 +60,9 @@ def _lookup(what: str, value, cls, get, name_text: str):
                              f"{type(value).__name__} {value!r}")
     return value
 
+
+#: The prot bits virtio-iommu's MAP request carries (viommu_map_pages).
+_VIRTIO_FLAGS = IOMMU_READ | IOMMU_WRITE | IOMMU_MMIO
 
 # The core loops the model can state (see rule CORE_BATCHES), defined in spec.cores.
 from .cores import CORES, SSIZE_MAP_SG_CORES, get_core  # noqa: E402  (re-exported)
@@ -127,6 +131,10 @@ class ReferenceDomain:
         self.ias = self.profile.ias
         self.oas = self.profile.oas
         self.state = LeafMap()
+        #: virtio-iommu (``Semantics.leaf_unit`` "call"): the driver's interval tree of
+        #: mappings, which decides every return value and iova_to_phys, while ``state``
+        #: holds the device's mappings (spec.virtio); else None.
+        self.tree = MappingTree() if self.semantics.leaf_unit == "call" else None
         #: The legacy AMD v1 table's tables below the root, by the level of their entries
         #: (``_amd_walk``), and its number of levels, as alloc_pte grows it (6.12).
         self.amd_tables: list[SortedSet] = [SortedSet() for _ in range(6)]
@@ -412,6 +420,8 @@ class ReferenceDomain:
             R.map_paddr_zero_hole(self, paddr, pg * count)
         if sem.map_over_live == "keep":
             return self._vtd_map(iova, paddr, pg, count, prot)
+        if self.tree is not None:
+            return self._virtio_map(iova, paddr, pg * count, prot)
         if self.tables is not None:
             return self._map_pages_tables(iova, paddr, pg, count, prot)
         return self._map_leaves(iova, paddr, pg, count, prot)
@@ -760,6 +770,36 @@ class ReferenceDomain:
     # ``amd_tables[L]`` holds the bases of the tables below the root whose entries are at
     # level L (a level-L table spans 4K << 9(L+1)); the root has ``amd_mode`` levels.
 
+    def _virtio_map(self, iova, paddr, size, prot) -> tuple[int, int]:
+        """virtio-iommu's viommu_map_pages: one mapping in the tree, one MAP to the device."""
+        prot &= _VIRTIO_FLAGS  # VIRTIO_IOMMU_MAP_F_READ / _WRITE / _MMIO; the rest is dropped
+        R.range_end_wraps(self, iova, size)
+        node = R.map_call_mapping(self, iova, paddr, size, prot)
+        status = device_map(self.state, iova, paddr, size, prot)
+        if status == S_OK:
+            return 0, size
+        if self.semantics.map_over_live == "stack":  # v6.8+: the MAP's status is never read
+            return 0, R.map_status_lost(self, iova, size)
+        if status == S_INVAL:  # viommu_get_req_errno: S_INVAL -> -EINVAL
+            ret = R.map_exists(self, self.semantics.exists_errno)
+        else:  # S_RANGE -> -ERANGE
+            ret = -ERANGE
+        R.map_fail_sweep(self, node)  # viommu_del_mappings(iova, end): applies if it did not
+        return ret, 0                 # delete exactly the refused mapping
+
+    def _virtio_unmap(self, iova, size) -> int:
+        """virtio-iommu's viommu_unmap_pages: whole mappings out of the tree, then one UNMAP."""
+        R.range_end_wraps(self, iova, size)
+        nodes = R.unmap_whole_mappings(self, iova, size)
+        removed = sum(n.size for n in nodes)
+        if removed < size:
+            if R.unmap_hole_drops(self, iova, removed) is None:
+                R.unmap_hole(self, iova)
+            return 0
+        R.unmap_sum_range(self, iova, removed, nodes)
+        device_unmap(self.state, iova, removed)  # its status is never read
+        return removed
+
     @staticmethod
     def _amd_span(level: int) -> int:
         """The bytes one entry at ``level`` maps (PTE_LEVEL_PAGE_SIZE)."""
@@ -865,6 +905,8 @@ class ReferenceDomain:
         end = iova + pg * count
         if sem.map_over_live == "keep":  # VT-d's own table
             return self._vtd_unmap(iova, end - iova)
+        if self.tree is not None:
+            return self._virtio_unmap(iova, end - iova)
         if self.tables is not None and sem.unmap_slots:  # the io-pgtable walk
             return self._unmap_pages_tables(iova, pg, count)
         if sem.iova_bits:  # the index drops the bits above iova_bits
@@ -1003,6 +1045,7 @@ class ReferenceDomain:
         out.amd_tables = [SortedSet(t) for t in self.amd_tables]
         out.last_level_tables = out.amd_tables[0]
         out.tables = None if self.tables is None else self.tables.copy()
+        out.tree = None if self.tree is None else self.tree.copy()
         out.decided = list(self.decided)
         return out
 
@@ -1011,7 +1054,8 @@ class ReferenceDomain:
         (leaves, tables, fault injection).  For telling no-op calls apart (difftest.report)."""
         return (id(self.state), self.state.version, id(self.tables),
                 self.tables.version if self.tables is not None else 0,
-                self.last_level_version, self.alloc_fail_in)
+                self.last_level_version, self.alloc_fail_in,
+                id(self.tree), self.tree.version if self.tree is not None else 0)
 
     def leaves(self, iova: int | None = None, end: int | None = None) -> list[LeafRun]:
         """The page-table leaves the model implies: ``(iova, paddr, pgsize, count, prot)``

@@ -28,6 +28,9 @@ SPLIT_REMOVAL = "33729a5fc0ca iommu/io-pgtable-arm: Remove split on unmap behavi
 SPLIT_REMOVAL_V7S = "fd50651636fb iommu/io-pgtable-arm-v7s: Remove split on unmap behavior"
 _OLDER = "older than the releases the model states (v5.4)"
 
+_VIRTIO_NOTE = ("virtio-iommu, read in Debian 6.1.192 and 6.12.118 against the VIRTIO 1.2 "
+                "device specification; not run")
+
 #: rule name -> the releases it states.
 RULE_SPANS: dict[str, tuple[Span, ...]] = {
     "MAP_ALIGN": (span("3.3", note="every domain up to v7.0; from v7.1 not iommupt domains, "
@@ -146,6 +149,16 @@ RULE_SPANS: dict[str, tuple[Span, ...]] = {
     "MAP_OVERWRITE_FLUSH_ONE": (span("6.1", "6.12", note="omap-iommu, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
     "MAP_OVERWRITE_LEAKS_TABLE": (span("6.1", "6.12", note="omap-iommu, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
     "MAP_OVERWRITE_PART": (span("6.1", "6.12", note="omap-iommu, read in Debian 6.1.192 and 6.12.118 and run through the kernel harness"),),
+    "MAP_CALL_MAPPING": (span("6.1", "6.12", note=_VIRTIO_NOTE),),
+    "UNMAP_WHOLE_MAPPINGS": (span("6.1", "6.12", note=_VIRTIO_NOTE),),
+    "UNMAP_HOLE_DROPS": (span("6.1", "6.12", note=_VIRTIO_NOTE),),
+    "RANGE_END_WRAPS": (span("6.1", "6.12", note=_VIRTIO_NOTE),),
+    "UNMAP_SUM_RANGE": (span("6.1", "6.12", note=_VIRTIO_NOTE),),
+    "MAP_FAIL_SWEEP": (span("6.1", "6.7", until="00271ca5cbcd iommu/virtio: Make use of "
+                            "ops->iotlb_sync_map (v6.8), which stopped reading the MAP's "
+                            "status", note=_VIRTIO_NOTE),),
+    "MAP_STATUS_LOST": (span("6.8", "6.12", since="00271ca5cbcd iommu/virtio: Make use of "
+                             "ops->iotlb_sync_map", note=_VIRTIO_NOTE),),
     "DOMAIN_FREE_LEAK": (span("6.1", "6.12", note="sun50i-iommu (the refcount that never reaches "
                               "0) and tegra-smmu (the TODO in tegra_smmu_domain_free), seen in "
                               "Debian 6.1.192 and 6.12.118 through the kernel harness"),),

@@ -60,6 +60,8 @@ _NAME_NOTE = ("the variant's name keeps the release the model first gave it; the
 
 _V7S_MSM = "io-pgtable-arm-v7s.c (ARM_V7S, no quirks, msm_iommu_flush_ops)"
 _LPAE32 = "io-pgtable-arm.c (ARM_32_LPAE_S1, own flush ops)"
+_VIRTIO_TABLE = ("none: the driver's interval tree of mappings, and MAP / UNMAP requests "
+                 "to the device (spec.virtio)")
 _NOT_READ_RANGE = "not read before 6.1 (the v7s code is arm-v7s-v6.13's)"
 _NOT_READ = ("not read: the model states this driver's table as read in Debian 6.1.192 and "
              "6.12.118")
@@ -244,20 +246,19 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
              uncovered="nothing to state: fsl_pamu's ops have no map or unmap (6.1, 6.12), so "
                        "the core's iommu_map fails before any page table is involved"),
     )),
-    Driver("virtio-iommu", "drivers/iommu/virtio-iommu.c", (), (
-        _era("5.4", "7.1", "none (MAP / UNMAP requests to the device, and the driver's interval "
-             "tree of mappings)",
-             uncovered="not stated yet: the model would need two states -- the driver's "
-                       "interval tree, which decides every return value and iova_to_phys and "
-                       "may hold overlapping mappings (viommu_map_pages adds one per call "
-                       "without an overlap check), and the device's mappings (VIRTIO 1.2 "
-                       "5.13.6.5-6: an overlapping MAP is refused with S_INVAL, an UNMAP that "
-                       "would split a mapping with S_RANGE).  Read in 6.1.192 and 6.12.118, "
-                       "which disagree with the device: 6.12 never reads a MAP's status; 6.1's "
-                       "cleanup of a refused MAP deletes the older mappings starting in its "
-                       "range; an unmap call whose range holds a hole deletes the mappings that "
-                       "start in it from the tree, returns 0 and sends no UNMAP "
-                       "(viommu_unmap_pages); see docs/linux-findings.md"),
+    Driver("virtio-iommu", "drivers/iommu/virtio-iommu.c", ("virtio",), (
+        _era("5.4", "5.19", "none (MAP / UNMAP requests, and the driver's interval tree of "
+             "mappings)", uncovered="not read: ->map / ->unmap, one mapping per page, until "
+             "7e62edd7a33a iommu/virtio: Add map/unmap_pages() callbacks implementation (v6.0)"),
+        _era("6.0", "6.0", _VIRTIO_TABLE, uncovered="not read: map_pages from 7e62edd7a33a, "
+             "whose detached-domain return 7061b6af3468 corrected; the model states 6.1"),
+        _era("6.1", "6.7", _VIRTIO_TABLE, "virtio-iommu-v6.1", "map_pages",
+             note="MAP sent synchronously and its status read; read in 6.1.192 against VIRTIO "
+                  "1.2, with an endpoint attached; not run (virtqueues, no harness)"),
+        _era("6.8", "6.12", _VIRTIO_TABLE, "virtio-iommu", "map_pages",
+             note="MAP queued, its status never read (00271ca5cbcd); read in 6.12.118 against "
+                  "VIRTIO 1.2, with an endpoint attached; not run (virtqueues, no harness)"),
+        _era("6.13", "7.1", _VIRTIO_TABLE, uncovered=_NOT_READ),
     )),
     Driver("omap", "drivers/iommu/omap-iommu.c", ("omap",),
            _in_driver("omap", "its own ARM short-descriptor table (omap-iopgtable.h: 1M / 16M "

@@ -126,6 +126,15 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
             "power of two from 4K)",
             "mtk_iommu_v1",
             "MT2701's M4U gen1: one flat table of 4K PTEs."),
+    Profile("virtio", ((1 << 64) - 1) & ~(SZ_4K - 1), 64, 64,
+            "drivers/iommu/virtio-iommu.c viommu_probe (page_size_mask, input_range) with "
+            "QEMU's device: page_size_mask TARGET_PAGE_MASK (every power of two from 4K), "
+            "input_range [0, UINT64_MAX], VIRTIO_IOMMU_F_MMIO offered "
+            "(hw/virtio/virtio-iommu.c virtio_iommu_device_realize)",
+            "virtio-iommu",
+            "No page table: one mapping per map_pages call in the driver's tree, one MAP to "
+            "the device; an unmap removes mappings only whole, and a hole in its range drops "
+            "them from the tree alone.  6.1 to 6.7 read the MAP's status (virtio-iommu-v6.1)."),
     Profile("tegra-smmu", SZ_4K, 32, 32,
             "drivers/iommu/tegra-smmu.c (4K pages; 32-bit PA as on Tegra30/114)",
             "tegra-smmu",

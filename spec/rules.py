@@ -846,6 +846,131 @@ def pages_table_batch(d, iova, pgsize, pgcount):
 
 
 # ---------------------------------------------------------------------------
+# virtio-iommu: the driver's tree of mappings and the device (spec.virtio)
+# ---------------------------------------------------------------------------
+
+_VIRTIO_SRC = "drivers/iommu/virtio-iommu.c"
+
+
+@rule("MAP_CALL_MAPPING", _VIRTIO_SRC + " viommu_map_pages / viommu_add_mapping (6.1, 6.12); VIRTIO 1.2 5.13.6.5")
+def map_call_mapping(d, iova, paddr, size, prot):
+    """A map_pages call adds one mapping of pgsize x pgcount bytes and sends one MAP request.
+
+    virtio-iommu keeps no page table: ``viommu_map_pages`` inserts
+    [iova, iova + size - 1] into its interval tree without an overlap check
+    (``viommu_add_mapping``) and sends the device MAP(iova, iova + size - 1,
+    paddr, flags), flags holding only IOMMU_READ, IOMMU_WRITE and IOMMU_MMIO
+    (CACHE, NOEXEC and PRIV are dropped; prot 0 is a mapping with no access).
+    The mapping is one leaf of ``size`` bytes: an unmap removes it only whole
+    (UNMAP_WHOLE_MAPPINGS), so an ``iommu_map`` the core splits into several
+    batches is several mappings.  Returns the tree's new node.
+    """
+    return d.tree.add(iova, size, paddr, prot)
+
+
+@rule("MAP_STATUS_LOST", _VIRTIO_SRC + " viommu_map_pages (viommu_add_req) / viommu_iotlb_sync_map (viommu_sync_req returns 0), v6.7 to v6.12 at least", defect=True)
+def map_status_lost(d, iova, size):
+    """A MAP the device refuses is reported as mapped, and the tree keeps it.
+
+    Since v6.7 ``viommu_map_pages`` queues the MAP (``viommu_add_req``) and
+    ``viommu_iotlb_sync_map`` returns ``viommu_sync_req()``, which is always
+    0: the device's status is never read.  A device that follows VIRTIO 1.2
+    refuses a MAP over a live mapping (5.13.6.5.2: S_INVAL) and keeps only
+    the old one, while the driver's tree holds both and ``iova_to_phys``
+    answers from the first in tree order.  Returns the bytes reported mapped.
+    """
+    return size
+
+
+@rule("MAP_FAIL_SWEEP", _VIRTIO_SRC + " viommu_map_pages error path viommu_del_mappings(vdomain, iova, end), 6.1 to v6.6", defect=True)
+def map_fail_sweep(d, node):
+    """The cleanup of a refused MAP deletes other mappings from the tree, or none.
+
+    6.1's ``viommu_map_pages`` reads the MAP's status (``viommu_send_req_sync``)
+    and undoes its insert with ``viommu_del_mappings(vdomain, iova, end)``,
+    which deletes every mapping that starts inside the refused range -- the
+    older, live ones included, which the device keeps -- and stops at the
+    first that starts before it, leaving the refused mapping in the tree.
+    Applies when the tree after the cleanup is not the tree before the call;
+    returns the nodes deleted (the model always deletes them: that is what
+    Linux does).
+    """
+    deleted = d.tree.delete(node.iova, node.last)
+    return None if deleted == [node] else deleted
+
+
+@rule("UNMAP_WHOLE_MAPPINGS", _VIRTIO_SRC + " viommu_unmap_pages / viommu_del_mappings (6.1, 6.12); VIRTIO 1.2 5.13.6.6")
+def unmap_whole_mappings(d, iova, size):
+    """An unmap_pages call removes whole mappings and counts each one's full size.
+
+    ``viommu_del_mappings`` visits the tree's mappings that intersect the
+    call's range in start order: one that starts before the range stops it
+    ("Trying to split a mapping?"), every other one is removed whole
+    ("Virtio-iommu doesn't allow UNMAP to split a mapping created with a
+    single MAP request") and counted whole, even past the range's end.  When
+    the sum reaches the call's size, ``viommu_unmap_pages`` sends one
+    UNMAP(iova, iova + sum - 1) and returns the sum, which the core adds as
+    it is: ``iommu_unmap`` may return more than it was asked.  Less than the
+    size is UNMAP_HOLE_DROPS (or 0 with nothing removed).  Returns the
+    mappings removed from the tree.
+    """
+    return d.tree.delete(iova, (iova + size - 1) & ((1 << 64) - 1))
+
+
+@rule("RANGE_END_WRAPS", _VIRTIO_SRC + " viommu_map_pages / viommu_unmap_pages (end = iova + size - 1, unchecked), 6.1, 6.12", defect=True)
+def range_end_wraps(d, iova, size):
+    """A driver call that runs past 2^64 computes its last IOVA wrapped below its first.
+
+    Nothing checks a virtio-iommu call's range (range_check "none"), and
+    ``end = iova + pgsize * pgcount - 1`` is a u64.  A map then adds a node
+    whose last address is below its start, which no query of the interval
+    tree ever matches except one spanning the whole wrap: ``iova_to_phys``
+    finds nothing there and no unmap removes it.  Its MAP breaks 5.13.6.5.1
+    ("virt_end MUST be strictly greater than virt_start"), and the model's
+    device refuses it (S_RANGE), a status only 6.1 reads.  An unmap's query
+    wraps the same way and finds almost nothing.  Applies when
+    ``iova + size`` is past 2^64; returns the wrapped last address.
+    """
+    if iova + size <= 1 << 64:
+        return None
+    return (iova + size - 1) & ((1 << 64) - 1)
+
+
+@rule("UNMAP_HOLE_DROPS", _VIRTIO_SRC + " viommu_unmap_pages (viommu_del_mappings before `if (unmapped < size) return 0;`), 6.1, 6.12", defect=True)
+def unmap_hole_drops(d, iova, removed):
+    """An unmap call whose range holds a hole drops its mappings from the tree only.
+
+    ``viommu_unmap_pages`` deletes the mappings first and then returns 0 when
+    their sizes sum to less than the call's size, without sending the UNMAP:
+    ``iommu_unmap`` reports nothing unmapped and ``iova_to_phys`` finds
+    nothing, while the device keeps translating every one of them.  A range
+    that starts inside a mapping, or holds none, removes nothing and returns
+    0 (UNMAP_HOLE).  Returns 0.
+    """
+    return 0 if removed else None
+
+
+@rule("UNMAP_SUM_RANGE", _VIRTIO_SRC + " viommu_unmap_pages (virt_end = iova + unmapped - 1), 6.1, 6.12", defect=True)
+def unmap_sum_range(d, iova, removed, nodes):
+    """The UNMAP sent covers [iova, iova + sum - 1], not the mappings removed.
+
+    The range is computed from the sum of the removed mappings' sizes, which
+    is their extent only when they tile it from ``iova``.  After a hole or
+    over stacked mappings (MAP_STATUS_LOST) it is not: a device that follows
+    VIRTIO 1.2 refuses an UNMAP that ends inside a mapping (5.13.6.6.2:
+    S_RANGE, nothing removed), whose status Linux never reads, or removes
+    mappings the tree did not.  Applies when the removed mappings do not tile
+    [iova, iova + sum); returns the UNMAP's size.
+    """
+    at = iova
+    for node in sorted(nodes, key=lambda n: n.iova):
+        if node.iova != at:
+            return removed
+        at = node.end
+    return None if at == iova + removed else removed
+
+
+# ---------------------------------------------------------------------------
 # iommu_iova_to_phys
 # ---------------------------------------------------------------------------
 
@@ -894,6 +1019,9 @@ def iova_to_phys(d, iova):
     out = iova_to_phys_range(d, iova)
     if out is not None:
         return out
+    if d.tree is not None:  # virtio-iommu: viommu_iova_to_phys reads the driver's tree
+        node = d.tree.lookup(iova)
+        return 0 if node is None else node.paddr + (iova - node.iova)
     wrapped = iova_to_phys_wrap(d, iova)
     iova = iova if wrapped is None else wrapped
     run = d.state.find(iova)

@@ -24,6 +24,8 @@ WHOLE_RANGE, START, PADDR_START, NO_CHECK = "whole", "start", "paddr_start", "no
 #: sun50i (6.12): each page's paddr must be below 2^oas, else -EINVAL.
 PADDR_EINVAL = "paddr_einval"
 FAIL, REPLACE, OVERWRITE, KEEP = "fail", "replace", "overwrite", "keep"
+#: virtio-iommu (v6.8+): a map over live mappings is added beside them (MAP_STATUS_LOST).
+STACK = "stack"
 #: VT-d's own table: -EFAULT for a call's IOVA range past 2^ias; no paddr check.
 IOVA_EFAULT = "iova_efault"
 #: s390 (6.12), sprd: -EINVAL for a call's IOVA range outside the aperture; no paddr check.
@@ -101,6 +103,10 @@ class Semantics:
       ``pages_per_call``, ``unmap_one_leaf``, ``map_fail_keeps``,
       ``replace_nonempty_table`` -- the points of the tables inside drivers
       (rockchip, exynos, sun50i, tegra-smmu, mtk_iommu_v1); see the fields.
+    * ``leaf_unit``, ``map_fail_sweep`` -- virtio-iommu's mappings (one per
+      map_pages call) and the cleanup of a MAP its device refuses; with them
+      ``map_over_live`` ``"stack"`` (the driver's tree accepts a map over live
+      mappings) and ``hole_unmap`` ``"drop"`` (UNMAP_HOLE_DROPS).
     * ``domain_free_leaks`` -- what the driver's domain free leaves allocated
       (DOMAIN_FREE_LEAK), "" when it frees every page-table page (DOMAIN_FREE).
     * ``fixed_levels``, ``teardown_first``, ``replace_flush``,
@@ -188,6 +194,16 @@ class Semantics:
     #: What the driver's domain free leaves allocated (DOMAIN_FREE_LEAK), as text: "" when it
     #: frees every page-table page (DOMAIN_FREE).
     domain_free_leaks: str = ""
+    #: What one leaf is: ``"page"``, a page-table entry of its page size (every table), or
+    #: ``"call"``, everything one map_pages call installed, pgsize x pgcount bytes
+    #: (virtio-iommu's mappings: MAP_CALL_MAPPING), which an unmap removes only whole.
+    #: Under "call" the driver's tree (spec.virtio) decides every return value and
+    #: iova_to_phys, and the leaves are the device's mappings.
+    leaf_unit: str = "page"
+    #: leaf_unit "call": a map the device refuses is cleaned up by deleting every mapping
+    #: that starts in its range from the tree (MAP_FAIL_SWEEP); False when the refusal is
+    #: not seen (map_over_live "stack": MAP_STATUS_LOST).
+    map_fail_sweep: bool = False
     #: The releases this variant states (spec.versions.Span), with the commits that started
     #: and ended it; a point that changed inside them has its own in ``point_spans``.
     spans: tuple[Span, ...] = ()
@@ -214,6 +230,12 @@ class Semantics:
         if point == "range_end_inclusive" and self.range_check != IOVA_EINVAL:
             return (f"Not applicable: no unsigned end check against an aperture (range_check "
                     f"{self.range_check!r}).")
+        if point == "leaf_unit" and self.leaf_unit == "page":
+            return ("page: the driver keeps a page table, and a leaf is one of its entries, "
+                    "of the page's size (or replicated PTEs of it: pte_size).")
+        if point == "map_fail_sweep" and self.leaf_unit == "page":
+            return ("Not applicable: the driver keeps no tree of mappings to clean up "
+                    "(leaf_unit 'page').")
         if point in _REPLACE_WALK_POINTS and self.map_over_live != REPLACE:
             return (f"Not applicable: no map replaces live leaves here (map_over_live "
                     f"{self.map_over_live!r}).")
@@ -520,6 +542,70 @@ _OMAP = "drivers/iommu/omap-iommu.c"
 _EXYNOS = "drivers/iommu/exynos-iommu.c"
 _SUN50I = "drivers/iommu/sun50i-iommu.c"
 _TEGRA = "drivers/iommu/tegra-smmu.c"
+_VIRTIO = "drivers/iommu/virtio-iommu.c"
+_VIRTIO_READ = ("read in Debian {0}; not run: the driver talks to its device through virtqueues, "
+                "and the model's device is the VIRTIO 1.2 specification's (spec.virtio), not a "
+                "harness")
+_VIRTIO_POINTS = dict(
+    map_zero_size=0, partial_unmap=WHOLE, replace_table=False, unmap_slots=False,
+    per_table_batches=False, hole_in_table=0, unmap_range_checked=False, range_check=NO_CHECK,
+    prot_first=True, prot_checked=False, hole_unmap="drop", leaf_unit="call")
+_VIRTIO_DIFF = {
+    "map_zero_size": "The core's `while (size)` loop never calls the driver: 0 (iommu.c "
+                     "__iommu_map).",
+    "partial_unmap": "whole, per mapping: viommu_del_mappings removes a mapping that starts in "
+                     "the call's range whole and counts its full size (\"Virtio-iommu doesn't "
+                     "allow UNMAP to split a mapping created with a single MAP request\"); one "
+                     "that starts before the range stops it (\"Trying to split a mapping?\") "
+                     "and viommu_unmap_pages returns 0 (UNMAP_WHOLE_MAPPINGS).",
+    "leaf_unit": "call: viommu_map_pages adds one interval [iova, iova + pgsize * pgcount - 1] "
+                 "(viommu_add_mapping) and sends one MAP; VIRTIO 1.2 5.13.6.6 defines \"a "
+                 "mapping as a virtual region created with a single MAP request\" "
+                 "(MAP_CALL_MAPPING).",
+    "replace_table": "No tables: an interval tree of mappings.",
+    "unmap_slots": "No tables: viommu_unmap_pages removes whole mappings found in the tree.",
+    "per_table_batches": "No tables: one call handles all pgcount pages as one mapping.",
+    "hole_in_table": "0: no tables; holes follow hole_unmap.",
+    "hole_unmap": "drop: viommu_del_mappings removes every mapping that starts in the call's "
+                  "range, stepping over holes; viommu_unmap_pages then returns 0 if their sizes "
+                  "sum to less than the range and sends no UNMAP (UNMAP_HOLE_DROPS), else the "
+                  "sum, with UNMAP(iova, iova + sum - 1) (UNMAP_SUM_RANGE).",
+    "unmap_range_checked": "No check in the driver or the core: the tree holds any u64 range.",
+    "range_check": "No check: viommu_map_pages checks only prot's flags against the device's "
+                   "features, and the core only alignment.  The domain's aperture "
+                   "(input_range, viommu_probe) is not used on this path; the profile's device "
+                   "(QEMU's) offers the whole 64-bit space.",
+    "prot_first": "viommu_map_pages checks its flags before anything else; there is no range "
+                  "check to order it against.",
+    "prot_checked": "False: prot 0 (or only CACHE, NOEXEC, PRIV, which are dropped) maps a "
+                    "mapping with flags 0, which VIRTIO 1.2 does not forbid; only IOMMU_MMIO "
+                    "without VIRTIO_IOMMU_F_MMIO is -EINVAL, and QEMU's device offers F_MMIO "
+                    "(virtio_iommu_device_realize).",
+    "tables": "None: the interval tree holds whole mappings and nothing else.",
+    "replaced_table_flush": "Not applicable: nothing is replaced.",
+    "iova_to_phys_errno": "viommu_iova_to_phys returns 0 where no mapping in the tree holds the "
+                          "IOVA.",
+    "iova_bits": "0: u64 intervals; no index drops bits.",
+    "pte_size": "0: no PTEs; a leaf is a mapping (leaf_unit).",
+    "pages_per_call": "all: one map_pages / unmap_pages call covers pgsize * pgcount bytes.",
+    "unmap_one_leaf": "False: viommu_del_mappings removes every mapping that starts in the "
+                      "call's range.",
+    "map_fail_keeps": "False: a refused call's own mapping is deleted from the tree "
+                      "(viommu_del_mappings) and *mapped left 0 -- with map_fail_sweep's "
+                      "exceptions.",
+    "replace_nonempty_table": "Not applicable: no tables.",
+    "iova_to_phys_offset": "viommu_iova_to_phys: mapping->paddr + (iova - "
+                           "mapping->iova.start), from the first mapping in tree order that "
+                           "holds the IOVA.",
+    "page_sizes": "0: the device's page_size_mask, whatever it is (viommu_probe); QEMU offers "
+                  "TARGET_PAGE_MASK, every power of two from 4K.",
+    "pte_valid_bit": "Not applicable: no PTEs.",
+    "unmap_returns_zero": "False: viommu_unmap_pages returns the sum of the mappings it "
+                          "removed (UNMAP_WHOLE_MAPPINGS), 0 only under UNMAP_HOLE_DROPS.",
+    "range_end_inclusive": "Not applicable: no range check (range_check 'none').",
+    "domain_free_leaks": "None: viommu_domain_free deletes every mapping "
+                         "(viommu_del_mappings(vdomain, 0, ULLONG_MAX)).",
+}
 _READ_ONLY = ("read in Debian 6.1.192 and 6.12.118; not run (no harness for this driver yet); "
               "releases outside 6.1 to 6.12 not checked")
 _RUN = ("checked against Debian 6.1.192 and 6.12.118 through the kernel harness (the driver "
@@ -1222,6 +1308,43 @@ SEMANTICS: dict[str, Semantics] = {s.name: s for s in [
                                    "page's output address (MAP_REPLACE_FREES_PAGE).",
             "iova_to_phys_errno": "iommu_v2_iova_to_phys returns 0 for a missing PTE; an IOVA "
                                   "past 2^48 reads the aliased one (IOVA_TO_PHYS_WRAP).",
+        }),
+    Semantics(
+        name="virtio-iommu-v6.1", exists_errno=EINVAL, map_over_live=FAIL, map_fail_sweep=True,
+        map_fail_keeps=False, **_VIRTIO_POINTS,
+        source=_VIRTIO + " before v6.8 (viommu_map_pages with viommu_send_req_sync, "
+               "viommu_unmap_pages, viommu_del_mappings, viommu_iova_to_phys), with an endpoint "
+               "attached and a device that follows VIRTIO 1.2 5.13.6.5-6",
+        spans=(span("6.1", "6.7", until="00271ca5cbcd iommu/virtio: Make use of "
+                    "ops->iotlb_sync_map (v6.8)", note=_VIRTIO_READ.format("6.1.192")),),
+        differences={**_VIRTIO_DIFF,
+            "exists_errno": "-EINVAL: the device refuses a MAP over a live mapping with "
+                            "VIRTIO_IOMMU_S_INVAL (5.13.6.5.2), which viommu_get_req_errno "
+                            "turns into -EINVAL; the driver's tree itself never refuses.",
+            "map_over_live": "fail, through the device: viommu_send_req_sync reads the MAP's "
+                             "status (MAP_EXISTS).",
+            "map_fail_sweep": "True: the error path viommu_del_mappings(vdomain, iova, end) "
+                              "deletes every mapping that starts in the refused range, the "
+                              "older live ones included, or none -- leaving the refused one -- "
+                              "when an older mapping starts before it (MAP_FAIL_SWEEP).",
+        }),
+    Semantics(
+        name="virtio-iommu", exists_errno=0, map_over_live=STACK, map_fail_keeps=False,
+        **_VIRTIO_POINTS,
+        source=_VIRTIO + " from v6.8 (MAP queued with viommu_add_req; viommu_iotlb_sync_map, "
+               "viommu_flush_iotlb_all), with an endpoint attached and a device that follows "
+               "VIRTIO 1.2 5.13.6.5-6",
+        spans=(span("6.8", "6.12", since="00271ca5cbcd iommu/virtio: Make use of "
+                    "ops->iotlb_sync_map", note=_VIRTIO_READ.format("6.12.118")),),
+        differences={**_VIRTIO_DIFF,
+            "exists_errno": "Never used: no map fails over a live mapping (map_over_live).",
+            "map_over_live": "stack: viommu_map_pages adds the mapping to the tree and queues "
+                             "the MAP (viommu_add_req), returning 0; the device's S_INVAL is "
+                             "never read, as viommu_iotlb_sync_map returns viommu_sync_req(), "
+                             "always 0 (MAP_STATUS_LOST).  The tree then holds both mappings.",
+            "map_fail_sweep": "False: a MAP the device refuses is not seen; only a failed "
+                              "viommu_add_req (-ENOMEM) takes the cleanup path, and the model "
+                              "injects no such failure.",
         }),
 ]}
 

@@ -71,7 +71,11 @@ for minor in range(0, 20):
         "amd-v2": NO if minor == 0 else ((AMD2, "map_pages") if minor < 19 else (GPT, "map_pages")),
         # VT-d's own dma_pte table, read in 6.1.192 and 6.12.118; generic_pt from v6.19
         "intel": (GPT, "map_pages") if minor == 19 else (("vtd", "map_pages") if minor else NO),
-        "virtio-iommu": NO, "mtk_iommu_v1": _mtk_v1(minor),
+        # virtio-iommu: map_pages from 7e62edd7a33a (v6.0, not read); MAP status read until
+        # 00271ca5cbcd (v6.8); read in 6.1.192 and 6.12.118
+        "virtio-iommu": NO if not 1 <= minor <= 12 else (
+            ("virtio-iommu-v6.1" if minor < 8 else "virtio-iommu"), "map_pages"),
+        "mtk_iommu_v1": _mtk_v1(minor),
         "rockchip": _in_driver(minor, "rockchip"), "exynos": _in_driver(minor, "exynos"),
         "tegra-smmu": _in_driver(minor, "tegra-smmu"), "sun50i": _sun50i(minor),
         "omap": _in_driver(minor, "omap"),
