@@ -191,6 +191,9 @@ class ReferenceDomain:
         under core ``"map_range"`` also -EINVAL for 0 bytes (MAP_ZERO_SIZE),
         -ERANGE for a start paddr past 2^oas (MAP_RANGE_OA), -EOVERFLOW
         (MAP_OVERFLOW) and -ENXIO instead of MAP_ALIGN (MAP_NO_PGSIZE).
+        Under virtio-iommu-v6.1 the device's refusal of a MAP: -EINVAL
+        (MAP_EXISTS, then MAP_FAIL_SWEEP) or -ERANGE (RANGE_END_WRAPS);
+        virtio-iommu (v6.8+) never reads it (MAP_STATUS_LOST).
         Source: drivers/iommu/iommu.c ``__iommu_map`` (v5.15+ loop over
         map_pages; the cores of spec.cores), ``iommu_map_nosync`` +
         generic_pt ``map_range`` (v7.1).
@@ -265,7 +268,9 @@ class ReferenceDomain:
         follows UNMAP_PARTIAL_LEAF, so the result may be less or, under the
         "whole" variant, more than size.  Under core ``"map_range"`` there is no
         alignment check: one unmap_range call, 0 when make_range rejects the
-        range (UNMAP_RANGE).  Source: drivers/iommu/iommu.c ``__iommu_unmap``
+        range (UNMAP_RANGE).  Under virtio-iommu each driver call removes whole
+        mappings (UNMAP_WHOLE_MAPPINGS) and returns 0 at a hole having dropped
+        them from its tree (UNMAP_HOLE_DROPS).  Source: drivers/iommu/iommu.c ``__iommu_unmap``
         (v5.15+ loop over unmap_pages; v7.1 unmap_range for iommupt domains).
         """
         _check_u64("iova", iova)
@@ -356,7 +361,10 @@ class ReferenceDomain:
 
     # -- iommu_iova_to_phys ---------------------------------------------------
     def iova_to_phys(self, iova: int) -> int:
-        """``iommu_iova_to_phys``: the physical address for iova (offset included), or 0."""
+        """``iommu_iova_to_phys``: the physical address for iova (offset included), or 0.
+
+        Under virtio-iommu the answer comes from the driver's tree (``tree``), which may
+        disagree with the device's mappings (``leaves``)."""
         _check_u64("iova", iova)
         self.decided = []
         return R.iova_to_phys(self, iova)
@@ -793,8 +801,8 @@ class ReferenceDomain:
         nodes = R.unmap_whole_mappings(self, iova, size)
         removed = sum(n.size for n in nodes)
         if removed < size:
-            if R.unmap_hole_drops(self, iova, removed) is None:
-                R.unmap_hole(self, iova)
+            if R.unmap_hole_drops(self, iova, removed) is None and self.tree.lookup(iova) is None:
+                R.unmap_hole(self, iova)  # else a mapping starts before iova: it stopped the call
             return 0
         R.unmap_sum_range(self, iova, removed, nodes)
         device_unmap(self.state, iova, removed)  # its status is never read
@@ -1059,7 +1067,8 @@ class ReferenceDomain:
 
     def leaves(self, iova: int | None = None, end: int | None = None) -> list[LeafRun]:
         """The page-table leaves the model implies: ``(iova, paddr, pgsize, count, prot)``
-        runs of equal-size pages, sorted by iova.
+        runs of equal-size pages, sorted by iova.  Under virtio-iommu, the device's
+        mappings, one leaf of its own size each (what DMA sees).
 
         With ``iova`` and ``end`` (bytes, end exclusive): only the leaves that
         intersect [iova, end), whole (``clip_leaves``), in O(log n + k) for k
