@@ -799,7 +799,7 @@ class ReferenceDomain:
         """virtio-iommu's viommu_unmap_pages: whole mappings out of the tree, then one UNMAP."""
         R.range_end_wraps(self, iova, size)
         nodes = R.unmap_whole_mappings(self, iova, size)
-        removed = sum(n.size for n in nodes)
+        removed = sum(n.size for n in nodes) & MASK64  # viommu_del_mappings' size_t sum
         if removed < size:
             if R.unmap_hole_drops(self, iova, removed) is None and self.tree.lookup(iova) is None:
                 R.unmap_hole(self, iova)  # else a mapping starts before iova: it stopped the call

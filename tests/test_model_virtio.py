@@ -294,3 +294,14 @@ def test_kernels_and_the_profile_name_the_virtio_variants():
     assert ReferenceDomain.for_kernel("6.12", "virtio-iommu").semantics.name == NEW
     with pytest.raises(SpecUsageError, match="not covered"):
         for_kernel("6.0", "virtio-iommu")
+
+
+def test_the_sum_of_stacked_mappings_wraps_as_a_size_t():
+    """6.12: 4K and two 2^63 mappings stacked at 0 (MAP_STATUS_LOST); unmap(0, 4K) removes all
+    three and viommu_del_mappings' size_t sum, 4K + 2^64, wraps to 4K, which is what the call
+    returns."""
+    d = virtio(NEW, bitmap=None)
+    d.map(0, 0, K4, RW)
+    d.map(0, 0, 1 << 63, RW)
+    d.map(0, 0, 1 << 63, RW)
+    assert len(d.tree) == 3 and d.unmap(0, K4) == K4 and tree(d) == [] and leaves(d) == []
