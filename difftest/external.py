@@ -306,12 +306,14 @@ def check_tlb(value) -> str | None:
     return None
 
 
-def check_leaves(leaves: list) -> str | None:
+def check_leaves(leaves: list, mappings: bool = False) -> str | None:
     """None when a dump's ``leaves`` are well formed, else what is wrong.
 
     Each leaf is ``[iova, paddr, pgsize, count, prot]``: ints, pgsize a power of
     two, count >= 1, both ranges ending at or below 2^64, and no two leaves
-    overlapping (a page table cannot translate one IOVA twice).
+    overlapping (a page table cannot translate one IOVA twice).  With ``mappings``
+    (a variant whose leaves are whole mappings, ``Semantics.leaf_unit`` "call":
+    virtio-iommu's device) pgsize is any size above 0, as the model's leaves are.
     """
     spans = []
     for i, leaf in enumerate(leaves):
@@ -319,9 +321,13 @@ def check_leaves(leaves: list) -> str | None:
                                                                   for v in leaf)):
             return f"leaves[{i}] = {_excerpt(json.dumps(leaf))} is not 5 ints in [0, 2^64)"
         iova, paddr, pgsize, count, _ = leaf
-        if pgsize == 0 or pgsize & (pgsize - 1) or count < 1:
+        if mappings and pgsize and count >= 1:
+            pass
+        elif pgsize == 0 or pgsize & (pgsize - 1) or count < 1:
             return f"leaves[{i}]: pgsize {pgsize:#x} must be a power of two and count {count} >= 1"
-        if iova + pgsize * count > U64 or paddr + pgsize * count > U64:
+        # a device's mapping may name physical addresses that wrap (viommu_map_pages sends
+        # phys_start only; the device's phys_end is phys_start + virt_end - virt_start)
+        if iova + pgsize * count > U64 or (paddr + pgsize * count > U64 and not mappings):
             return f"leaves[{i}]: the leaf runs past 2^64"
         spans.append((iova, iova + pgsize * count))
     spans.sort()
@@ -366,6 +372,9 @@ class ExternalProcess:
         self.proc: subprocess.Popen | None = None
         self.hello: Hello | None = None
         self.requests = 0
+        #: dump's leaves are whole mappings of any size (set by ExternalImplementation for a
+        #: variant with leaf_unit "call": virtio-iommu), not pages of a power-of-two size
+        self.mapping_leaves = False
         #: Replies read from stdout, in order: a line (bytes), an Exception (a line too long) or
         #: None (end of file).  Read on the caller's thread (no reader thread: a request's round
         #: trip then costs no thread hand-off); ``_partial`` is an unfinished line.
@@ -555,7 +564,7 @@ class ExternalProcess:
         if op == "domain_alloc" and reply["ret"] == 0 and "pgsize_bitmap" not in reply:
             self._fail("replied to domain_alloc with ret 0 but without 'pgsize_bitmap'", line)
         if op == "dump":
-            problem = check_leaves(reply["leaves"])
+            problem = check_leaves(reply["leaves"], self.mapping_leaves)
             if problem:
                 self._fail(f"replied to dump with bad leaves: {problem}", line)
 
@@ -902,6 +911,8 @@ class ExternalImplementation:
                 fmt = hello.format
                 self.recorded_prot = lambda prot: recorded_prot(fmt, prot)
         self.semantics = resolve_semantics(hello.semantics, semantics, self.profile)
+        # a leaf is a whole mapping of any size (virtio-iommu's device: leaf_unit "call")
+        process.mapping_leaves = self.semantics.leaf_unit == "call"
         self.counters = Counters()
         self._tlb: list[tuple] = []
         self._domain = False
@@ -993,6 +1004,8 @@ class ExternalImplementation:
     def _dump(self, iova: int | None = None, end: int | None = None):
         if "dump" not in self.process.hello.ops:
             return None
+        if iova is not None and end - iova >= U64:  # the whole 64-bit space (a 64-bit ias):
+            iova = None                              # a size of 2^64 is no protocol integer
         reply = self._call("dump") if iova is None else self._call("dump", iova=iova, size=end - iova)
         self._tables = reply.get("tables")
         return [tuple(leaf) for leaf in reply["leaves"]]

@@ -74,12 +74,15 @@ def kernel_items(trees: list[str], formats: list[str]) -> list[KernelItem]:
 
 def _tree_has(src: Path, fmt: str) -> bool:
     """Does the tree hold what a default item of ``fmt`` needs: its file (FORMAT_FILES), and for
-    s390 a driver with tables of its own (6.1's uses arch/s390/pci/pci_dma.c's)?"""
-    from linuxpt.build import s390_own_tables
+    s390 a driver with tables of its own (6.1's uses arch/s390/pci/pci_dma.c's), for virtio the
+    files its extraction needs (linuxpt.build.VIRTIO_FILES)?"""
+    from linuxpt.build import has_virtio, s390_own_tables
     if fmt not in FORMAT_FILES:
         return True
     if fmt == "s390":
         return s390_own_tables(src)
+    if fmt == "virtio":  # the driver, its uapi header and the tree's interval tree
+        return has_virtio(src)
     return (src / FORMAT_FILES[fmt]).is_file()
 
 

@@ -619,6 +619,9 @@ def build_machine(factory, profile, semantics: str | None = None, label: str | N
             pgcount = plan["pgcount"]
             if self.spec.core == "map-v5.15":  # the driver has only ->unmap: one page per call
                 pgcount = 1
+            # the core's request is a size_t: it never asks for pgsize * pgcount >= 2^64 (pages
+            # of 2^62 on a 64-bit ias, virtio), which a driver's own size_t product wraps
+            pgcount = max(1, min(pgcount, ((1 << 64) - 1) // pgsize))
             self.do("unmap_pages", check_tlb=False, iova=iova, pgsize=pgsize, pgcount=pgcount)
             self.sync()
 

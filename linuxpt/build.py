@@ -122,6 +122,34 @@ VTD_OURS = {
     "cache_tag_flush_range", "pr_fmt", "dev_fmt",
 }
 
+#: virtio-iommu (format virtio): the tree's drivers/iommu/virtio-iommu.c is a virtio driver (probe,
+#: virtqueues, events, endpoints); :func:`extract_virtio` cuts out of it the domain ops
+#: glue_virtio.c drives and what they use (the request queue, the mapping tree), and the glue
+#: compiles the tree's own interval tree and request layouts (the other files).
+VIRTIO_DRIVER = "drivers/iommu/virtio-iommu.c"
+VIRTIO_FILES = [
+    VIRTIO_DRIVER,
+    "include/uapi/linux/virtio_iommu.h",
+    "include/linux/interval_tree.h",
+    "include/linux/interval_tree_generic.h",
+    "include/linux/rbtree.h",
+    "include/linux/rbtree_types.h",
+    "include/linux/rbtree_augmented.h",
+    "lib/rbtree.c",
+    "lib/interval_tree.c",
+]
+#: The tree's headers glue_virtio.c reaches through generated wrappers in gen/linux/.
+VIRTIO_WRAPPED = ["interval_tree.h", "interval_tree_generic.h", "rbtree.h", "rbtree_types.h",
+                  "rbtree_augmented.h"]
+#: What glue_virtio.c calls (viommu_iotlb_sync_map only where the tree has it: v6.2+).
+VIRTIO_SEEDS = [
+    "viommu_map_pages", "viommu_unmap_pages", "viommu_iova_to_phys", "viommu_iotlb_sync",
+    "viommu_sync_req", "viommu_domain_free", "VIOMMU_REQUEST_VQ",
+]
+VIRTIO_OPTIONAL_SEEDS = ["viommu_iotlb_sync_map"]
+#: Names linuxpt declares itself, never extracted.
+VIRTIO_OURS = {"pr_fmt", "dev_fmt"}
+
 #: What is extracted from include/linux/iommu.h, in the order it is searched.
 GATHER_STRUCT = "iommu_iotlb_gather"
 GATHER_FUNCTIONS = [
@@ -492,6 +520,31 @@ def extract_vtd(src: Path) -> str:
     return "\n".join(head) + "\n" + body + "#endif\n"
 
 
+def has_virtio(src: Path) -> bool:
+    """Does the tree have virtio-iommu and the files its extraction needs (VIRTIO_FILES)?"""
+    return all((src / f).is_file() for f in VIRTIO_FILES)
+
+
+def virtio_sync_map(src: Path) -> bool:
+    """Does the tree's virtio-iommu.c have viommu_iotlb_sync_map (6.12; not 6.1)?"""
+    code = _strip_comments((src / VIRTIO_DRIVER).read_text(errors="replace"))
+    return re.search(r"\bviommu_iotlb_sync_map\s*\([^;{]*\)\s*\{", code) is not None
+
+
+def extract_virtio(src: Path) -> str:
+    """gen/linuxpt/virtio_extracted.h: :data:`VIRTIO_SEEDS` (and viommu_iotlb_sync_map where the
+    tree has it) and what they use from drivers/iommu/virtio-iommu.c."""
+    path = src / VIRTIO_DRIVER
+    seeds = VIRTIO_SEEDS + (VIRTIO_OPTIONAL_SEEDS if virtio_sync_map(src) else [])
+    try:
+        body = extract_definitions([(str(path), path.read_text(errors="replace"))], seeds,
+                                   VIRTIO_OURS, str(path))
+    except ValueError as exc:
+        raise KernelTreeError(f"{path}: cannot extract virtio-iommu's domain ops: {exc}") from None
+    return ("#ifndef LINUXPT_VIRTIO_EXTRACTED_H\n#define LINUXPT_VIRTIO_EXTRACTED_H\n" + body
+            + "#endif\n")
+
+
 def mtk_single_page(src: Path, driver: str = "drivers/iommu/mtk_iommu.c") -> bool:
     """Does this tree's mtk_iommu map and unmap one page per call (``iop->map`` / ``iop->unmap``)?
 
@@ -593,7 +646,8 @@ def tree_files(src: Path) -> list[str]:
             + (AMD_SOURCES + AMD_HEADERS if has_amd(src) else []) + list(drivers(src).values())
             + (VTD_FILES if has_vtd(src) else [])
             + (S390_HEADERS if "s390" in drivers(src) else [])
-            + (OMAP_HEADERS if "omap" in drivers(src) else []))
+            + (OMAP_HEADERS if "omap" in drivers(src) else [])
+            + (VIRTIO_FILES if has_virtio(src) else []))
 
 
 def build_hash(src: Path, cc_version: str, replace: Mapping[str, str] | None = None) -> str:
@@ -702,6 +756,7 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
     major, minor, sub, extra = version
     amd = has_amd(src)
     vtd = has_vtd(src)
+    virtio = has_virtio(src)
     built = drivers(src)
     users = "\n".join(replace[f] if f in replace else (src / f).read_text(errors="replace")
                       for f in KERNEL_SOURCES)
@@ -727,6 +782,8 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
         f"#define LINUXPT_MSM_SINGLE_PAGE {int(msm_single_page(src))}\n"
         f"#define LINUXPT_HAVE_AMD {int(amd)}\n"
         f"#define LINUXPT_HAVE_VTD {int(vtd)}\n"
+        f"#define LINUXPT_HAVE_VIRTIO {int(virtio)}\n"
+        f"#define LINUXPT_VIRTIO_SYNC_MAP {int(virtio and virtio_sync_map(src))}\n"
         + "".join(f"#define LINUXPT_HAVE_{fmt.upper().replace('-', '_')} {int(fmt in built)}\n"
                   for fmt in DRIVER_SOURCES)
         # a tree whose s390-iommu.c is not built because its table is pci_dma.c's (6.1)
@@ -740,6 +797,18 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
             f'#include "{src / rel}"\n')
     if vtd:
         (gen / "linuxpt" / "vtd_extracted.h").write_text(extract_vtd(src))
+    if virtio:
+        (gen / "linuxpt" / "virtio_extracted.h").write_text(extract_virtio(src))
+        for name in VIRTIO_WRAPPED:
+            (gen / "linux" / name).write_text(
+                f"/* generated by linuxpt/build.py: the tree's own include/linux/{name} */\n"
+                f'#include "{src / "include/linux" / name}"\n')
+        (gen / "linuxpt" / "virtio_uapi.h").write_text(
+            "/* generated by linuxpt/build.py: the tree's own include/uapi/linux/virtio_iommu.h */\n"
+            f'#include "{src / "include/uapi/linux/virtio_iommu.h"}"\n')
+        (gen / "linuxpt" / "virtio_lib.h").write_text(
+            "/* generated by linuxpt/build.py: the tree's own interval tree, compiled whole */\n"
+            f'#include "{src / "lib/rbtree.c"}"\n#include "{src / "lib/interval_tree.c"}"\n')
     if "s390" in built:
         # the tree's own arch header, by absolute path, for s390-iommu.c's <asm/pci_dma.h>
         (gen / "asm").mkdir()
@@ -778,6 +847,12 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
         _compile(cc, kernel_flags + ["-Werror=implicit-function-declaration", "-c",
                                      str(SHIM_DIR / "glue_vtd.c"), "-o", str(obj)],
                  f"linuxpt/shim/glue_vtd.c (with {VTD_FILES[1]})", work)
+        objects.append(obj)
+    if virtio:
+        obj = work / "glue_virtio.o"
+        _compile(cc, kernel_flags + ["-Werror=implicit-function-declaration", "-c",
+                                     str(SHIM_DIR / "glue_virtio.c"), "-o", str(obj)],
+                 f"linuxpt/shim/glue_virtio.c (with {VIRTIO_DRIVER})", work)
         objects.append(obj)
     for fmt, rel in built.items():
         # a whole driver: its iommu_ops initialisers mix versions' member types

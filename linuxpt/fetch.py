@@ -48,6 +48,15 @@ WANTED = (
     "drivers/iommu/omap-iommu.c",      # the omap format (its table lives in the driver)
     "drivers/iommu/omap-iommu.h",      # (omap-iommu.c includes both from its own directory)
     "drivers/iommu/omap-iopgtable.h",
+    "drivers/iommu/virtio-iommu.c",    # the virtio format: its domain ops are extracted
+    "include/uapi/linux/virtio_iommu.h",  # (its request layouts)
+    "include/linux/interval_tree.h",   # (its mapping tree: the tree's own interval tree,
+    "include/linux/interval_tree_generic.h",  # compiled by glue_virtio.c)
+    "include/linux/rbtree.h",
+    "include/linux/rbtree_types.h",
+    "include/linux/rbtree_augmented.h",
+    "lib/rbtree.c",
+    "lib/interval_tree.c",
 )
 #: Written into a fetched tree: the WANTED it was extracted with.  A cached tree whose
 #: manifest differs (or that has none: extracted before the manifest existed) is

@@ -25,10 +25,12 @@ FORMAT_PROFILES = {
     # msm_iommu's v7s (msm_iommu_domain_config: MSM_IOMMU_PGSIZES, ias 32, oas 32)
     "v7s-msm": ("msm",),
     "omap": ("omap",),
+    # virtio-iommu.c over a VIRTIO 1.2 device (the profile: QEMU's page_size_mask and input range)
+    "virtio": ("virtio",),
 }
 #: The formats a run checks unless --kernel-format names others.
 DEFAULT_FORMATS = ("lpae-s1", "lpae-s2", "v7s", "dart", "amd-v1", "amd-v2", "rockchip", "exynos",
-                   "sun50i", "tegra-smmu", "vtd", "s390", "sprd", "v7s-msm", "omap")
+                   "sun50i", "tegra-smmu", "vtd", "s390", "sprd", "v7s-msm", "omap", "virtio")
 #: The file a default format needs in the tree: a tree without it (an ARM-only tree, or
 #: v6.19+, where AMD moved to generic_pt) gets no item of that format unless asked for.
 FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
@@ -41,7 +43,8 @@ FORMAT_FILES = {"amd-v1": "drivers/iommu/amd/io_pgtable.c",
                 # 6.7+ only: 6.1's s390-iommu.c uses pci_dma.c's tables (the harness refuses it)
                 "s390": "drivers/iommu/s390-iommu.c",
                 "sprd": "drivers/iommu/sprd-iommu.c",
-                "omap": "drivers/iommu/omap-iommu.c"}
+                "omap": "drivers/iommu/omap-iommu.c",
+                "virtio": "drivers/iommu/virtio-iommu.c"}
 R, W, CACHE, NOEXEC, MMIO, PRIV = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 
 
@@ -83,6 +86,8 @@ def recorded_prot(fmt: str, prot: int) -> int:
       MMU's entries have no permission bits (their attribute bits, endianness,
       element size and mixed, are 0 from iotlb_init_entry): every leaf is
       read-write, prot 0 included.
+    * virtio (viommu_map_pages): the MAP's flags are VIRTIO_IOMMU_MAP_F_READ / _WRITE /
+      _MMIO from IOMMU_READ / _WRITE / _MMIO, each on its own; the rest is dropped.
     """
     if fmt in ("lpae-s1", "v7s-msm"):  # v7s-msm: AP[2] read-only, AP[1] unprivileged, XN
         out = R | (W if prot & W else 0) | (prot & (NOEXEC | PRIV))
@@ -107,6 +112,8 @@ def recorded_prot(fmt: str, prot: int) -> int:
         return 0
     if fmt == "omap":  # no permission bits: the MMU lets every access through
         return R | W
+    if fmt == "virtio":  # VIRTIO_IOMMU_MAP_F_READ / _WRITE / _MMIO
+        return prot & (R | W | MMIO)
     raise ValueError(f"unknown io-pgtable format {fmt!r}")
 
 
@@ -123,7 +130,7 @@ def semantics_for(fmt: str, version: tuple[int, int]) -> str | None:
               "dart": "apple-dart", "amd-v1": "amd", "amd-v2": "amd-v2",
               "rockchip": "rockchip", "exynos": "exynos", "sun50i": "sun50i",
               "tegra-smmu": "tegra-smmu", "vtd": "intel", "s390": "s390", "v7s-msm": "msm",
-              "sprd": "sprd", "omap": "omap"}.get(fmt)
+              "sprd": "sprd", "omap": "omap", "virtio": "virtio-iommu"}.get(fmt)
     if driver is not None:
         era = era_of(f"{version[0]}.{version[1]}", driver)
         if fmt in ("amd-v1", "amd-v2") and era.variant is None:  # an older tree's AMD files

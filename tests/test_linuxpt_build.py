@@ -138,7 +138,12 @@ def test_fetch_refreshes_a_tree_extracted_with_another_list(tmp_path, monkeypatc
     assert {"drivers/iommu/rockchip-iommu.c", "drivers/iommu/exynos-iommu.c",
             "drivers/iommu/sprd-iommu.c", "drivers/iommu/msm_iommu.c",
             "drivers/iommu/omap-iommu.c", "drivers/iommu/omap-iommu.h",
-            "drivers/iommu/omap-iopgtable.h"} <= set(F.WANTED)
+            "drivers/iommu/omap-iopgtable.h", "drivers/iommu/virtio-iommu.c",
+            "include/uapi/linux/virtio_iommu.h", "include/linux/interval_tree.h",
+            "include/linux/interval_tree_generic.h", "include/linux/rbtree.h",
+            "include/linux/rbtree_types.h", "include/linux/rbtree_augmented.h",
+            "lib/rbtree.c", "lib/interval_tree.c"} <= set(F.WANTED)
+    assert "drivers/iommu/virtio-iommu.c" in err and "lib/interval_tree.c" in err
 
 
 def test_s390_own_tables(tmp_path):

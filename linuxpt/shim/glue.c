@@ -368,6 +368,9 @@ extern const struct lpt_driver_format lpt_s390_format;
 #if LINUXPT_HAVE_OMAP
 extern const struct lpt_driver_format lpt_omap_format;
 #endif
+#if LINUXPT_HAVE_VIRTIO
+extern const struct lpt_driver_format lpt_virtio_format;
+#endif
 
 /* The driver format's entry points; NULL for an io-pgtable format or one not built. */
 static const struct lpt_driver_format *driver_format(int format)
@@ -404,6 +407,10 @@ static const struct lpt_driver_format *driver_format(int format)
 	if (format == LPT_OMAP)
 		return &lpt_omap_format;
 #endif
+#if LINUXPT_HAVE_VIRTIO
+	if (format == LPT_VIRTIO)
+		return &lpt_virtio_format;
+#endif
 	return NULL;
 }
 
@@ -411,7 +418,7 @@ static int is_driver_format(int format)
 {
 	return format == LPT_ROCKCHIP || format == LPT_EXYNOS || format == LPT_SUN50I ||
 	       format == LPT_TEGRA_SMMU || format == LPT_VTD || format == LPT_S390 ||
-	       format == LPT_SPRD || format == LPT_OMAP;
+	       format == LPT_SPRD || format == LPT_OMAP || format == LPT_VIRTIO;
 }
 
 const char *lpt_format_refusal(int format)

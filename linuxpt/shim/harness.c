@@ -3,7 +3,7 @@
  * io-pgtable code, as a DRIVER-ONLY implementation (no "map": the tester runs
  * its model of Linux's core over map_pages / unmap_pages).
  *
- *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd|s390|sprd|v7s-msm|omap
+ *   linuxpt-harness --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|tegra-smmu|vtd|s390|sprd|v7s-msm|omap|virtio
  *
  * The page-table code is the tree's, compiled unmodified (linuxpt/build.py);
  * glue.c configures and flushes it as arm-smmu-v3 / mtk_iommu / apple-dart
@@ -53,6 +53,10 @@
  *            it).  Its entries' attribute bits (endianness, element size,
  *            mixed: iotlb_init_entry sets them little-endian, 8-bit, not
  *            mixed, all 0) say nothing of prot.
+ *   virtio   no table: dump lists the device's mappings (glue_virtio.c), one
+ *            leaf per MAP it accepted, [iova, paddr, size, 1, prot], never
+ *            merged; prot READ, WRITE and MMIO from the MAP's flags
+ *            (viommu_map_pages sends nothing else).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1111,6 +1115,20 @@ static void dump_omap(struct dumpctx *c)
 	}
 }
 
+/* ---- virtio-iommu: the device's mappings, one leaf each (glue_virtio.c) ------------ */
+
+static void dump_virtio(struct dumpctx *c)
+{
+	unsigned long long m[4];
+
+	for (unsigned i = 0; hw.virtio_mapping && hw.virtio_mapping(i, m); i++) {
+		if (!in_window(m[0], m[2]))
+			continue;
+		emit_run(&c->leaves, stdout); /* a mapping is never merged with its neighbour */
+		c->leaves = (struct run){ m[0], m[1], m[2], 1, (unsigned)m[3], 1, c->leaves.first };
+	}
+}
+
 static void dump(void)
 {
 	struct dumpctx c = { .leaves = { .first = 1 }, .unreachable = { .first = 1 }, .tables_first = 1 };
@@ -1142,6 +1160,8 @@ static void dump(void)
 		dump_sprd(&c);
 	else if (format == LPT_OMAP)
 		dump_omap(&c);
+	else if (format == LPT_VIRTIO)
+		dump_virtio(&c);
 	else
 		dump_dart(&c);
 	emit_run(&c.leaves, stdout);
@@ -1163,10 +1183,11 @@ static void dump(void)
 
 /* indexed by enum lpt_format */
 static const char *FORMATS[] = { "lpae-s1", "v7s", "dart", "amd-v1", "amd-v2", "lpae-s2", "rockchip",
-				 "exynos", "sun50i", "tegra-smmu", "vtd", "s390", "sprd", "v7s-msm", "omap" };
-#define NFORMATS 15
+				 "exynos", "sun50i", "tegra-smmu", "vtd", "s390", "sprd", "v7s-msm", "omap",
+				 "virtio" };
+#define NFORMATS 16
 #define KNOWN_FORMATS "lpae-s1, lpae-s2, v7s, dart, amd-v1, amd-v2, rockchip, exynos, sun50i, " \
-		      "tegra-smmu, vtd, s390, sprd, v7s-msm, omap"
+		      "tegra-smmu, vtd, s390, sprd, v7s-msm, omap, virtio"
 
 /* The driver files the driver formats compile (build.py: DRIVER_SOURCES). */
 static const char *format_file(int f)
@@ -1187,6 +1208,8 @@ static const char *format_file(int f)
 		return "drivers/iommu/sprd-iommu.c";
 	if (f == LPT_OMAP)
 		return "drivers/iommu/omap-iommu.c";
+	if (f == LPT_VIRTIO)
+		return "drivers/iommu/virtio-iommu.c";
 	return f == LPT_ROCKCHIP ? "drivers/iommu/rockchip-iommu.c" : "?";
 }
 
@@ -1221,6 +1244,8 @@ static unsigned prot_mask(void)
 		return 0; /* no permission bits: every leaf reads back prot 0 */
 	if (format == LPT_OMAP)
 		return 0; /* no permission bits: every leaf is READ|WRITE, whatever the prot */
+	if (format == LPT_VIRTIO) /* VIRTIO_IOMMU_MAP_F_READ / _WRITE / _MMIO */
+		return IOMMU_READ | IOMMU_WRITE | IOMMU_MMIO;
 	return IOMMU_READ | IOMMU_WRITE; /* dart, amd-v1, rockchip, sun50i, tegra-smmu */
 }
 
@@ -1376,7 +1401,7 @@ bad_field:
 static int usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s --format lpae-s1|lpae-s2|v7s|dart|amd-v1|amd-v2|rockchip|exynos|sun50i|"
-		"tegra-smmu|vtd|s390|sprd|v7s-msm|omap "
+		"tegra-smmu|vtd|s390|sprd|v7s-msm|omap|virtio "
 		"[--semantics NAME]\n"
 		"Serves iommu-spec protocol v1 (driver-only) on stdin/stdout over Linux %s's page-table code.\n",
 		argv0, lpt_kernel_version());

@@ -9,7 +9,7 @@
 enum lpt_format { LPT_LPAE_S1 = 0, LPT_V7S = 1, LPT_DART = 2, LPT_AMD_V1 = 3, LPT_AMD_V2 = 4,
 		  LPT_LPAE_S2 = 5, LPT_ROCKCHIP = 6, LPT_EXYNOS = 7, LPT_SUN50I = 8,
 		  LPT_TEGRA_SMMU = 9, LPT_VTD = 10, LPT_S390 = 11, LPT_SPRD = 12, LPT_V7S_MSM = 13,
-		  LPT_OMAP = 14 };
+		  LPT_OMAP = 14, LPT_VIRTIO = 15 };
 
 /* Was the harness built with the tree's drivers/iommu/amd (the amd-v1/amd-v2 formats)? */
 int lpt_have_amd(void);
@@ -75,6 +75,9 @@ struct lpt_hw {
 	 * translates (MMU_CNTL's MMU_EN) */
 	unsigned long long omap_ttb;
 	int omap_enabled;
+	/* virtio: the device's mappings, in IOVA order: idx -> {iova, paddr, size, prot};
+	 * 0 past the last (glue_virtio.c) */
+	int (*virtio_mapping)(unsigned idx, unsigned long long out[4]);
 };
 
 /* Before dump: the fields the hardware reads that change after domain_alloc (AMD's DTE). */
@@ -114,7 +117,8 @@ unsigned long long lpt_amd_iova_to_phys(unsigned long long iova);
 /*
  * A format whose page table lives in its IOMMU driver (rockchip: glue_rockchip.c,
  * exynos: glue_exynos.c, sun50i: glue_sun50i.c, tegra-smmu: glue_tegra-smmu.c,
- * vtd: glue_vtd.c, s390: glue_s390.c, sprd: glue_sprd.c, omap: glue_omap.c),
+ * vtd: glue_vtd.c, s390: glue_s390.c, sprd: glue_sprd.c, omap: glue_omap.c,
+ * virtio: glue_virtio.c),
  * compiled when the tree has the driver; glue.c dispatches to it.
  */
 struct lpt_driver_format {
