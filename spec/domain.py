@@ -800,8 +800,8 @@ class ReferenceDomain:
         R.range_end_wraps(self, iova, size)
         nodes = R.unmap_whole_mappings(self, iova, size)
         removed = sum(n.size for n in nodes) & MASK64  # viommu_del_mappings' size_t sum
-        if removed < size:
-            if R.unmap_hole_drops(self, iova, removed) is None and self.tree.lookup(iova) is None:
+        if removed < size:  # a hole, or a sum that wrapped past 2^64
+            if R.unmap_hole_drops(self, iova, nodes) is None and self.tree.lookup(iova) is None:
                 R.unmap_hole(self, iova)  # else a mapping starts before iova: it stopped the call
             return 0
         R.unmap_sum_range(self, iova, removed, nodes)

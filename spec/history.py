@@ -29,7 +29,7 @@ SPLIT_REMOVAL_V7S = "fd50651636fb iommu/io-pgtable-arm-v7s: Remove split on unma
 _OLDER = "older than the releases the model states (v5.4)"
 
 _VIRTIO_NOTE = ("virtio-iommu, read in Debian 6.1.192 and 6.12.118 against the VIRTIO 1.2 "
-                "device specification; not run")
+                "device specification and run through the kernel harness")
 
 #: rule name -> the releases it states.
 RULE_SPANS: dict[str, tuple[Span, ...]] = {

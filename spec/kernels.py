@@ -254,10 +254,11 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
              "whose detached-domain return 7061b6af3468 corrected; the model states 6.1"),
         _era("6.1", "6.7", _VIRTIO_TABLE, "virtio-iommu-v6.1", "map_pages",
              note="MAP sent synchronously and its status read; read in 6.1.192 against VIRTIO "
-                  "1.2, with an endpoint attached; not run (virtqueues, no harness)"),
+                  "1.2, with an endpoint attached, and checked through the kernel harness"),
         _era("6.8", "6.12", _VIRTIO_TABLE, "virtio-iommu", "map_pages",
              note="MAP queued, its status never read (00271ca5cbcd); read in 6.12.118 against "
-                  "VIRTIO 1.2, with an endpoint attached; not run (virtqueues, no harness)"),
+                  "VIRTIO 1.2, with an endpoint attached, and checked through the kernel "
+                  "harness"),
         _era("6.13", "7.1", _VIRTIO_TABLE, uncovered=_NOT_READ),
     )),
     Driver("omap", "drivers/iommu/omap-iommu.c", ("omap",),

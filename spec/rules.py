@@ -937,17 +937,19 @@ def range_end_wraps(d, iova, size):
 
 
 @rule("UNMAP_HOLE_DROPS", _VIRTIO_SRC + " viommu_unmap_pages (viommu_del_mappings before `if (unmapped < size) return 0;`), 6.1, 6.12", defect=True)
-def unmap_hole_drops(d, iova, removed):
+def unmap_hole_drops(d, iova, nodes):
     """An unmap call whose range holds a hole drops its mappings from the tree only.
 
     ``viommu_unmap_pages`` deletes the mappings first and then returns 0 when
     their sizes sum to less than the call's size, without sending the UNMAP:
     ``iommu_unmap`` reports nothing unmapped and ``iova_to_phys`` finds
-    nothing, while the device keeps translating every one of them.  A range
-    that starts inside a mapping, or holds none, removes nothing and returns
-    0 (UNMAP_HOLE).  Returns 0.
+    nothing, while the device keeps translating every one of them.  The sum
+    is a size_t: mappings whose sizes add up to 2^64 or more wrap it below the
+    call's size too.  A range that starts inside a mapping, or holds none,
+    removes nothing and returns 0 (UNMAP_HOLE).  ``nodes`` are the mappings
+    removed; returns 0.
     """
-    return 0 if removed else None
+    return 0 if nodes else None
 
 
 @rule("UNMAP_SUM_RANGE", _VIRTIO_SRC + " viommu_unmap_pages (virt_end = iova + unmapped - 1), 6.1, 6.12", defect=True)
@@ -1020,8 +1022,8 @@ def iova_to_phys(d, iova):
     if out is not None:
         return out
     if d.tree is not None:  # virtio-iommu: viommu_iova_to_phys reads the driver's tree
-        node = d.tree.lookup(iova)
-        return 0 if node is None else node.paddr + (iova - node.iova)
+        node = d.tree.lookup(iova)  # ... and its phys_addr_t sum wraps at 2^64
+        return 0 if node is None else (node.paddr + (iova - node.iova)) & ((1 << 64) - 1)
     wrapped = iova_to_phys_wrap(d, iova)
     iova = iova if wrapped is None else wrapped
     run = d.state.find(iova)

@@ -305,3 +305,23 @@ def test_the_sum_of_stacked_mappings_wraps_as_a_size_t():
     d.map(0, 0, 1 << 63, RW)
     d.map(0, 0, 1 << 63, RW)
     assert len(d.tree) == 3 and d.unmap(0, K4) == K4 and tree(d) == [] and leaves(d) == []
+
+
+def test_a_sum_that_wraps_to_0_drops_the_mappings_like_a_hole():
+    """Found by the kernel harness: 4K at 0 and a map of 2^64 - 4K from 4K (46 mappings, the
+    last [2^57, 2^64)); unmap_pages(0, 2^56, 3) removes all 47, whose size_t sum is 2^64,
+    i.e. 0 < 3 * 2^56: the call returns 0 and sends no UNMAP (UNMAP_HOLE_DROPS)."""
+    d = virtio(NEW, bitmap=None)
+    d.map(0, 0, K4, IOMMU_READ)
+    d.map(K4, (1 << 57) + K4, (1 << 64) - K4, IOMMU_READ)
+    assert len(d.tree) == 47
+    assert d.unmap_pages(0, 1 << 56, 3) == 0 and "UNMAP_HOLE_DROPS" in d.decided
+    assert tree(d) == [] and len(d.leaves()) == 47 and d.iova_to_phys(0) == 0
+
+
+def test_iova_to_phys_wraps_as_a_phys_addr_t():
+    """Found by the kernel harness: map(0, 2^64 - 4K, 8K) is one mapping whose physical range
+    runs past 2^64; viommu_iova_to_phys(4K) = paddr + 4K wraps to 0."""
+    d = virtio(NEW)
+    assert d.map(0, (1 << 64) - K4, K8, IOMMU_READ) == 0
+    assert d.iova_to_phys(K4) == 0 and d.iova_to_phys(0) == (1 << 64) - K4
