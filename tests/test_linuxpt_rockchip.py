@@ -186,14 +186,15 @@ def test_tree_without_the_drivers(binary, trees, tmp_path):
     shutil.copytree(Path(trees[version]), copy,
                     ignore=shutil.ignore_patterns("rockchip-iommu.c", "exynos-iommu.c",
                                                  "sun50i-iommu.c", "tegra-smmu.c", "s390-iommu.c",
-                                                 "sprd-iommu.c", "omap-iommu.c"))
+                                                 "sprd-iommu.c", "omap-iommu.c", "virtio-iommu.c"))
     harness = build(copy, cache_dir=tmp_path / "cache")
     for fmt, driver in [("rockchip", DRIVER), ("exynos", "drivers/iommu/exynos-iommu.c"),
                         ("sun50i", "drivers/iommu/sun50i-iommu.c"),
                         ("tegra-smmu", "drivers/iommu/tegra-smmu.c"),
                         ("s390", "drivers/iommu/s390-iommu.c"),
                         ("sprd", "drivers/iommu/sprd-iommu.c"),
-                        ("omap", "drivers/iommu/omap-iommu.c")]:
+                        ("omap", "drivers/iommu/omap-iommu.c"),
+                        ("virtio", "drivers/iommu/virtio-iommu.c")]:
         res = subprocess.run([str(harness), "--format", fmt], input="", capture_output=True,
                              text=True)
         assert res.returncode == 2
@@ -205,4 +206,4 @@ def test_tree_without_the_drivers(binary, trees, tmp_path):
     assert res.returncode == 0 and '"name":"linux-' in res.stdout
     res = subprocess.run([str(harness), "--format", "nope"], input="", capture_output=True,
                          text=True)
-    assert res.returncode == 2 and "tegra-smmu, vtd, s390, sprd, v7s-msm, omap)" in res.stderr
+    assert res.returncode == 2 and "tegra-smmu, vtd, s390, sprd, v7s-msm, omap, virtio)" in res.stderr
