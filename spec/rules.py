@@ -945,9 +945,9 @@ def unmap_hole_drops(d, iova, nodes):
     ``iommu_unmap`` reports nothing unmapped and ``iova_to_phys`` finds
     nothing, while the device keeps translating every one of them.  The sum
     is a size_t: mappings whose sizes add up to 2^64 or more wrap it below the
-    call's size too.  A range that starts inside a mapping, or holds none,
-    removes nothing and returns 0 (UNMAP_HOLE).  ``nodes`` are the mappings
-    removed; returns 0.
+    call's size too.  A range that holds no mapping removes nothing and
+    returns 0 (UNMAP_HOLE); one that starts inside a mapping is stopped by it
+    (UNMAP_WHOLE_MAPPINGS).  ``nodes`` are the mappings removed; returns 0.
     """
     return 0 if nodes else None
 
