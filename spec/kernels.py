@@ -60,6 +60,8 @@ _NAME_NOTE = ("the variant's name keeps the release the model first gave it; the
 
 _V7S_MSM = "io-pgtable-arm-v7s.c (ARM_V7S, no quirks, msm_iommu_flush_ops)"
 _LPAE32 = "io-pgtable-arm.c (ARM_32_LPAE_S1, own flush ops)"
+_MTK_V1_NOT_BUILT = ("not built by the kernel harness: it depends on ARM (arm32's "
+                     "arm_iommu_* DMA API) and allocates its table only at attach")
 _VIRTIO_TABLE = ("none: the driver's interval tree of mappings, and MAP / UNMAP requests "
                  "to the device (spec.virtio)")
 _NOT_READ_RANGE = "not read before 6.1 (the v7s code is arm-v7s-v6.13's)"
@@ -143,9 +145,9 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in [
     Driver("mtk_iommu_v1", "drivers/iommu/mtk_iommu_v1.c", ("mtk-iommu-v1",), (
         _era("5.4", "6.0", "its own flat table", uncovered=_NOT_READ),
         _era("6.1", "6.1", "its own flat table: 1M 4K PTEs", "mtk_iommu_v1-v6.1", "map-v5.15",
-             note="->map / ->unmap; read in 6.1.192"),
+             note="->map / ->unmap; read in 6.1.192; " + _MTK_V1_NOT_BUILT),
         _era("6.2", "6.12", "its own flat table: 1M 4K PTEs", "mtk_iommu_v1", "map_pages",
-             note="->map_pages from b577f7e679b7 (v6.2); read in 6.12.118"),
+             note="->map_pages from b577f7e679b7 (v6.2); read in 6.12.118; " + _MTK_V1_NOT_BUILT),
         _era("6.13", "7.1", "its own flat table", uncovered=_NOT_READ),
     )),
     Driver("apple-dart", "drivers/iommu/apple-dart.c", ("apple-dart",), (
