@@ -841,18 +841,15 @@ def _build_in(work: Path, src: Path, version: tuple[int, int, int, str], cc: str
                                      str(SHIM_DIR / "glue_amd.c"), "-o", str(obj)],
                  "linuxpt/shim/glue_amd.c", work)
         objects.append(obj)
-    if vtd:
-        obj = work / "glue_vtd.o"
+    for wanted, glue, origin in ((vtd, "glue_vtd", VTD_FILES[1]),
+                                 (virtio, "glue_virtio", VIRTIO_DRIVER)):
+        if not wanted:
+            continue
+        obj = work / f"{glue}.o"
         # extracted functions: a kernel helper the shim lacks must not pass as an implicit call
         _compile(cc, kernel_flags + ["-Werror=implicit-function-declaration", "-c",
-                                     str(SHIM_DIR / "glue_vtd.c"), "-o", str(obj)],
-                 f"linuxpt/shim/glue_vtd.c (with {VTD_FILES[1]})", work)
-        objects.append(obj)
-    if virtio:
-        obj = work / "glue_virtio.o"
-        _compile(cc, kernel_flags + ["-Werror=implicit-function-declaration", "-c",
-                                     str(SHIM_DIR / "glue_virtio.c"), "-o", str(obj)],
-                 f"linuxpt/shim/glue_virtio.c (with {VIRTIO_DRIVER})", work)
+                                     str(SHIM_DIR / f"{glue}.c"), "-o", str(obj)],
+                 f"linuxpt/shim/{glue}.c (with {origin})", work)
         objects.append(obj)
     for fmt, rel in built.items():
         # a whole driver: its iommu_ops initialisers mix versions' member types
